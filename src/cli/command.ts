@@ -1,0 +1,9 @@
+/** The shape every CLI command module has: parse its own arguments, do the work, return an exit code. */
+export interface CommandContext {
+  /** `--json` was given: print one JSON document on stdout and nothing else there. */
+  json: boolean;
+}
+
+export interface CommandModule {
+  run(args: string[], context: CommandContext): Promise<number>;
+}

@@ -1,0 +1,55 @@
+/** The command table. Each entry loads its module only when that command runs. */
+export interface CommandEntry {
+  /** Words that name the command, e.g. `plan check`. */
+  name: string;
+  summary: string;
+  load: () => Promise<unknown>;
+}
+
+export const commands: CommandEntry[] = [
+  {
+    name: 'plan check',
+    summary: 'validate a plan: schema, references and the rules that keep it honest',
+    load: () => import('./commands/plan-check.js'),
+  },
+  {
+    name: 'plan render',
+    summary: 'render the human-readable DR document (Markdown or HTML)',
+    load: () => import('./commands/plan-render.js'),
+  },
+  {
+    name: 'plan graph',
+    summary: 'recovery order in waves and the dependency chain bounding each service',
+    load: () => import('./commands/plan-graph.js'),
+  },
+  {
+    name: 'plan schema',
+    summary: 'print the JSON Schema of lifeboat.yaml',
+    load: () => import('./commands/plan-schema.js'),
+  },
+];
+
+export function findCommand(argv: string[]): { command: CommandEntry; rest: string[] } | undefined {
+  // Longest name first, so `plan check` wins over a future `plan`.
+  const sorted = [...commands].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
+  for (const command of sorted) {
+    const words = command.name.split(' ');
+    if (words.every((word, i) => argv[i] === word)) return { command, rest: argv.slice(words.length) };
+  }
+  return undefined;
+}
+
+export function usageText(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: lifeboat <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Common options: --plan FILE (default: ./lifeboat.yaml or $LIFEBOAT_PLAN), --json',
+    'Exit codes: 0 ok, 1 check failed, 2 usage or unreadable input, 3 environment, 4 refused.',
+    '',
+  ].join('\n');
+}

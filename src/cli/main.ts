@@ -1,0 +1,63 @@
+/**
+ * The CLI entry: finds the command, loads only its module (so that `plan check` never pays
+ * for the state store or the engines), and is the one place that turns errors into exit codes.
+ */
+import { ExitCode, LifeboatError } from '../errors.js';
+import type { CommandModule } from './command.js';
+import { commands, findCommand, usageText } from './commands.js';
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(usageText());
+    return argv.length === 0 ? ExitCode.usage : ExitCode.ok;
+  }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    const { version } = await import('./version.js');
+    process.stdout.write(`lifeboat ${version()}\n`);
+    return ExitCode.ok;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    process.stderr.write(
+      `lifeboat: unknown command '${argv.slice(0, 2).join(' ')}'.\n` +
+        `Known commands: ${commands.map((c) => c.name).join(', ')}.\nRun 'lifeboat --help' for usage.\n`,
+    );
+    return ExitCode.usage;
+  }
+  const module = (await found.command.load()) as CommandModule;
+  return module.run(found.rest, { json: found.rest.includes('--json') });
+}
+
+function report(error: unknown, json: boolean): number {
+  if (error instanceof LifeboatError) {
+    if (json) process.stdout.write(JSON.stringify(error.toJSON(), null, 2) + '\n');
+    process.stderr.write(`lifeboat: ${error.message}\n`);
+    if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`lifeboat: internal error (a bug; please report it with this text):\n${message}\n`);
+  return ExitCode.internal;
+}
+
+const argv = process.argv.slice(2);
+let exiting = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (exiting) return;
+    exiting = true;
+    process.stderr.write(`lifeboat: interrupted by ${signal}\n`);
+    process.exitCode = ExitCode.interrupted;
+    // Commands that own child processes register their own cleanup on the same signal;
+    // give them a moment, then leave.
+    setTimeout(() => process.exit(ExitCode.interrupted), 2000).unref();
+  });
+}
+main(argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.exitCode = report(error, argv.includes('--json'));
+  },
+);
