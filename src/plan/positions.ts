@@ -1,0 +1,51 @@
+/**
+ * Maps a path in the plan to a line and column in the YAML text, so that every finding
+ * points where the user must look.
+ */
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import type { PathSegment } from './findings.js';
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export class PositionIndex {
+  constructor(
+    private readonly doc: Document | undefined,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /**
+   * The position of the value at `path`, or of its key when `key` is set. When the path
+   * does not exist (a missing field), the nearest existing ancestor.
+   */
+  locate(path: readonly PathSegment[], options: { key?: boolean } = {}): Position | undefined {
+    let node: unknown = this.doc?.contents;
+    let best: Position | undefined = this.at(node);
+    for (let i = 0; i < path.length; i++) {
+      const segment = path[i];
+      const last = i === path.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+        if (!pair) return best;
+        if (last && options.key) return this.at(pair.key) ?? best;
+        node = pair.value ?? pair.key;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment];
+        if (node === undefined) return best;
+      } else {
+        return best;
+      }
+      best = this.at(node) ?? best;
+    }
+    return best;
+  }
+
+  private at(node: unknown): Position | undefined {
+    const range = (node as Node | undefined)?.range;
+    if (!range) return undefined;
+    const { line, col } = this.lines.linePos(range[0]);
+    return { line, column: col };
+  }
+}
