@@ -167,6 +167,7 @@ const Backup = z
     repository: Id.optional().describe('A key of `repositories`. Default: the local repository under `.lifeboat/`.'),
     wal_archive: z.boolean().optional().describe('Archive WAL continuously (physical only). Default: true for physical.'),
     full_every: Cadence.optional().describe('Physical: cadence of full backups; others are incremental. Default: weekly.'),
+    copy_to: IdList.optional().describe('Further repositories each recovery point is copied to (an off-site copy).'),
   })
   .describe('Scheduled backups of the dataset.');
 
@@ -177,6 +178,10 @@ const Replication = z
     max_lag: Duration.optional().describe('Replication lag above which the RPO is at risk.'),
     site: Id.optional(),
     managed_by: Text.optional().describe('When a vendor replicates the data for you (e.g. a CDN, a managed database).'),
+    versioned: z
+      .boolean()
+      .optional()
+      .describe('The copies keep history (git, object versioning), so a bad write can be undone. Default: false.'),
   })
   .describe('A continuously updated copy. It protects against loss of a host, not against a bad write.');
 
@@ -314,6 +319,9 @@ const Step = z
     on_failure: z.enum(['stop', 'continue', 'retry']).optional().describe('Default: stop.'),
     retries: z.number().int().min(0).optional(),
     owner: Id.optional().describe('The role or team that performs or watches this step.'),
+    when: Text.optional().describe('A condition in words ("if automatic recovery fails"); the operator confirms it before the step runs.'),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional().describe('Environment for `run:`; values may be `env:`/`file:` references.'),
+    cwd: Text.optional().describe('Working directory for `run:`, relative to the plan. Default: the plan\'s directory.'),
     // One action per step:
     run: Text.optional().describe('A shell command.'),
     http: z
@@ -396,11 +404,22 @@ const Phase = z.strictObject({
   steps: z.array(Step).min(1),
 });
 
+const RunbookInput = z.strictObject({
+  description: Text.optional(),
+  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  required: z.boolean().optional().describe('Default: true when there is no default.'),
+});
+
 const Runbook = z
   .strictObject({
     name: Text.optional(),
     description: Text.optional(),
     estimated_duration: DurationRange.optional(),
+    inputs: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), RunbookInput)
+      .optional()
+      .describe('Values asked for when the runbook starts (a timestamp, a pod name), used in steps as `{{inputs.NAME}}`.'),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional().describe('Environment for every `run:` step.'),
     steps: z.array(Step).optional(),
     phases: z.array(Phase).optional().describe('Steps grouped into time-boxed phases; use this or `steps`.'),
   })
@@ -470,6 +489,7 @@ const Channel = z
     api_key: SecretRef.optional(),
     page_id: Text.optional(),
     url: Text.optional().describe('Endpoint for webhooks and self-hosted services.'),
+    severities: z.array(z.enum(['critical', 'high', 'medium', 'low'])).optional().describe('Only incidents of these severities use it. Default: all.'),
     description: Text.optional(),
   })
   .describe('A way to reach people.');
@@ -481,14 +501,17 @@ const Stakeholder = z
     name: Text.optional(),
     audience: z.enum(['internal', 'external']).optional().describe('Default: internal.'),
     contacts: IdList.optional().describe('Roles, teams or people who receive it.'),
-    via: IdList.optional().describe('Channels used to reach them.'),
+    via: IdList.optional().describe('Channels used to reach them; `status_page` for the plan\'s own status page.'),
     notify_at: z
       .array(NotifyAt)
       .optional()
       .describe('Checkpoints from incident start: `immediate`, a duration (`15m`, `1h`), `resolution`.'),
     condition: Text.optional().describe('Only when this holds, e.g. "major incident".'),
     severities: z.array(z.enum(['critical', 'high', 'medium', 'low'])).optional(),
-    template: Id.optional(),
+    template: Id.optional().describe('Template of the first message.'),
+    update_template: Id.optional().describe('Template of the updates.'),
+    resolution_template: Id.optional().describe('Template of the resolution message.'),
+    update_every: Duration.optional().describe('Repeat updates at this interval until resolution.'),
   })
   .describe('A row of the stakeholder notification matrix.');
 

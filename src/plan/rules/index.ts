@@ -1,11 +1,13 @@
 /** The rule registry and the runner that turns rule hits into positioned findings. */
 import { formatPath, type Finding } from '../findings.js';
 import type { LoadedPlan } from '../load.js';
-import { placeholder } from './contacts.js';
+import { placeholder, stakeholderUnreachable, unreachablePerson } from './contacts.js';
 import { dependencyCycle, dependencyWithoutRto, rtoInversion } from './dependencies.js';
 import { reviewOverdue } from './document.js';
 import {
+  backupWithoutSource,
   datasetNotVerified,
+  drillWithoutBackup,
   replicationLag,
   replicationOnly,
   rpoCadence,
@@ -14,7 +16,7 @@ import {
 } from './protection.js';
 import { unknownReference } from './references.js';
 import type { Rule } from './rule.js';
-import { runbookEmpty, runbookUnused, stepAction } from './runbooks.js';
+import { runbookEmpty, runbookUnused, stepAction, unknownInput } from './runbooks.js';
 import { availabilityBudget, durationRange, scenarioExceedsRto, scenarioNotDrilled, scenarioWithoutRunbook } from './scenarios.js';
 import { inlineSecret } from './secrets.js';
 import { templatePlaceholder, templateVariable } from './templates.js';
@@ -30,6 +32,8 @@ export const rules: readonly Rule[] = [
   replicationLag,
   replicationOnly,
   datasetNotVerified,
+  backupWithoutSource,
+  drillWithoutBackup,
   scenarioWithoutRunbook,
   scenarioNotDrilled,
   scenarioExceedsRto,
@@ -38,7 +42,10 @@ export const rules: readonly Rule[] = [
   stepAction,
   runbookEmpty,
   runbookUnused,
+  unknownInput,
   placeholder,
+  unreachablePerson,
+  stakeholderUnreachable,
   reviewOverdue,
   inlineSecret,
   templateVariable,

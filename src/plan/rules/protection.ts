@@ -60,7 +60,7 @@ export const rpoCadence: Rule = {
           : '';
       hits.push({
         path: ['datasets', id, 'backup', 'every'],
-        message: `backups every ${dataset.backup!.every} cannot meet ${id}'s RPO of ${formatDuration(rpo)}${also}`,
+        message: `backups every ${dataset.backup!.every} cannot meet the RPO of ${id}, ${formatDuration(rpo)}${also}`,
         hint: `back up at least every ${formatDuration(rpo / 2)} (leaving room for a failed run), or use physical backups with WAL archiving`,
       });
     }
@@ -81,7 +81,7 @@ export const rpoNoMargin: Rule = {
       if ((replicationExposure(dataset) ?? Infinity) < rpo) continue;
       hits.push({
         path: ['datasets', id, 'backup', 'every'],
-        message: `backups every ${dataset.backup!.every} leave no margin for ${id}'s RPO of ${formatDuration(rpo)}: one late or failed run breaches it`,
+        message: `backups every ${dataset.backup!.every} leave no margin for the RPO of ${id}, ${formatDuration(rpo)}: one late or failed run breaches it`,
         hint: `back up every ${formatDuration(rpo / 2)}`,
       });
     }
@@ -101,7 +101,7 @@ export const replicationLag: Rule = {
       if (rpo === undefined || lag === undefined || lag <= rpo) continue;
       hits.push({
         path: ['datasets', id, 'replication', 'max_lag'],
-        message: `replication may lag ${dataset.replication!.max_lag}, more than ${id}'s RPO of ${formatDuration(rpo)}`,
+        message: `replication may lag ${dataset.replication!.max_lag}, more than the RPO of ${id}, ${formatDuration(rpo)}`,
         hint: rpo === 0 ? 'an RPO of 0 needs `mode: sync`' : `lower max_lag below ${formatDuration(rpo)}`,
       });
     }
@@ -116,7 +116,7 @@ export const replicationOnly: Rule = {
   check({ plan }) {
     const hits: RuleHit[] = [];
     for (const [id, dataset] of entries(plan.datasets)) {
-      if (!dataset.replication || dataset.backup) continue;
+      if (!dataset.replication || dataset.backup || dataset.replication.versioned) continue;
       hits.push({
         path: ['datasets', id, 'replication'],
         message: `${id} is only replicated${dataset.replication.managed_by ? ` (by ${dataset.replication.managed_by})` : ''}: a bad write or a deletion reaches every copy and no backup can undo it`,
@@ -144,6 +144,47 @@ export const datasetNotVerified: Rule = {
         path: ['datasets', id, 'backup'],
         message: `${id} is backed up but never verified: no \`verify\` and no restore drill names it`,
         hint: 'add `verify: { every: daily, checks: [...] }` or a restore drill with `datasets: [' + id + ']`',
+      });
+    }
+    return hits;
+  },
+};
+
+export const backupWithoutSource: Rule = {
+  id: 'backup-without-source',
+  severity: 'warning',
+  summary: 'A backup the plan promises but cannot run: it does not say where the data lives.',
+  check({ plan }) {
+    const hits: RuleHit[] = [];
+    for (const [id, dataset] of entries(plan.datasets)) {
+      if (!dataset.backup || dataset.source) continue;
+      if (parseCadence(dataset.backup.every) === 0) continue; // continuous: a stream, not a backup job
+      hits.push({
+        path: ['datasets', id, 'backup'],
+        message: `${id} is to be backed up ${dataset.backup.every} but has no \`source\`, so nothing can take the backup`,
+        hint: 'add `source:` (postgres, mysql, redis, files, or a command whose output is the backup)',
+      });
+    }
+    return hits;
+  },
+};
+
+export const drillWithoutBackup: Rule = {
+  id: 'drill-without-backup',
+  severity: 'warning',
+  summary: 'A restore drill of a dataset that has no backup to restore.',
+  check({ plan }) {
+    const hits: RuleHit[] = [];
+    for (const [id, drill] of entries(plan.drills)) {
+      if (!['restore', 'pitr'].includes(drill.kind)) continue;
+      (drill.datasets ?? []).forEach((dataset, i) => {
+        const target = plan.datasets?.[dataset];
+        if (!target || target.backup) return;
+        hits.push({
+          path: ['drills', id, 'datasets', i],
+          message: `drill ${id} restores ${dataset}, which has no backup`,
+          hint: `add \`backup:\` to ${dataset}`,
+        });
       });
     }
     return hits;

@@ -54,6 +54,7 @@ export function collectReferences(plan: Plan): Reference[] {
   }
   for (const [id, d] of entries(plan.datasets)) {
     add(['datasets', id, 'backup', 'repository'], d.backup?.repository, ['repositories']);
+    add(['datasets', id, 'backup', 'copy_to'], d.backup?.copy_to, ['repositories']);
     add(['datasets', id, 'replication', 'site'], d.replication?.site, ['sites']);
     if (d.source?.type === 'external') add(['datasets', id, 'source', 'vendor'], d.source.vendor, ['vendors']);
   }
@@ -91,8 +92,13 @@ export function collectReferences(plan: Plan): Reference[] {
   }
   for (const [id, s] of entries(plan.stakeholders)) {
     add(['stakeholders', id, 'contacts'], s.contacts, WHO);
-    add(['stakeholders', id, 'via'], s.via, ['channels']);
+    // `status_page` names the plan's own status page, so external audiences can be reached through it.
+    s.via?.forEach((via, i) => {
+      if (!(via === 'status_page' && plan.status_page)) add(['stakeholders', id, 'via', i], via, ['channels']);
+    });
     add(['stakeholders', id, 'template'], s.template, ['templates']);
+    add(['stakeholders', id, 'update_template'], s.update_template, ['templates']);
+    add(['stakeholders', id, 'resolution_template'], s.resolution_template, ['templates']);
   }
   const page = plan.status_page;
   if (page) {

@@ -41,7 +41,7 @@ drills:
     assert.equal(hits.length, 1);
     assert.equal(hits[0]!.path, 'datasets.idx.backup.every');
     assert.equal(hits[0]!.line, 5);
-    assert.match(hits[0]!.message, /daily cannot meet idx's RPO of 6h/);
+    assert.match(hits[0]!.message, /daily cannot meet the RPO of idx, 6h/);
     assert.equal(only('datasets:\n  idx: { rpo: 6h, backup: { every: 4h }, verify: {} }\n', 'rpo-cadence').length, 0);
   });
 
@@ -144,7 +144,9 @@ drills:
   });
 
   test('placeholder contacts, overdue review', () => {
-    assert.equal(only('people:\n  ic: { name: "[Name]", phone: "[Phone]", email: a@b.c }\n', 'placeholder').length, 2);
+    const placeholders = only('people:\n  ic: { name: "[Name]", phone: "[Phone]", email: a@b.c }\n', 'placeholder');
+    assert.equal(placeholders.length, 1);
+    assert.match(placeholders[0]!.message, /name \[Name\], phone \[Phone\]$/);
     const overdue = checkLoadedPlan(parsePlan('version: 1\norganization: A\ndocument: { next_review: 2024-03 }\n'), NOW);
     assert.equal(overdue.warnings.filter((f) => f.rule === 'review-overdue').length, 1);
     const due = checkLoadedPlan(parsePlan('version: 1\norganization: A\ndocument: { next_review: 2026-06 }\n'), NOW);
@@ -164,6 +166,24 @@ drills:
       'inline-secret',
     );
     assert.equal(hits.length, 3);
+  });
+
+  test('backup-without-source, drill-without-backup, unknown-input', () => {
+    assert.equal(only('datasets:\n  logs: { rpo: 2d, backup: { every: daily }, verify: {} }\n', 'backup-without-source').length, 1);
+    const drill = 'datasets:\n  a: { rpo: 1h, replication: { max_lag: 1m } }\ndrills:\n  d: { kind: restore, every: monthly, datasets: [a] }\n';
+    assert.equal(only(drill, 'drill-without-backup').length, 1);
+    const input = 'runbooks:\n  r:\n    inputs: { ts: {} }\n    steps: [ { run: "restore {{inputs.ts}} {{inputs.pod}}" } ]\n';
+    const hits = only(input, 'unknown-input');
+    assert.equal(hits.length, 1);
+    assert.match(hits[0]!.message, /inputs\.pod/);
+  });
+
+  test('unreachable-person and stakeholder-unreachable', () => {
+    const yaml = 'people:\n  dba: { name: Dana }\nroles:\n  db: { primary: dba }\nstakeholders:\n  press: { notify_at: [1h] }\n';
+    assert.equal(only(yaml, 'unreachable-person').length, 1);
+    assert.equal(only(yaml, 'stakeholder-unreachable').length, 1);
+    const page = 'status_page: {}\nstakeholders:\n  users: { via: [status_page] }\n';
+    assert.deepEqual(check(page), []);
   });
 
   test('template-variable suggests the likely variable', () => {

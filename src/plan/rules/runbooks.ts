@@ -66,3 +66,24 @@ export const runbookEmpty: Rule = {
       }));
   },
 };
+
+/** unknown-input: `{{inputs.x}}` in a step of a runbook that declares no input `x`. */
+export const unknownInput: Rule = {
+  id: 'unknown-input',
+  severity: 'error',
+  summary: 'A step uses a runbook input that the runbook does not declare.',
+  check({ plan }) {
+    return allSteps(plan).flatMap(({ step, path, owner }) => {
+      if (owner.kind !== 'runbook') return [];
+      const declared = plan.runbooks?.[owner.id]?.inputs ?? {};
+      const used = [...JSON.stringify(step).matchAll(/\{\{\s*inputs\.([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1]!);
+      return [...new Set(used)]
+        .filter((name) => !(name in declared))
+        .map((name) => ({
+          path,
+          message: `uses {{inputs.${name}}}, which runbook ${owner.id} does not declare`,
+          hint: `declare it: runbooks.${owner.id}.inputs.${name}: { description: ... }`,
+        }));
+    });
+  },
+};

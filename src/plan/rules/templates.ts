@@ -19,6 +19,7 @@ export const TEMPLATE_VARIABLES = [
   'incident.update',
   'incident.next_steps',
   'incident.next_update',
+  'incident.updated_at',
   'incident.commander',
   'incident.resolved_at',
   'incident.duration',
