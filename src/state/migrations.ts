@@ -1,0 +1,200 @@
+/**
+ * The state store's schema: numbered, append-only migrations, the same SQL on SQLite and
+ * PostgreSQL. Never edit or reorder a migration that has shipped; add the next one.
+ *
+ * The common dialect: TEXT, INTEGER and BIGINT columns; ids are UUIDs made in TypeScript
+ * (no SERIAL/AUTOINCREMENT); timestamps are ISO-8601 UTC text from Date#toISOString, which
+ * sorts as it reads; JSON is TEXT; booleans are INTEGER 0/1 with a CHECK. Kept in this file
+ * rather than as .sql files so that the compiled dist needs no copy step.
+ */
+import { EnvironmentError, coerceError } from '../errors.js';
+import type { Driver, SqlExecutor } from './driver.js';
+
+export interface Migration {
+  /** 1, 2, 3, … with no gaps. */
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'plan_versions',
+    // One row per distinct plan content: backups, drills and incidents point at the plan
+    // that was in force. plan_path is where the content was first seen.
+    sql: `
+      CREATE TABLE plan_versions (
+        id TEXT PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        plan_path TEXT NOT NULL,
+        organization TEXT,
+        document_version TEXT,
+        first_seen_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL
+      );`,
+  },
+  {
+    version: 2,
+    name: 'snapshots',
+    // One row per backup attempt, written 'pending' before restic runs so that a crash
+    // leaves a trace. restic_snapshot_id is restic's full 64-hex id, known once it is done.
+    sql: `
+      CREATE TABLE snapshots (
+        id TEXT PRIMARY KEY,
+        dataset TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        restic_snapshot_id TEXT UNIQUE,
+        plan_version_id TEXT REFERENCES plan_versions (id) ON DELETE SET NULL,
+        source_type TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'complete', 'failed')),
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        bytes_added BIGINT,
+        total_bytes BIGINT,
+        duration_ms BIGINT,
+        fingerprint TEXT,
+        error TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        CHECK (status = 'pending' OR finished_at IS NOT NULL),
+        CHECK (status <> 'complete' OR restic_snapshot_id IS NOT NULL)
+      );
+      CREATE INDEX snapshots_by_dataset ON snapshots (dataset, started_at);
+      CREATE INDEX snapshots_by_dataset_status ON snapshots (dataset, status, started_at);`,
+  },
+  {
+    version: 3,
+    name: 'verifications',
+    // A verification outlives its snapshot (retention forgets snapshots; the proof that
+    // restores were tested must stay), hence ON DELETE SET NULL and its own dataset column.
+    sql: `
+      CREATE TABLE verifications (
+        id TEXT PRIMARY KEY,
+        snapshot_id TEXT REFERENCES snapshots (id) ON DELETE SET NULL,
+        dataset TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        details TEXT,
+        error TEXT
+      );
+      CREATE INDEX verifications_by_dataset ON verifications (dataset, ok, finished_at);
+      CREATE INDEX verifications_by_snapshot ON verifications (snapshot_id);`,
+  },
+  {
+    version: 4,
+    name: 'audit_log',
+    // Append-only: who did what to what, and how it ended. Never updated, never deleted.
+    sql: `
+      CREATE TABLE audit_log (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        details TEXT,
+        outcome TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_by_time ON audit_log (at);
+      CREATE INDEX audit_log_by_target ON audit_log (target, at);`,
+  },
+  {
+    version: 5,
+    name: 'snapshot_run_units',
+    // A recovery point is one backup run: several restic snapshots (one per database, the
+    // files...) closed by a manifest. run_id groups them; units lists them for restores.
+    sql: `
+      ALTER TABLE snapshots ADD COLUMN run_id TEXT;
+      ALTER TABLE snapshots ADD COLUMN units TEXT;
+      CREATE INDEX snapshots_by_run ON snapshots (run_id);`,
+  },
+];
+
+const CREATE_SCHEMA_MIGRATIONS = `
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )`;
+
+/** Fixed forever: the key of the PostgreSQL advisory lock that serializes migrations. */
+const MIGRATION_LOCK_KEY = 7_143_021_905;
+
+/** Throws if the list is not 1, 2, 3, … — a mistake in this file, caught by the tests. */
+export function checkMigrations(list: readonly Migration[]): void {
+  list.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new Error(`migration #${index} has version ${migration.version}, expected ${index + 1}`);
+    }
+  });
+}
+
+/**
+ * Takes the migration lock inside the current transaction. SQLite needs nothing more: the
+ * driver began the transaction with BEGIN IMMEDIATE, which already holds the write lock.
+ * On PostgreSQL two processes could otherwise both create schema_migrations, or both apply
+ * the same migration; the lock is released with the transaction.
+ */
+async function lock(driver: Driver, tx: SqlExecutor): Promise<void> {
+  if (driver.backend === 'postgres') await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+  await tx.exec(CREATE_SCHEMA_MIGRATIONS);
+}
+
+async function currentVersion(tx: SqlExecutor): Promise<number> {
+  const rows = await tx.query('SELECT max(version) AS version FROM schema_migrations');
+  return Number(rows[0]?.version ?? 0);
+}
+
+export interface MigrationResult {
+  /** The schema version now. */
+  version: number;
+  /** The versions this call applied; empty when the schema was up to date. */
+  applied: number[];
+}
+
+/**
+ * Brings the schema up to date: each pending migration in its own transaction, with the
+ * version re-read under the lock, so that concurrent callers apply each migration once.
+ */
+export async function migrate(
+  driver: Driver,
+  list: readonly Migration[] = migrations,
+): Promise<MigrationResult> {
+  checkMigrations(list);
+  const latest = list.length;
+  const start = await driver.transaction(async (tx) => {
+    await lock(driver, tx);
+    return currentVersion(tx);
+  });
+  if (start > latest) {
+    throw new EnvironmentError(
+      `the state store ${driver.location} is at schema version ${start}, newer than this Lifeboat knows (${latest})`,
+      {
+        hint: 'a newer Lifeboat has used this state store: upgrade Lifeboat',
+        details: { version: start, latest },
+      },
+    );
+  }
+  const applied: number[] = [];
+  for (const migration of list.slice(start)) {
+    await driver.transaction(async (tx) => {
+      await lock(driver, tx);
+      if ((await currentVersion(tx)) >= migration.version) return; // another process applied it
+      try {
+        await tx.exec(migration.sql);
+      } catch (error) {
+        throw new Error(
+          `state store migration ${migration.version} (${migration.name}) failed on ${driver.backend}: ${coerceError(error).message}`,
+          { cause: error },
+        );
+      }
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      ]);
+      applied.push(migration.version);
+    });
+  }
+  return { version: latest, applied };
+}

@@ -1,0 +1,298 @@
+/**
+ * Lifeboat's own records: the plan versions it has seen, backups (snapshots), verifications
+ * and the audit log. Embedded SQLite by default (nothing to install or start); a PostgreSQL
+ * database when LIFEBOAT_DATABASE_URL is set. This is the only module that writes SQL for
+ * them; the backends (sqlite.ts, postgres.ts) only run it.
+ */
+import { randomUUID } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import type { Backend, Driver, Row, SqlExecutor, SqlValue } from './driver.js';
+import type {
+  AppliedMigration,
+  AuditInput,
+  PendingSnapshotInput,
+  PlanVersionInput,
+  SnapshotCompletion,
+  SnapshotFailure,
+  VerificationInput,
+} from './inputs.js';
+import { migrate } from './migrations.js';
+import {
+  readAuditEntry,
+  readPlanVersion,
+  readSnapshot,
+  readVerification,
+  toColumns,
+  type AuditEntry,
+  type PlanVersionRecord,
+  type SnapshotRecord,
+  type SnapshotStatus,
+  type VerificationRecord,
+} from './records.js';
+
+export type {
+  AuditEntry,
+  JsonObject,
+  PlanVersionRecord,
+  SnapshotRecord,
+  SnapshotStatus,
+  VerificationRecord,
+} from './records.js';
+export type { Backend } from './driver.js';
+export type * from './inputs.js';
+
+export interface StateStore {
+  readonly backend: Backend;
+  /** The file path, or the URL with its password hidden: safe to print. */
+  readonly location: string;
+  appliedMigrations(): Promise<AppliedMigration[]>;
+
+  /** Inserts the plan version, or only moves `lastSeenAt` if this content hash is known. */
+  recordPlanVersion(input: PlanVersionInput): Promise<PlanVersionRecord>;
+
+  /** Records a backup about to start, as `pending`. */
+  insertPendingSnapshot(input: PendingSnapshotInput): Promise<SnapshotRecord>;
+  /** Throws if the snapshot does not exist or is not pending. */
+  markSnapshotComplete(id: string, result: SnapshotCompletion): Promise<SnapshotRecord>;
+  /** Throws if the snapshot does not exist or is not pending. */
+  markSnapshotFailed(id: string, failure: SnapshotFailure): Promise<SnapshotRecord>;
+  getSnapshot(id: string): Promise<SnapshotRecord | undefined>;
+  /** Newest first (by start time). Default limit: 100. */
+  listSnapshots(
+    dataset: string,
+    options?: { status?: SnapshotStatus; limit?: number },
+  ): Promise<SnapshotRecord[]>;
+  /** The complete snapshot that started last: the dataset's recovery point. */
+  latestCompleteSnapshot(dataset: string): Promise<SnapshotRecord | undefined>;
+  /** By restic's full snapshot id, after retention forgot it. Verifications are kept. */
+  deleteSnapshotByResticId(resticSnapshotId: string): Promise<boolean>;
+
+  recordVerification(input: VerificationInput): Promise<VerificationRecord>;
+  /** The one that finished last; `{ ok: true }` for the last that passed. */
+  latestVerification(dataset: string, options?: { ok?: boolean }): Promise<VerificationRecord | undefined>;
+
+  appendAudit(entry: AuditInput): Promise<AuditEntry>;
+  /** Newest first. Default limit: 50. */
+  listAudit(options?: { action?: string; target?: string; limit?: number }): Promise<AuditEntry[]>;
+
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StateStoreOptions {
+  /** SQLite file. Default: `.lifeboat/state.db` in the current directory; see defaultStatePath. */
+  path?: string;
+  /** A postgres:// URL. Default: $LIFEBOAT_DATABASE_URL; when neither is set, SQLite is used. */
+  url?: string;
+  /** Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The state store that belongs to a plan: `.lifeboat/state.db` beside the plan file. */
+export function defaultStatePath(planFile: string): string {
+  return join(dirname(resolve(planFile)), '.lifeboat', 'state.db');
+}
+
+/**
+ * Opens the store and brings its schema up to date. The URL (option, then
+ * $LIFEBOAT_DATABASE_URL) wins over the path, so that setting the variable moves every
+ * command to PostgreSQL even though the CLI always passes the plan's path.
+ * Throws EnvironmentError when the database cannot be opened or reached.
+ */
+export async function openStateStore(options: StateStoreOptions = {}): Promise<StateStore> {
+  const env = options.env ?? process.env;
+  const url = options.url || env.LIFEBOAT_DATABASE_URL || undefined;
+  // Loaded on demand: a PostgreSQL user needs no native SQLite module, and the reverse.
+  const driver = url
+    ? await (await import('./postgres.js')).openPostgresDriver(url)
+    : await (await import('./sqlite.js')).openSqliteDriver(options.path ?? join('.lifeboat', 'state.db'));
+  try {
+    await migrate(driver);
+  } catch (error) {
+    await driver.close();
+    throw error;
+  }
+  return createStore(driver);
+}
+
+let lastTimestamp = 0;
+/**
+ * Now, as ISO text, strictly increasing within the process: two events in the same
+ * millisecond still sort in the order they happened ("newest first" stays true).
+ */
+function now(): string {
+  lastTimestamp = Math.max(Date.now(), lastTimestamp + 1);
+  return new Date(lastTimestamp).toISOString();
+}
+
+function first(rows: Row[], what: string): Row {
+  const row = rows[0];
+  if (!row) throw new Error(`state store: ${what} returned no row`);
+  return row;
+}
+
+async function insert(tx: SqlExecutor, table: string, fields: Record<string, unknown>): Promise<Row> {
+  const { columns, values } = toColumns(fields);
+  const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) RETURNING *`;
+  return first(await tx.query(sql, values), `insert into ${table}`);
+}
+
+/** `WHERE a = ? AND b = ?` from the filters that are set. */
+function where(filters: Record<string, unknown>): { sql: string; values: SqlValue[] } {
+  const { columns, values } = toColumns(filters);
+  return { sql: columns.length ? `WHERE ${columns.map((c) => `${c} = ?`).join(' AND ')}` : '', values };
+}
+
+function limit(value: number | undefined, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`state store: limit must be a positive integer, not ${n}`);
+  return n;
+}
+
+function createStore(driver: Driver): StateStore {
+  async function getSnapshot(tx: SqlExecutor, id: string): Promise<SnapshotRecord | undefined> {
+    const row = (await tx.query('SELECT * FROM snapshots WHERE id = ?', [id]))[0];
+    return row && readSnapshot(row);
+  }
+
+  function finishSnapshot(
+    id: string,
+    status: 'complete' | 'failed',
+    timing: { finishedAt?: string; durationMs?: number },
+    fields: Record<string, unknown>,
+  ): Promise<SnapshotRecord> {
+    return driver.transaction(async (tx) => {
+      const snapshot = await getSnapshot(tx, id);
+      if (!snapshot) throw new Error(`state store: no snapshot ${id}`);
+      if (snapshot.status !== 'pending')
+        throw new Error(`state store: snapshot ${id} is ${snapshot.status}, not pending`);
+      const finishedAt = timing.finishedAt ?? now();
+      const durationMs =
+        timing.durationMs ?? Math.max(0, Date.parse(finishedAt) - Date.parse(snapshot.startedAt));
+      const { columns, values } = toColumns({ ...fields, status, finishedAt, durationMs });
+      const sql = `UPDATE snapshots SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ? RETURNING *`;
+      return readSnapshot(first(await tx.query(sql, [...values, id]), 'update snapshot'));
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    backend: driver.backend,
+    location: driver.location,
+
+    async appliedMigrations() {
+      const rows = await driver.query(
+        'SELECT version, name, applied_at FROM schema_migrations ORDER BY version',
+      );
+      return rows.map((row) => ({
+        version: Number(row.version),
+        name: String(row.name),
+        appliedAt: String(row.applied_at),
+      }));
+    },
+
+    async recordPlanVersion(input) {
+      const at = now();
+      const { columns, values } = toColumns({
+        id: randomUUID(),
+        contentHash: input.contentHash,
+        planPath: input.planPath,
+        organization: input.organization ?? null,
+        documentVersion: input.documentVersion ?? null,
+        firstSeenAt: at,
+        lastSeenAt: at,
+      });
+      const sql =
+        `INSERT INTO plan_versions (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ` +
+        'ON CONFLICT (content_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at RETURNING *';
+      return readPlanVersion(first(await driver.query(sql, values), 'record plan version'));
+    },
+
+    async insertPendingSnapshot(input) {
+      const row = await insert(driver, 'snapshots', {
+        id: randomUUID(),
+        dataset: input.dataset,
+        repository: input.repository,
+        planVersionId: input.planVersionId ?? null,
+        sourceType: input.sourceType,
+        runId: input.runId ?? null,
+        status: 'pending',
+        startedAt: input.startedAt ?? now(),
+        tags: input.tags ?? [],
+      });
+      return readSnapshot(row);
+    },
+
+    markSnapshotComplete: (id, result) =>
+      finishSnapshot(id, 'complete', result, {
+        resticSnapshotId: result.resticSnapshotId,
+        bytesAdded: result.bytesAdded ?? null,
+        totalBytes: result.totalBytes ?? null,
+        fingerprint: result.fingerprint ?? null,
+        units: result.units ?? null,
+      }),
+    markSnapshotFailed: (id, failure) => finishSnapshot(id, 'failed', failure, { error: failure.error }),
+    getSnapshot: (id) => getSnapshot(driver, id),
+
+    async listSnapshots(dataset, options = {}) {
+      const filter = where({ dataset, status: options.status });
+      const sql = `SELECT * FROM snapshots ${filter.sql} ORDER BY started_at DESC, id DESC LIMIT ?`;
+      const rows = await driver.query(sql, [...filter.values, limit(options.limit, 100)]);
+      return rows.map(readSnapshot);
+    },
+
+    async latestCompleteSnapshot(dataset) {
+      const sql = `SELECT * FROM snapshots WHERE dataset = ? AND status = 'complete' ORDER BY started_at DESC, id DESC LIMIT 1`;
+      const row = (await driver.query(sql, [dataset]))[0];
+      return row && readSnapshot(row);
+    },
+
+    async deleteSnapshotByResticId(resticSnapshotId) {
+      return (await driver.run('DELETE FROM snapshots WHERE restic_snapshot_id = ?', [resticSnapshotId])) > 0;
+    },
+
+    async recordVerification(input) {
+      const row = await insert(driver, 'verifications', {
+        id: randomUUID(),
+        snapshotId: input.snapshotId,
+        dataset: input.dataset,
+        startedAt: input.startedAt,
+        finishedAt: input.finishedAt ?? now(),
+        ok: input.ok,
+        details: input.details ?? null,
+        error: input.error ?? null,
+      });
+      return readVerification(row);
+    },
+
+    async latestVerification(dataset, options = {}) {
+      const filter = where({ dataset, ok: options.ok });
+      const sql = `SELECT * FROM verifications ${filter.sql} ORDER BY finished_at DESC, id DESC LIMIT 1`;
+      const row = (await driver.query(sql, filter.values))[0];
+      return row && readVerification(row);
+    },
+
+    async appendAudit(entry) {
+      const row = await insert(driver, 'audit_log', {
+        id: randomUUID(),
+        at: entry.at ?? now(),
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target ?? null,
+        details: entry.details ?? null,
+        outcome: entry.outcome,
+      });
+      return readAuditEntry(row);
+    },
+
+    async listAudit(options = {}) {
+      const filter = where({ action: options.action, target: options.target });
+      const sql = `SELECT * FROM audit_log ${filter.sql} ORDER BY at DESC, id DESC LIMIT ?`;
+      const rows = await driver.query(sql, [...filter.values, limit(options.limit, 50)]);
+      return rows.map(readAuditEntry);
+    },
+
+    close: () => (closing ??= driver.close()),
+  };
+}
