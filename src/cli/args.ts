@@ -17,12 +17,24 @@ export interface ParsedArgs {
   flag(name: string): boolean;
 }
 
-export function parseCommandArgs(command: string, args: string[], options: Options, usage: string): ParsedArgs {
+export function parseCommandArgs(
+  command: string,
+  args: string[],
+  options: Options,
+  usage: string,
+): ParsedArgs {
   let parsed: { values: ParsedArgs['values']; positionals: string[] };
   try {
-    parsed = parseArgs({ args, options: { ...commonOptions, ...options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args,
+      options: { ...commonOptions, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
-    throw new UsageError(`${command}: ${(error as Error).message}`, { hint: `usage: lifeboat ${command} ${usage}` });
+    throw new UsageError(`${command}: ${(error as Error).message}`, {
+      hint: `usage: lifeboat ${command} ${usage}`,
+    });
   }
   if (parsed.values.help) {
     process.stdout.write(`Usage: lifeboat ${command} ${usage}\n`);

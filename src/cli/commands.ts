@@ -27,6 +27,11 @@ export const commands: CommandEntry[] = [
     summary: 'print the JSON Schema of lifeboat.yaml',
     load: () => import('./commands/plan-schema.js'),
   },
+  {
+    name: 'demo',
+    summary: 'the main job end to end: check and render the example plans',
+    load: () => import('./commands/demo.js'),
+  },
 ];
 
 export function findCommand(argv: string[]): { command: CommandEntry; rest: string[] } | undefined {

@@ -40,6 +40,12 @@ function report(error: unknown, json: boolean): number {
   return ExitCode.internal;
 }
 
+// `lifeboat ... | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const argv = process.argv.slice(2);
 let exiting = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

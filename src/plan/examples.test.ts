@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { checkPlanFile } from './check.js';
 
-const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}/lifeboat.yaml`, import.meta.url));
+const example = (name: string) =>
+  fileURLToPath(new URL(`../../examples/${name}/lifeboat.yaml`, import.meta.url));
 const NOW = new Date('2026-11-23T00:00:00Z');
 
 function findings(name: string): string[] {
@@ -21,7 +22,7 @@ describe('example plans', () => {
     assert.deepEqual(findings('local'), []);
   });
 
-  test('opportunex: exactly the seed document\'s inconsistencies', () => {
+  test("opportunex: exactly the seed document's inconsistencies", () => {
     const expected = [
       // Web Application (4h, critical) depends on the search service, whose RTO is 6h.
       ['rto-inversion', 'services.web-app.depends_on[2]'],
@@ -50,10 +51,12 @@ describe('example plans', () => {
       ['scenario-not-drilled', 'scenarios.third-party-service-failure'],
       // Appendix A and B are all placeholders, and so is the approver.
       ['placeholder', 'document'],
-      ...['incident-commander', 'technical-lead', 'database-admin', 'security-lead', 'management'].flatMap((role) => [
-        ['placeholder', `people.${role}-primary`],
-        ['placeholder', `people.${role}-secondary`],
-      ]),
+      ...['incident-commander', 'technical-lead', 'database-admin', 'security-lead', 'management'].flatMap(
+        (role) => [
+          ['placeholder', `people.${role}-primary`],
+          ['placeholder', `people.${role}-secondary`],
+        ],
+      ),
       ...['aws', 'openai', 'sendgrid', 'twilio'].map((vendor) => ['placeholder', `vendors.${vendor}`]),
       // Partners are to be emailed and the media informed, through no channel or address.
       ['stakeholder-unreachable', 'stakeholders.partners'],
@@ -64,7 +67,7 @@ describe('example plans', () => {
     assert.deepEqual(findings('opportunex'), expected.sort());
   });
 
-  test('dating-profile-optimizer: exactly the seed document\'s inconsistencies', () => {
+  test("dating-profile-optimizer: exactly the seed document's inconsistencies", () => {
     const expected = [
       // A daily logical dump cannot meet a 15-minute RPO (replication does not undo a bad write).
       ['rpo-cadence', 'datasets.database.backup.every'],

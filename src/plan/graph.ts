@@ -141,7 +141,10 @@ export function recoveryChains(plan: Plan): RecoveryChain[] {
     if (!blocked.includes(id)) {
       for (const dep of adjacency.get(id) ?? []) {
         const sub = longest(dep);
-        if (own + sub.total > best.total || (own + sub.total === best.total && sub.chain.length + 1 > best.chain.length)) {
+        if (
+          own + sub.total > best.total ||
+          (own + sub.total === best.total && sub.chain.length + 1 > best.chain.length)
+        ) {
           best = { chain: [id, ...sub.chain], total: own + sub.total };
         }
       }

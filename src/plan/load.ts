@@ -36,7 +36,7 @@ export const DEFAULT_PLAN_FILE = 'lifeboat.yaml';
 
 /** The plan file named by --plan, $LIFEBOAT_PLAN, or ./lifeboat.yaml. */
 export function planPath(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(option ?? env.LIFEBOAT_PLAN ?? DEFAULT_PLAN_FILE);
+  return resolve(option || env.LIFEBOAT_PLAN || DEFAULT_PLAN_FILE);
 }
 
 export function loadPlanFile(file: string): LoadedPlan {
@@ -53,7 +53,9 @@ export function loadPlanFile(file: string): LoadedPlan {
     if (error instanceof UsageError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new UsageError(
-      code === 'ENOENT' ? `plan file not found: ${file}` : `cannot read plan file ${file}: ${code ?? String(error)}`,
+      code === 'ENOENT'
+        ? `plan file not found: ${file}`
+        : `cannot read plan file ${file}: ${code ?? String(error)}`,
       {
         cause: error,
         hint:
@@ -204,7 +206,14 @@ export function parsePlan(text: string, file = '<plan>'): LoadedPlan {
     result = PlanSchema.safeParse(data);
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
-    const finding: Finding = { rule: 'yaml-syntax', severity: 'error', path: '', line: 1, column: 1, message: 'the YAML is nested too deeply to read' };
+    const finding: Finding = {
+      rule: 'yaml-syntax',
+      severity: 'error',
+      path: '',
+      line: 1,
+      column: 1,
+      message: 'the YAML is nested too deeply to read',
+    };
     return { ...base, data, positions, findings: [finding] };
   }
   if (result.success) return { ...base, data, plan: result.data, positions, findings: yamlFindings };
@@ -213,19 +222,25 @@ export function parsePlan(text: string, file = '<plan>'): LoadedPlan {
 }
 
 function syntaxFindings(doc: Document, lines: LineCounter): Finding[] {
-  const toFinding = (severity: 'error' | 'warning') => (e: { message: string; pos: [number, number]; code: string }) => {
-    const { line, col } = lines.linePos(e.pos[0]);
-    const rule = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax';
-    return {
-      rule,
-      severity,
-      path: '',
-      line,
-      column: col,
-      message: /call stack/i.test(e.message) ? 'the YAML is nested too deeply to read' : firstLine(e.message),
-      hint: rule === 'duplicate-key' ? 'each key may appear once in a mapping; merge the two' : 'check indentation and quoting near this line',
-    } satisfies Finding;
-  };
+  const toFinding =
+    (severity: 'error' | 'warning') => (e: { message: string; pos: [number, number]; code: string }) => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      const rule = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax';
+      return {
+        rule,
+        severity,
+        path: '',
+        line,
+        column: col,
+        message: /call stack/i.test(e.message)
+          ? 'the YAML is nested too deeply to read'
+          : firstLine(e.message),
+        hint:
+          rule === 'duplicate-key'
+            ? 'each key may appear once in a mapping; merge the two'
+            : 'check indentation and quoting near this line',
+      } satisfies Finding;
+    };
   return [...doc.errors.map(toFinding('error')), ...doc.warnings.map(toFinding('warning'))];
 }
 
@@ -235,7 +250,8 @@ function schemaFindings(issue: Issue, data: unknown, positions: PositionIndex): 
   const path: PathSegment[] = issue.path.filter((p): p is PathSegment => typeof p !== 'symbol');
   const where = formatPath(path);
   const prefix = where === '' ? '' : `${where}: `;
-  const at = (p: readonly PathSegment[], key = false) => positions.locate(p, { key }) ?? { line: 1, column: 1 };
+  const at = (p: readonly PathSegment[], key = false) =>
+    positions.locate(p, { key }) ?? { line: 1, column: 1 };
 
   switch (issue.code) {
     case 'unrecognized_keys':
@@ -248,9 +264,7 @@ function schemaFindings(issue: Issue, data: unknown, positions: PositionIndex): 
           path: formatPath([...path, key]),
           ...at([...path, key], true),
           message: `${formatPath([...path, key])}: unknown key '${key}'`,
-          hint: suggestion
-            ? `did you mean '${suggestion}'?`
-            : `known keys here: ${known.join(', ')}`,
+          hint: suggestion ? `did you mean '${suggestion}'?` : `known keys here: ${known.join(', ')}`,
         } satisfies Finding;
       });
     case 'invalid_type': {
@@ -332,8 +346,13 @@ function schemaFindings(issue: Issue, data: unknown, positions: PositionIndex): 
       // i.e. the one whose complaint is not merely "wrong type here".
       const branches = issue.errors;
       const deepest = branches
-        .filter((branch) => branch.length > 0 && !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0))
-        .sort((a, b) => Math.max(...b.map((i) => i.path.length)) - Math.max(...a.map((i) => i.path.length)))[0];
+        .filter(
+          (branch) =>
+            branch.length > 0 && !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
+        )
+        .sort(
+          (a, b) => Math.max(...b.map((i) => i.path.length)) - Math.max(...a.map((i) => i.path.length)),
+        )[0];
       if (deepest && deepest.length > 0) {
         return deepest.flatMap((inner) =>
           schemaFindings({ ...inner, path: [...issue.path, ...inner.path] } as Issue, data, positions),
@@ -366,15 +385,15 @@ function schemaFindings(issue: Issue, data: unknown, positions: PositionIndex): 
     case 'too_small':
     case 'too_big':
     case 'custom':
-    case 'invalid_key':
     case 'invalid_element':
     case 'not_multiple_of':
     default: {
       const value = valueAt(data, path);
       const rule = issue.code === 'invalid_format' ? 'invalid-format' : 'invalid-value';
-      const message = issue.code === 'invalid_format' && issue.message.startsWith('Invalid')
-        ? `${JSON.stringify(value)} is not valid`
-        : issue.message;
+      const message =
+        issue.code === 'invalid_format' && issue.message.startsWith('Invalid')
+          ? `${JSON.stringify(value)} is not valid`
+          : issue.message;
       const hint = formatHint(where, value);
       return [
         {
@@ -402,14 +421,17 @@ function formatHint(where: string, value: unknown): string | undefined {
   if (typeof value === 'string' && /^\d+$/.test(value)) return `add a unit, e.g. '${value}m' or '${value}h'`;
   if (typeof value === 'string' && /\d\s+(s|m|h|d|w|min|minutes?|hours?|days?)$/.test(value))
     return `write durations without spaces and with a unit letter, e.g. '4h', '15m'`;
-  if (typeof value === 'string' && /(minute|hour|day|week)s?$/.test(value)) return `use unit letters: s, m, h, d, w (e.g. '4h')`;
-  if (/password|key|webhook|smtp|secret|token/.test(where)) return 'put the secret in an environment variable and write `env:NAME` (or `file:PATH`)';
+  if (typeof value === 'string' && /(minute|hour|day|week)s?$/.test(value))
+    return `use unit letters: s, m, h, d, w (e.g. '4h')`;
+  if (/password|key|webhook|smtp|secret|token/.test(where))
+    return 'put the secret in an environment variable and write `env:NAME` (or `file:PATH`)';
   return undefined;
 }
 
 function unionSummary(branches: Issue[][]): string {
   const expected = new Set<string>();
-  for (const branch of branches) for (const i of branch) if (i.code === 'invalid_type') expected.add(i.expected);
+  for (const branch of branches)
+    for (const i of branch) if (i.code === 'invalid_type') expected.add(i.expected);
   return expected.size > 0 ? `expected ${[...expected].join(' or ')}` : 'see the reference in docs/plan.md';
 }
 
@@ -427,7 +449,8 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (value instanceof Date) return 'a date';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the text ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  if (typeof value === 'string')
+    return `the text ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 

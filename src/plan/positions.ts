@@ -27,7 +27,9 @@ export class PositionIndex {
       const segment = path[i];
       const last = i === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+        const pair = node.items.find(
+          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
+        );
         if (!pair) return best;
         if (last && options.key) return this.at(pair.key) ?? best;
         node = pair.value ?? pair.key;

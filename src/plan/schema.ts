@@ -14,7 +14,9 @@ import { SECRET_REF_PATTERN } from './secret.js';
 // Scalars
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-export const Id = z.string().regex(idPattern, 'an id is letters, digits, `-`, `_` or `.`, starting with a letter or digit');
+export const Id = z
+  .string()
+  .regex(idPattern, 'an id is letters, digits, `-`, `_` or `.`, starting with a letter or digit');
 
 export const Duration = z
   .string()
@@ -29,7 +31,16 @@ export const DurationRange = z
   )
   .describe('A duration or a range `MIN..MAX`, e.g. `15m..30m`.');
 
-const cadenceWords = ['continuous', 'hourly', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly', 'annually'];
+const cadenceWords = [
+  'continuous',
+  'hourly',
+  'daily',
+  'weekly',
+  'monthly',
+  'quarterly',
+  'yearly',
+  'annually',
+];
 export const Cadence = z
   .string()
   .regex(
@@ -40,15 +51,22 @@ export const Cadence = z
 
 export const SecretRef = z
   .string()
-  .regex(new RegExp(SECRET_REF_PATTERN), 'a secret reference, `env:NAME` or `file:PATH`; never the secret itself')
-  .describe('Where a secret is found: `env:NAME` (an environment variable) or `file:PATH` (relative to the plan).');
+  .regex(
+    new RegExp(SECRET_REF_PATTERN),
+    'a secret reference, `env:NAME` or `file:PATH`; never the secret itself',
+  )
+  .describe(
+    'Where a secret is found: `env:NAME` (an environment variable) or `file:PATH` (relative to the plan).',
+  );
 
 /** A value that may be given in clear (a host, a URL without credentials) or as a secret reference. */
 const Text = z.string().min(1, 'must not be empty');
 const IdList = z.array(Id);
 const OneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item)]);
 
-const Priority = z.enum(['critical', 'high', 'medium', 'low']).describe('How much the business depends on it.');
+const Priority = z
+  .enum(['critical', 'high', 'medium', 'low'])
+  .describe('How much the business depends on it.');
 const Likelihood = z.enum(['high', 'medium', 'low']);
 const CalendarDate = z
   .union([z.string().regex(/^\d{4}-\d{2}(-\d{2})?$/, 'a date `YYYY-MM-DD` (or `YYYY-MM`)'), z.date()])
@@ -59,10 +77,17 @@ const CalendarDate = z
 
 const Document = z
   .strictObject({
-    title: Text.optional().describe('Title of the rendered DR document. Default: `<organization> Disaster Recovery Plan`.'),
-    version: z.union([Text, z.number()]).optional().describe('The document version the owners give it, e.g. `2.1`.'),
+    title: Text.optional().describe(
+      'Title of the rendered DR document. Default: `<organization> Disaster Recovery Plan`.',
+    ),
+    version: z
+      .union([Text, z.number()])
+      .optional()
+      .describe('The document version the owners give it, e.g. `2.1`.'),
     last_updated: CalendarDate.optional(),
-    next_review: CalendarDate.optional().describe('When the plan must next be reviewed; a past date is a warning.'),
+    next_review: CalendarDate.optional().describe(
+      'When the plan must next be reviewed; a past date is a warning.',
+    ),
     owner: Text.optional().describe('Who owns the plan (a team or a person id).'),
     approved_by: Text.optional().describe('Who approved it.'),
     purpose: Text.optional(),
@@ -82,9 +107,16 @@ const Objectives = z
       .record(z.string().regex(/^p\d{1,2}(\.\d+)?$/, 'a percentile such as `p95`'), Duration)
       .optional()
       .describe('Latency targets by percentile, e.g. `{ p95: 2s }`.'),
-    rto: Duration.optional().describe('Plan-wide recovery time objective; a service without its own RTO inherits it.'),
-    rpo: Duration.optional().describe('Plan-wide recovery point objective; a dataset without its own RPO inherits it.'),
-    other: z.array(Text).optional().describe('Objectives that are stated but not measured, e.g. "zero data corruption".'),
+    rto: Duration.optional().describe(
+      'Plan-wide recovery time objective; a service without its own RTO inherits it.',
+    ),
+    rpo: Duration.optional().describe(
+      'Plan-wide recovery point objective; a dataset without its own RPO inherits it.',
+    ),
+    other: z
+      .array(Text)
+      .optional()
+      .describe('Objectives that are stated but not measured, e.g. "zero data corruption".'),
   })
   .describe('Service level objectives of the whole platform.');
 
@@ -98,7 +130,9 @@ const Dependency = z.union([
     soft: z
       .boolean()
       .optional()
-      .describe('The dependant degrades but keeps running without it (e.g. a third-party API). Default: false.'),
+      .describe(
+        'The dependant degrades but keeps running without it (e.g. a third-party API). Default: false.',
+      ),
   }),
 ]);
 
@@ -139,7 +173,9 @@ const FilesSource = z.strictObject({
 });
 const CommandSource = z.strictObject({
   type: z.literal('command'),
-  command: Text.describe('A shell command whose standard output is the backup (an Elasticsearch export, manifests).'),
+  command: Text.describe(
+    'A shell command whose standard output is the backup (an Elasticsearch export, manifests).',
+  ),
   restore: Text.optional().describe('A shell command that reads a backup on standard input and restores it.'),
   filename: Text.optional().describe('Name of the stored file in the snapshot. Default: `<dataset>.out`.'),
 });
@@ -149,7 +185,14 @@ const ExternalSource = z.strictObject({
   description: Text.optional(),
 });
 export const Source = z
-  .discriminatedUnion('type', [PostgresSource, MysqlSource, RedisSource, FilesSource, CommandSource, ExternalSource])
+  .discriminatedUnion('type', [
+    PostgresSource,
+    MysqlSource,
+    RedisSource,
+    FilesSource,
+    CommandSource,
+    ExternalSource,
+  ])
   .describe('Where the data lives and how Lifeboat reads it.');
 
 const Backup = z
@@ -163,11 +206,22 @@ const Backup = z
     method: z
       .enum(['logical', 'physical'])
       .optional()
-      .describe('`logical`: a dump streamed into restic. `physical`: pgBackRest with WAL archiving (PostgreSQL). Default: logical.'),
-    repository: Id.optional().describe('A key of `repositories`. Default: the local repository under `.lifeboat/`.'),
-    wal_archive: z.boolean().optional().describe('Archive WAL continuously (physical only). Default: true for physical.'),
-    full_every: Cadence.optional().describe('Physical: cadence of full backups; others are incremental. Default: weekly.'),
-    copy_to: IdList.optional().describe('Further repositories each recovery point is copied to (an off-site copy).'),
+      .describe(
+        '`logical`: a dump streamed into restic. `physical`: pgBackRest with WAL archiving (PostgreSQL). Default: logical.',
+      ),
+    repository: Id.optional().describe(
+      'A key of `repositories`. Default: the local repository under `.lifeboat/`.',
+    ),
+    wal_archive: z
+      .boolean()
+      .optional()
+      .describe('Archive WAL continuously (physical only). Default: true for physical.'),
+    full_every: Cadence.optional().describe(
+      'Physical: cadence of full backups; others are incremental. Default: weekly.',
+    ),
+    copy_to: IdList.optional().describe(
+      'Further repositories each recovery point is copied to (an off-site copy).',
+    ),
   })
   .describe('Scheduled backups of the dataset.');
 
@@ -177,11 +231,15 @@ const Replication = z
     mode: z.enum(['sync', 'async']).optional().describe('Default: async, or sync when the RPO is 0.'),
     max_lag: Duration.optional().describe('Replication lag above which the RPO is at risk.'),
     site: Id.optional(),
-    managed_by: Text.optional().describe('When a vendor replicates the data for you (e.g. a CDN, a managed database).'),
+    managed_by: Text.optional().describe(
+      'When a vendor replicates the data for you (e.g. a CDN, a managed database).',
+    ),
     versioned: z
       .boolean()
       .optional()
-      .describe('The copies keep history (git, object versioning), so a bad write can be undone. Default: false.'),
+      .describe(
+        'The copies keep history (git, object versioning), so a bad write can be undone. Default: false.',
+      ),
   })
   .describe('A continuously updated copy. It protects against loss of a host, not against a bad write.');
 
@@ -194,7 +252,9 @@ const Retention = z
     monthly: z.number().int().min(0).optional(),
     yearly: z.number().int().min(0).optional(),
   })
-  .describe('How many recovery points to keep, restic-style. Default: `{ last: 3, daily: 7, weekly: 4, monthly: 12 }`.');
+  .describe(
+    'How many recovery points to keep, restic-style. Default: `{ last: 3, daily: 7, weekly: 4, monthly: 12 }`.',
+  );
 
 const Expect = z
   .strictObject({
@@ -218,7 +278,9 @@ const Check = z
 
 const Verify = z
   .strictObject({
-    every: Cadence.optional().describe('How often the newest backup is restored and checked. Default: daily.'),
+    every: Cadence.optional().describe(
+      'How often the newest backup is restored and checked. Default: daily.',
+    ),
     checks: z.array(Check).optional(),
   })
   .describe('Proof that backups restore.');
@@ -228,7 +290,9 @@ const Dataset = z
     name: Text.optional(),
     description: Text.optional(),
     rpo: Duration.optional().describe('Maximum acceptable data loss. Default: `objectives.rpo`.'),
-    source: Source.optional().describe('Where the data lives. Without it the dataset is documented but not protected.'),
+    source: Source.optional().describe(
+      'Where the data lives. Without it the dataset is documented but not protected.',
+    ),
     backup: Backup.optional(),
     replication: Replication.optional(),
     retention: Retention.optional(),
@@ -239,9 +303,16 @@ const Dataset = z
 const Repository = z
   .strictObject({
     type: z.enum(['restic', 'pgbackrest']).optional().describe('Default: restic.'),
-    url: Text.describe('restic repository: a path, `s3:https://host/bucket/path`, `sftp:user@host:/path`, `rest:https://...`.'),
-    password: SecretRef.optional().describe('Repository password (restic). Default: a generated key file under `.lifeboat/`.'),
-    env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), SecretRef).optional().describe('Environment for the engine, e.g. `AWS_SECRET_ACCESS_KEY: env:AWS_SECRET_ACCESS_KEY`.'),
+    url: Text.describe(
+      'restic repository: a path, `s3:https://host/bucket/path`, `sftp:user@host:/path`, `rest:https://...`.',
+    ),
+    password: SecretRef.optional().describe(
+      'Repository password (restic). Default: a generated key file under `.lifeboat/`.',
+    ),
+    env: z
+      .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), SecretRef)
+      .optional()
+      .describe('Environment for the engine, e.g. `AWS_SECRET_ACCESS_KEY: env:AWS_SECRET_ACCESS_KEY`.'),
     cacert: Text.optional().describe('CA certificate file for a TLS endpoint with a private CA.'),
     site: Id.optional(),
   })
@@ -254,7 +325,12 @@ const probeCommon = {
   name: Text.optional(),
   every: Duration.optional().describe('Interval between checks. Default: 30s.'),
   timeout: Duration.optional().describe('Default: 5s.'),
-  failures: z.number().int().min(1).optional().describe('Consecutive failures before the probe is down. Default: 3.'),
+  failures: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('Consecutive failures before the probe is down. Default: 3.'),
   description: Text.optional(),
 };
 export const Probe = z
@@ -263,11 +339,19 @@ export const Probe = z
       type: z.literal('http'),
       url: Text,
       method: z.enum(['GET', 'HEAD', 'POST']).optional(),
-      headers: z.record(z.string(), z.string()).optional().describe('Header values may be `env:`/`file:` references.'),
+      headers: z
+        .record(z.string(), z.string())
+        .optional()
+        .describe('Header values may be `env:`/`file:` references.'),
       expect: Expect.optional(),
       ...probeCommon,
     }),
-    z.strictObject({ type: z.literal('tcp'), host: Text, port: z.number().int().min(1).max(65_535), ...probeCommon }),
+    z.strictObject({
+      type: z.literal('tcp'),
+      host: Text,
+      port: z.number().int().min(1).max(65_535),
+      ...probeCommon,
+    }),
     z.strictObject({
       type: z.enum(['postgres', 'mysql', 'redis']),
       dataset: Id.optional().describe('Probe the source of this dataset.'),
@@ -275,10 +359,12 @@ export const Probe = z
       ...probeCommon,
     }),
     z.strictObject({ type: z.literal('command'), command: Text, ...probeCommon }),
-    z.strictObject({
-      type: z.literal('manual'),
-      ...probeCommon,
-    }).describe('Detection by people (customer reports, a security team).'),
+    z
+      .strictObject({
+        type: z.literal('manual'),
+        ...probeCommon,
+      })
+      .describe('Detection by people (customer reports, a security team).'),
   ])
   .describe('A health check.');
 
@@ -295,12 +381,17 @@ const Scenario = z
     probability: Likelihood.optional(),
     detection: Text.optional().describe('How it is noticed, in words.'),
     detect: IdList.optional().describe('Probes whose failure signals this scenario.'),
-    affects: z.union([z.literal('all'), IdList]).optional().describe('Services it takes down (`all` for every one).'),
+    affects: z
+      .union([z.literal('all'), IdList])
+      .optional()
+      .describe('Services it takes down (`all` for every one).'),
     decision: OneOrMany(Decision)
       .optional()
       .describe('automatic, approval (a person decides), full-dr; a list is an escalation ladder.'),
     runbooks: IdList.optional().describe('Runbooks that recover from it, in order.'),
-    estimated_recovery: DurationRange.optional().describe('The plan\'s own estimate, e.g. `2h..4h`; drills measure the real one.'),
+    estimated_recovery: DurationRange.optional().describe(
+      "The plan's own estimate, e.g. `2h..4h`; drills measure the real one.",
+    ),
     recovery_method: Text.optional(),
   })
   .describe('Something that can go wrong, how it is detected and how Lifeboat responds.');
@@ -319,9 +410,16 @@ const Step = z
     on_failure: z.enum(['stop', 'continue', 'retry']).optional().describe('Default: stop.'),
     retries: z.number().int().min(0).optional(),
     owner: Id.optional().describe('The role or team that performs or watches this step.'),
-    when: Text.optional().describe('A condition in words ("if automatic recovery fails"); the operator confirms it before the step runs.'),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional().describe('Environment for `run:`; values may be `env:`/`file:` references.'),
-    cwd: Text.optional().describe('Working directory for `run:`, relative to the plan. Default: the plan\'s directory.'),
+    when: Text.optional().describe(
+      'A condition in words ("if automatic recovery fails"); the operator confirms it before the step runs.',
+    ),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
+      .optional()
+      .describe('Environment for `run:`; values may be `env:`/`file:` references.'),
+    cwd: Text.optional().describe(
+      "Working directory for `run:`, relative to the plan. Default: the plan's directory.",
+    ),
     // One action per step:
     run: Text.optional().describe('A shell command.'),
     http: z
@@ -358,11 +456,17 @@ const Step = z
       .strictObject({
         switch: Id.describe('A key of `traffic`.'),
         to: Text.optional(),
-        weights: z.array(z.number().min(0).max(100)).optional().describe('Staged shares in percent, e.g. `[10, 35, 60, 100]`.'),
+        weights: z
+          .array(z.number().min(0).max(100))
+          .optional()
+          .describe('Staged shares in percent, e.g. `[10, 35, 60, 100]`.'),
         interval: Duration.optional().describe('Time between two stages.'),
       })
       .optional(),
-    flag: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('Set feature flags.'),
+    flag: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .optional()
+      .describe('Set feature flags.'),
     check: Id.optional().describe('Run the checks of this dataset.'),
     status_page: z
       .strictObject({
@@ -372,7 +476,9 @@ const Step = z
       })
       .optional(),
     runbook: Id.optional().describe('Run another runbook here.'),
-    manual: Text.optional().describe('An instruction for a person; the runbook waits until it is marked done.'),
+    manual: Text.optional().describe(
+      'An instruction for a person; the runbook waits until it is marked done.',
+    ),
     checklist: z.array(Text).optional().describe('Items a person ticks off.'),
     wait: Duration.optional().describe('Pause, e.g. to watch error rates between traffic stages.'),
   })
@@ -418,8 +524,13 @@ const Runbook = z
     inputs: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), RunbookInput)
       .optional()
-      .describe('Values asked for when the runbook starts (a timestamp, a pod name), used in steps as `{{inputs.NAME}}`.'),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional().describe('Environment for every `run:` step.'),
+      .describe(
+        'Values asked for when the runbook starts (a timestamp, a pod name), used in steps as `{{inputs.NAME}}`.',
+      ),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
+      .optional()
+      .describe('Environment for every `run:` step.'),
     steps: z.array(Step).optional(),
     phases: z.array(Phase).optional().describe('Steps grouped into time-boxed phases; use this or `steps`.'),
   })
@@ -432,7 +543,9 @@ const Person = z
   .strictObject({
     name: Text,
     title: Text.optional(),
-    phone: Text.optional().describe('A phone number, or `env:`/`file:` when it must not be in the repository.'),
+    phone: Text.optional().describe(
+      'A phone number, or `env:`/`file:` when it must not be in the repository.',
+    ),
     email: Text.optional(),
     chat: Text.optional(),
     on_call: z.enum(['primary', 'secondary', 'escalation']).optional(),
@@ -456,7 +569,9 @@ const Team = z
     positions: z
       .array(z.strictObject({ title: Text, count: z.number().int().min(1).optional() }))
       .optional()
-      .describe('Members described by position when they are not named, e.g. `{ title: Backend Engineer, count: 2 }`.'),
+      .describe(
+        'Members described by position when they are not named, e.g. `{ title: Backend Engineer, count: 2 }`.',
+      ),
     responsibilities: z.array(Text).optional(),
   })
   .describe('A group with a lead.');
@@ -477,7 +592,19 @@ const Vendor = z
 
 const Channel = z
   .strictObject({
-    type: z.enum(['slack', 'teams', 'discord', 'whatsapp', 'email', 'sms', 'phone', 'pagerduty', 'webhook', 'statuspage', 'other']),
+    type: z.enum([
+      'slack',
+      'teams',
+      'discord',
+      'whatsapp',
+      'email',
+      'sms',
+      'phone',
+      'pagerduty',
+      'webhook',
+      'statuspage',
+      'other',
+    ]),
     name: Text.optional(),
     tier: z.enum(['primary', 'backup', 'escalation']).optional().describe('Default: primary.'),
     target: Text.optional().describe('Channel name, address list, phone tree or page URL, in clear.'),
@@ -489,7 +616,10 @@ const Channel = z
     api_key: SecretRef.optional(),
     page_id: Text.optional(),
     url: Text.optional().describe('Endpoint for webhooks and self-hosted services.'),
-    severities: z.array(z.enum(['critical', 'high', 'medium', 'low'])).optional().describe('Only incidents of these severities use it. Default: all.'),
+    severities: z
+      .array(z.enum(['critical', 'high', 'medium', 'low']))
+      .optional()
+      .describe('Only incidents of these severities use it. Default: all.'),
     description: Text.optional(),
   })
   .describe('A way to reach people.');
@@ -501,7 +631,9 @@ const Stakeholder = z
     name: Text.optional(),
     audience: z.enum(['internal', 'external']).optional().describe('Default: internal.'),
     contacts: IdList.optional().describe('Roles, teams or people who receive it.'),
-    via: IdList.optional().describe('Channels used to reach them; `status_page` for the plan\'s own status page.'),
+    via: IdList.optional().describe(
+      "Channels used to reach them; `status_page` for the plan's own status page.",
+    ),
     notify_at: z
       .array(NotifyAt)
       .optional()
@@ -529,7 +661,10 @@ const StatusPage = z
     url: Text.optional().describe('The public page.'),
     provider: Id.optional().describe('A channel of type `statuspage`, when a hosted page mirrors ours.'),
     components: IdList.optional().describe('Services shown. Default: every service that is not external.'),
-    automatic: z.boolean().optional().describe('Open an incident on the page when a critical probe fails. Default: true.'),
+    automatic: z
+      .boolean()
+      .optional()
+      .describe('Open an incident on the page when a critical probe fails. Default: true.'),
     manual_override: z.boolean().optional().describe('People may post updates by hand. Default: true.'),
     approvals: z
       .strictObject({ major: z.number().int().min(1).optional(), by: IdList.optional() })
@@ -541,13 +676,30 @@ const StatusPage = z
 // ---------------------------------------------------------------------------------------------
 // Proof: drills, testing and maintenance
 
-const SuccessCriterion = z.enum(['rto_met', 'rpo_met', 'probes_healthy', 'checks_pass', 'notified', 'no_security_regression']);
+const SuccessCriterion = z.enum([
+  'rto_met',
+  'rpo_met',
+  'probes_healthy',
+  'checks_pass',
+  'notified',
+  'no_security_regression',
+]);
 
 const Drill = z
   .strictObject({
     name: Text.optional(),
     kind: z
-      .enum(['restore', 'pitr', 'failover', 'switchover', 'runbook', 'probe', 'notification', 'tabletop', 'full-dr'])
+      .enum([
+        'restore',
+        'pitr',
+        'failover',
+        'switchover',
+        'runbook',
+        'probe',
+        'notification',
+        'tabletop',
+        'full-dr',
+      ])
       .describe('What is exercised.'),
     every: Cadence,
     datasets: IdList.optional(),
@@ -563,7 +715,10 @@ const Drill = z
 
 const Testing = z.strictObject({
   success_criteria: z.array(SuccessCriterion).optional(),
-  record: z.array(Text).optional().describe('Fields each test record must carry (date, scenario, results...).'),
+  record: z
+    .array(Text)
+    .optional()
+    .describe('Fields each test record must carry (date, scenario, results...).'),
   notes: z.array(Text).optional(),
 });
 
@@ -593,7 +748,13 @@ const TrafficSwitch = z
     config: Text.optional().describe('pgbouncer: path of its ini file; haproxy: runtime API socket.'),
     backend: Text.optional(),
     targets: z.record(Id, Text).optional().describe('Named destinations (primary, secondary...).'),
-    http: z.strictObject({ url: Text, method: z.string().optional(), headers: z.record(z.string(), z.string()).optional() }).optional(),
+    http: z
+      .strictObject({
+        url: Text,
+        method: z.string().optional(),
+        headers: z.record(z.string(), z.string()).optional(),
+      })
+      .optional(),
   })
   .describe('How client traffic is moved.');
 
@@ -636,7 +797,10 @@ export const PlanSchema = z
     maintenance: Maintenance.optional(),
     sites: z.record(Id, Site).optional().describe('Regions or data centres and what each holds.'),
     traffic: z.record(Id, TrafficSwitch).optional(),
-    flags: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), Flag).optional().describe('Feature flags served to applications.'),
+    flags: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), Flag)
+      .optional()
+      .describe('Feature flags served to applications.'),
   })
   .describe('A disaster-recovery plan: lifeboat.yaml.');
 

@@ -125,7 +125,8 @@ const stringArray: Reader<string[]> = (value, column) => {
 
 const objectArray: Reader<JsonObject[]> = (value, column) => {
   const parsed: unknown = JSON.parse(text(value, column));
-  if (Array.isArray(parsed) && parsed.every((item) => item !== null && typeof item === 'object')) return parsed as JsonObject[];
+  if (Array.isArray(parsed) && parsed.every((item) => item !== null && typeof item === 'object'))
+    return parsed as JsonObject[];
   throw unexpected(column, value, 'a JSON array of objects');
 };
 

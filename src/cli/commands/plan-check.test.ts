@@ -63,15 +63,67 @@ interface Case {
 const cases: Case[] = [
   { name: 'empty file', text: '', exit: 1, rule: 'empty-plan', line: 1 },
   { name: 'only comments', text: '# nothing here\n\n', exit: 1, rule: 'empty-plan', line: 1 },
-  { name: 'unclosed flow sequence', text: 'version: 1\nservices: [a, b\n', exit: 1, rule: 'yaml-syntax', line: 3 },
-  { name: 'bad indentation', text: 'version: 1\nservices:\n  api:\n    rto: 1h\n   name: x\n', exit: 1, rule: 'yaml-syntax', line: 5 },
-  { name: 'tab indentation', text: 'version: 1\nservices:\n\tapi: {}\n', exit: 1, rule: 'yaml-syntax', line: 3 },
-  { name: 'duplicate key', text: 'version: 1\norganization: A\norganization: B\n', exit: 1, rule: 'duplicate-key', line: 3, column: 1 },
-  { name: 'a list at the root', text: '- version: 1\n', exit: 1, rule: 'invalid-type', line: 1, message: /must be a mapping/ },
+  {
+    name: 'unclosed flow sequence',
+    text: 'version: 1\nservices: [a, b\n',
+    exit: 1,
+    rule: 'yaml-syntax',
+    line: 3,
+  },
+  {
+    name: 'bad indentation',
+    text: 'version: 1\nservices:\n  api:\n    rto: 1h\n   name: x\n',
+    exit: 1,
+    rule: 'yaml-syntax',
+    line: 5,
+  },
+  {
+    name: 'tab indentation',
+    text: 'version: 1\nservices:\n\tapi: {}\n',
+    exit: 1,
+    rule: 'yaml-syntax',
+    line: 3,
+  },
+  {
+    name: 'duplicate key',
+    text: 'version: 1\norganization: A\norganization: B\n',
+    exit: 1,
+    rule: 'duplicate-key',
+    line: 3,
+    column: 1,
+  },
+  {
+    name: 'a list at the root',
+    text: '- version: 1\n',
+    exit: 1,
+    rule: 'invalid-type',
+    line: 1,
+    message: /must be a mapping/,
+  },
   { name: 'a scalar at the root', text: 'just some words\n', exit: 1, rule: 'invalid-type', line: 1 },
-  { name: 'missing version', text: 'organization: Acme\n', exit: 1, rule: 'missing-field', message: /^version: required field is missing/ },
-  { name: 'wrong version', text: 'version: 2\norganization: A\n', exit: 1, rule: 'invalid-value', line: 1, column: 10 },
-  { name: 'organization is a number', text: 'version: 1\norganization: 42\n', exit: 1, rule: 'invalid-type', line: 2, column: 15 },
+  {
+    name: 'missing version',
+    text: 'organization: Acme\n',
+    exit: 1,
+    rule: 'missing-field',
+    message: /^version: required field is missing/,
+  },
+  {
+    name: 'wrong version',
+    text: 'version: 2\norganization: A\n',
+    exit: 1,
+    rule: 'invalid-value',
+    line: 1,
+    column: 10,
+  },
+  {
+    name: 'organization is a number',
+    text: 'version: 1\norganization: 42\n',
+    exit: 1,
+    rule: 'invalid-type',
+    line: 2,
+    column: 15,
+  },
   {
     name: 'misspelt top-level key',
     text: VALID_HEAD + 'servics:\n  api: {}\n',
@@ -178,7 +230,9 @@ const cases: Case[] = [
   },
   {
     name: 'dangling runbook',
-    text: VALID_HEAD + 'scenarios:\n  s: { runbooks: [restore-db] }\nrunbooks:\n  restore: { steps: [ { manual: x } ] }\n',
+    text:
+      VALID_HEAD +
+      'scenarios:\n  s: { runbooks: [restore-db] }\nrunbooks:\n  restore: { steps: [ { manual: x } ] }\n',
     exit: 1,
     rule: 'unknown-reference',
     line: 5,
@@ -201,14 +255,18 @@ const cases: Case[] = [
   },
   {
     name: 'password inside a URL',
-    text: VALID_HEAD + 'datasets:\n  db:\n    source: { type: postgres, url: "postgres://app:s3cret@db:5432/app" }\n',
+    text:
+      VALID_HEAD +
+      'datasets:\n  db:\n    source: { type: postgres, url: "postgres://app:s3cret@db:5432/app" }\n',
     exit: 1,
     rule: 'inline-secret',
     line: 6,
   },
   {
     name: 'inline Slack webhook',
-    text: VALID_HEAD + 'channels:\n  slack: { type: slack, webhook: "https://hooks.slack.com/services/T000/B000/XXXX" }\n',
+    text:
+      VALID_HEAD +
+      'channels:\n  slack: { type: slack, webhook: "https://hooks.slack.com/services/T000/B000/XXXX" }\n',
     exit: 1,
     rule: 'inline-secret',
     line: 5,
@@ -241,7 +299,9 @@ const cases: Case[] = [
       const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
       for (let i = 1; i < 10; i++) {
         const prev = String.fromCharCode(96 + i);
-        lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${prev}`).join(',')}]`);
+        lines.push(
+          `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${prev}`).join(',')}]`,
+        );
       }
       return lines.join('\n') + '\n';
     },
@@ -291,9 +351,11 @@ describe('plan check on malformed plans', () => {
       const report = JSON.parse(result.stdout) as { errors: Record<string, unknown>[]; warnings: unknown[] };
       const finding = report.errors.find((f) => f.rule === c.rule);
       assert.ok(finding, `expected a ${c.rule} error, got ${JSON.stringify(report.errors)}`);
-      for (const key of ['rule', 'severity', 'message', 'path', 'line', 'column']) assert.ok(key in finding, `finding has ${key}`);
+      for (const key of ['rule', 'severity', 'message', 'path', 'line', 'column'])
+        assert.ok(key in finding, `finding has ${key}`);
       if (c.line !== undefined) assert.equal(finding.line, c.line, `line of ${JSON.stringify(finding)}`);
-      if (c.column !== undefined) assert.equal(finding.column, c.column, `column of ${JSON.stringify(finding)}`);
+      if (c.column !== undefined)
+        assert.equal(finding.column, c.column, `column of ${JSON.stringify(finding)}`);
       if (c.message) assert.match(String(finding.message), c.message);
       if (c.hint) assert.match(String(finding.hint), c.hint);
     });
@@ -303,7 +365,10 @@ describe('plan check on malformed plans', () => {
     const file = planFile(VALID_HEAD + 'services:\n  api:\n    prioritty: high\n');
     const result = await runCli(['plan', 'check', '--plan', file]);
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /plan-\d+\.yaml:6:5: error \[unknown-key\] services\.api\.prioritty: unknown key 'prioritty'/);
+    assert.match(
+      result.stdout,
+      /plan-\d+\.yaml:6:5: error \[unknown-key\] services\.api\.prioritty: unknown key 'prioritty'/,
+    );
     assert.match(result.stdout, /hint: did you mean 'priority'\?/);
     assert.match(result.stdout, /invalid, 1 error, 0 warnings/);
   });
@@ -351,5 +416,28 @@ describe('plan check on malformed plans', () => {
     const result = await runCli(['plan', 'check', '--plan', join(dir, 'missing.yaml'), '--json']);
     assert.equal(result.code, 2);
     assert.equal((JSON.parse(result.stdout) as { error: string }).error, 'usage');
+  });
+});
+
+describe('plan check start-up cost', () => {
+  test('checking the largest example takes at most 8 times `node -e 0`', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const plan = fileURLToPath(new URL('../../../examples/opportunex/lifeboat.yaml', import.meta.url));
+    const time = (args: string[]) => {
+      const started = process.hrtime.bigint();
+      try {
+        execFileSync(process.execPath, args, { stdio: 'ignore' });
+      } catch {
+        // plan check exits 1 on the seed's errors; only the time matters here.
+      }
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    };
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const baseline = median(Array.from({ length: 7 }, () => time(['-e', '0'])));
+    const check = median(Array.from({ length: 7 }, () => time([BIN, 'plan', 'check', '--plan', plan])));
+    assert.ok(
+      check <= 8 * baseline,
+      `plan check took ${check.toFixed(0)} ms, node -e 0 ${baseline.toFixed(0)} ms`,
+    );
   });
 });

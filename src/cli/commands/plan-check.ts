@@ -7,7 +7,12 @@ import type { CommandContext } from '../command.js';
 import { displayPath, formatFinding } from '../findings-output.js';
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
-  const parsed = parseCommandArgs('plan check', args, { quiet: { type: 'boolean', short: 'q' } }, '[--plan FILE] [--json] [--quiet]');
+  const parsed = parseCommandArgs(
+    'plan check',
+    args,
+    { quiet: { type: 'boolean', short: 'q' } },
+    '[--plan FILE] [--json] [--quiet]',
+  );
   const file = planPath(parsed.string('plan') ?? parsed.positionals[0]);
   const { errors, warnings, loaded } = checkPlanFile(file);
 
@@ -23,13 +28,21 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     });
     process.stdout.write(
       JSON.stringify(
-        { file, contentHash: loaded.contentHash, valid: errors.length === 0, errors: errors.map(strip), warnings: warnings.map(strip) },
+        {
+          file,
+          contentHash: loaded.contentHash,
+          valid: errors.length === 0,
+          errors: errors.map(strip),
+          warnings: warnings.map(strip),
+        },
         null,
         2,
       ) + '\n',
     );
   } else {
-    const shown = parsed.flag('quiet') ? errors : [...errors, ...warnings].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    const shown = parsed.flag('quiet')
+      ? errors
+      : [...errors, ...warnings].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     for (const finding of shown) process.stdout.write(formatFinding(file, finding) + '\n');
     const verdict = errors.length === 0 ? 'ok' : 'invalid';
     process.stdout.write(

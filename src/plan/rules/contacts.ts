@@ -26,7 +26,8 @@ const PROSE_SECTIONS = new Set(['templates', 'runbooks', 'drills']);
 export const placeholder: Rule = {
   id: 'placeholder',
   severity: 'warning',
-  summary: 'A contact or name still written as a placeholder (`[Name]`, `[Phone]`) cannot be reached at 3 a.m.',
+  summary:
+    'A contact or name still written as a placeholder (`[Name]`, `[Phone]`) cannot be reached at 3 a.m.',
   check({ plan }) {
     // One finding per entry (a person, a vendor), listing its placeholder fields.
     const byOwner = new Map<string, { path: RuleHit['path']; fields: string[] }>();

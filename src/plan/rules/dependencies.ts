@@ -34,7 +34,9 @@ export const rtoInversion: Rule = {
       const own = effectiveRto(plan, edge.from);
       const dep = effectiveRto(plan, edge.to);
       if (own === undefined || dep === undefined || dep <= own) continue;
-      const index = services[edge.from]!.depends_on!.findIndex((d) => (typeof d === 'string' ? d : d.on) === edge.to);
+      const index = services[edge.from]!.depends_on!.findIndex(
+        (d) => (typeof d === 'string' ? d : d.on) === edge.to,
+      );
       hits.push({
         path: ['services', edge.from, 'depends_on', index],
         message: `${edge.from} has an RTO of ${formatDuration(own)} but depends on ${edge.to}, whose RTO is ${formatDuration(dep)}`,

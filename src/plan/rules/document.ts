@@ -5,7 +5,9 @@ import type { Rule } from './rule.js';
 export function endOfDate(value: string | Date): Date {
   if (value instanceof Date) return new Date(value.getTime() + 86_400_000 - 1);
   const [year, month, day] = value.split('-').map(Number) as [number, number, number | undefined];
-  return day === undefined ? new Date(Date.UTC(year, month, 1) - 1) : new Date(Date.UTC(year, month - 1, day + 1) - 1);
+  return day === undefined
+    ? new Date(Date.UTC(year, month, 1) - 1)
+    : new Date(Date.UTC(year, month - 1, day + 1) - 1);
 }
 
 export const reviewOverdue: Rule = {

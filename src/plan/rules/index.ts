@@ -17,7 +17,13 @@ import {
 import { unknownReference } from './references.js';
 import type { Rule } from './rule.js';
 import { runbookEmpty, runbookUnused, stepAction, unknownInput } from './runbooks.js';
-import { availabilityBudget, durationRange, scenarioExceedsRto, scenarioNotDrilled, scenarioWithoutRunbook } from './scenarios.js';
+import {
+  availabilityBudget,
+  durationRange,
+  scenarioExceedsRto,
+  scenarioNotDrilled,
+  scenarioWithoutRunbook,
+} from './scenarios.js';
 import { inlineSecret } from './secrets.js';
 import { templatePlaceholder, templateVariable } from './templates.js';
 

@@ -143,7 +143,8 @@ export const datasetNotVerified: Rule = {
       hits.push({
         path: ['datasets', id, 'backup'],
         message: `${id} is backed up but never verified: no \`verify\` and no restore drill names it`,
-        hint: 'add `verify: { every: daily, checks: [...] }` or a restore drill with `datasets: [' + id + ']`',
+        hint:
+          'add `verify: { every: daily, checks: [...] }` or a restore drill with `datasets: [' + id + ']`',
       });
     }
     return hits;

@@ -42,7 +42,10 @@ export function collectReferences(plan: Plan): Reference[] {
   for (const [id, s] of entries(plan.services)) {
     s.depends_on?.forEach((dep, i) =>
       refs.push({
-        path: typeof dep === 'string' ? ['services', id, 'depends_on', i] : ['services', id, 'depends_on', i, 'on'],
+        path:
+          typeof dep === 'string'
+            ? ['services', id, 'depends_on', i]
+            : ['services', id, 'depends_on', i, 'on'],
         id: normalizeDependency(dep).to,
         kinds: ['services'],
       }),
@@ -56,7 +59,8 @@ export function collectReferences(plan: Plan): Reference[] {
     add(['datasets', id, 'backup', 'repository'], d.backup?.repository, ['repositories']);
     add(['datasets', id, 'backup', 'copy_to'], d.backup?.copy_to, ['repositories']);
     add(['datasets', id, 'replication', 'site'], d.replication?.site, ['sites']);
-    if (d.source?.type === 'external') add(['datasets', id, 'source', 'vendor'], d.source.vendor, ['vendors']);
+    if (d.source?.type === 'external')
+      add(['datasets', id, 'source', 'vendor'], d.source.vendor, ['vendors']);
   }
   for (const [id, r] of entries(plan.repositories)) add(['repositories', id, 'site'], r.site, ['sites']);
   for (const [id, p] of entries(plan.probes)) {
@@ -94,7 +98,8 @@ export function collectReferences(plan: Plan): Reference[] {
     add(['stakeholders', id, 'contacts'], s.contacts, WHO);
     // `status_page` names the plan's own status page, so external audiences can be reached through it.
     s.via?.forEach((via, i) => {
-      if (!(via === 'status_page' && plan.status_page)) add(['stakeholders', id, 'via', i], via, ['channels']);
+      if (!(via === 'status_page' && plan.status_page))
+        add(['stakeholders', id, 'via', i], via, ['channels']);
     });
     add(['stakeholders', id, 'template'], s.template, ['templates']);
     add(['stakeholders', id, 'update_template'], s.update_template, ['templates']);
@@ -112,7 +117,9 @@ export function collectReferences(plan: Plan): Reference[] {
     add(['drills', id, 'runbook'], d.runbook, ['runbooks']);
     add(['drills', id, 'services'], d.services, ['services']);
   }
-  plan.maintenance?.reviews?.forEach((review, i) => add(['maintenance', 'reviews', i, 'owner'], review.owner, WHO));
+  plan.maintenance?.reviews?.forEach((review, i) =>
+    add(['maintenance', 'reviews', i, 'owner'], review.owner, WHO),
+  );
   return refs;
 }
 

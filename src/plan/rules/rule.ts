@@ -35,7 +35,9 @@ export interface StepAt {
 export function allSteps(plan: Plan): StepAt[] {
   const out: StepAt[] = [];
   for (const [id, runbook] of Object.entries(plan.runbooks ?? {})) {
-    runbook.steps?.forEach((step, i) => out.push({ step, path: ['runbooks', id, 'steps', i], owner: { kind: 'runbook', id } }));
+    runbook.steps?.forEach((step, i) =>
+      out.push({ step, path: ['runbooks', id, 'steps', i], owner: { kind: 'runbook', id } }),
+    );
     runbook.phases?.forEach((phase, p) =>
       phase.steps.forEach((step, i) =>
         out.push({ step, path: ['runbooks', id, 'phases', p, 'steps', i], owner: { kind: 'runbook', id } }),
@@ -43,11 +45,15 @@ export function allSteps(plan: Plan): StepAt[] {
     );
   }
   for (const [id, drill] of Object.entries(plan.drills ?? {})) {
-    drill.procedure?.forEach((step, i) => out.push({ step, path: ['drills', id, 'procedure', i], owner: { kind: 'drill', id } }));
+    drill.procedure?.forEach((step, i) =>
+      out.push({ step, path: ['drills', id, 'procedure', i], owner: { kind: 'drill', id } }),
+    );
   }
   return out;
 }
 
-export const entries = <T>(record: Record<string, T> | undefined): [string, T][] => Object.entries(record ?? {});
+export const entries = <T>(record: Record<string, T> | undefined): [string, T][] =>
+  Object.entries(record ?? {});
 
-export const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+export const asList = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];

@@ -9,7 +9,9 @@ export const stepAction: Rule = {
   check({ plan }) {
     return allSteps(plan).flatMap(({ step, path }) => {
       // A checklist may accompany a manual instruction: together they are one action for a person.
-      const actions = STEP_ACTIONS.filter((key) => step[key] !== undefined && !(key === 'checklist' && step.manual));
+      const actions = STEP_ACTIONS.filter(
+        (key) => step[key] !== undefined && !(key === 'checklist' && step.manual),
+      );
       if (actions.length === 1) return [];
       return [
         {
@@ -46,7 +48,7 @@ export const runbookUnused: Rule = {
         path: ['runbooks', id],
         atKey: true,
         message: `runbook ${id} is not used by any scenario, drill or runbook`,
-        hint: 'list it in a scenario\'s `runbooks`, or remove it',
+        hint: "list it in a scenario's `runbooks`, or remove it",
       }));
   },
 };
@@ -76,7 +78,9 @@ export const unknownInput: Rule = {
     return allSteps(plan).flatMap(({ step, path, owner }) => {
       if (owner.kind !== 'runbook') return [];
       const declared = plan.runbooks?.[owner.id]?.inputs ?? {};
-      const used = [...JSON.stringify(step).matchAll(/\{\{\s*inputs\.([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1]!);
+      const used = [...JSON.stringify(step).matchAll(/\{\{\s*inputs\.([A-Za-z0-9_]+)\s*\}\}/g)].map(
+        (m) => m[1]!,
+      );
       return [...new Set(used)]
         .filter((name) => !(name in declared))
         .map((name) => ({

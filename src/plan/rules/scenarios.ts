@@ -48,7 +48,8 @@ function affectedServices(plan: Plan, affects: 'all' | string[] | undefined): st
 export const scenarioExceedsRto: Rule = {
   id: 'scenario-exceeds-rto',
   severity: 'warning',
-  summary: "A scenario whose own recovery estimate is longer than an affected service's RTO admits the RTO will be missed.",
+  summary:
+    "A scenario whose own recovery estimate is longer than an affected service's RTO admits the RTO will be missed.",
   check({ plan }) {
     const hits: RuleHit[] = [];
     for (const [id, scenario] of entries(plan.scenarios)) {
@@ -74,7 +75,8 @@ export const scenarioExceedsRto: Rule = {
 export const availabilityBudget: Rule = {
   id: 'availability-budget',
   severity: 'warning',
-  summary: 'One occurrence of a scenario would spend more downtime than the availability target allows in a year.',
+  summary:
+    'One occurrence of a scenario would spend more downtime than the availability target allows in a year.',
   check({ plan }) {
     const availability = plan.objectives?.availability;
     if (availability === undefined) return [];
@@ -101,14 +103,24 @@ export const durationRange: Rule = {
   summary: 'A range `MIN..MAX` whose maximum is below its minimum.',
   check({ plan }) {
     const ranges: { path: (string | number)[]; text: string | undefined }[] = [
-      ...entries(plan.scenarios).map(([id, s]) => ({ path: ['scenarios', id, 'estimated_recovery'], text: s.estimated_recovery })),
+      ...entries(plan.scenarios).map(([id, s]) => ({
+        path: ['scenarios', id, 'estimated_recovery'],
+        text: s.estimated_recovery,
+      })),
       ...entries(plan.runbooks).flatMap(([id, r]) => [
         { path: ['runbooks', id, 'estimated_duration'], text: r.estimated_duration },
-        ...(r.phases ?? []).map((p, i) => ({ path: ['runbooks', id, 'phases', i, 'timebox'], text: p.timebox })),
+        ...(r.phases ?? []).map((p, i) => ({
+          path: ['runbooks', id, 'phases', i, 'timebox'],
+          text: p.timebox,
+        })),
       ]),
     ];
     return ranges
       .filter((r) => r.text !== undefined && parseRange(r.text) === undefined)
-      .map((r) => ({ path: r.path, message: `${r.text} is not a range: the maximum is below the minimum`, hint: 'write MIN..MAX, e.g. 2h..4h' }));
+      .map((r) => ({
+        path: r.path,
+        message: `${r.text} is not a range: the maximum is below the minimum`,
+        hint: 'write MIN..MAX, e.g. 2h..4h',
+      }));
   },
 };

@@ -27,7 +27,12 @@ export const inlineSecret: Rule = {
       const key = String(path[path.length - 1]);
       let what: string | undefined = found?.[1];
       if (!what && URL_CREDENTIALS.test(text)) what = 'a password inside a URL';
-      if (!what && path[path.length - 2] === 'headers' && SECRET_HEADER.test(key) && /[A-Za-z0-9]{16,}/.test(text))
+      if (
+        !what &&
+        path[path.length - 2] === 'headers' &&
+        SECRET_HEADER.test(key) &&
+        /[A-Za-z0-9]{16,}/.test(text)
+      )
         what = `a credential in the ${key} header`;
       if (!what) continue;
       hits.push({

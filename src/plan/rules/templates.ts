@@ -52,7 +52,9 @@ export const templateVariable: Rule = {
           hits.push({
             path: ['templates', id, field],
             message: `unknown variable {{${name}}}`,
-            hint: suggestion ? `did you mean {{${suggestion}}}?` : `known variables: ${TEMPLATE_VARIABLES.join(', ')}`,
+            hint: suggestion
+              ? `did you mean {{${suggestion}}}?`
+              : `known variables: ${TEMPLATE_VARIABLES.join(', ')}`,
           });
         }
       }

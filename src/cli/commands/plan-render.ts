@@ -1,0 +1,130 @@
+/** lifeboat plan render: the human-readable DR document, regenerated from the plan (Markdown or HTML). */
+import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ExitCode, PlanInvalidError, UsageError } from '../../errors.js';
+import { loadPlanFile, planPath, type LoadedPlan } from '../../plan/load.js';
+import { renderHtml } from '../../plan/render/html.js';
+import { renderMarkdown } from '../../plan/render/markdown.js';
+import type { Plan } from '../../plan/schema.js';
+import { parseCommandArgs } from '../args.js';
+import type { CommandContext } from '../command.js';
+import { displayPath } from '../findings-output.js';
+
+const USAGE = '[--plan FILE] [--format md|html] [-o FILE] [--json]';
+
+type Format = 'md' | 'html';
+
+export async function run(args: string[], _context: CommandContext): Promise<number> {
+  const parsed = parseCommandArgs(
+    'plan render',
+    args,
+    { format: { type: 'string', short: 'f' }, output: { type: 'string', short: 'o' } },
+    USAGE,
+  );
+  const output = parsed.string('output');
+  const format = chooseFormat(parsed.string('format'), output);
+  const loaded = loadValidPlan(planPath(parsed.string('plan') ?? parsed.positionals[0]));
+
+  const input = { plan: loaded.plan, contentHash: loaded.contentHash, file: loaded.file };
+  const document = format === 'html' ? renderHtml(input) : renderMarkdown(input);
+  const bytes = Buffer.byteLength(document);
+
+  if (output === undefined) {
+    // --json without -o: the document travels inside the JSON, so stdout stays one JSON value.
+    if (parsed.flag('json')) {
+      process.stdout.write(
+        JSON.stringify(
+          {
+            file: null,
+            plan: loaded.file,
+            format,
+            bytes,
+            contentHash: loaded.contentHash,
+            content: document,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
+    } else {
+      process.stdout.write(document);
+    }
+    return ExitCode.ok;
+  }
+
+  const target = resolve(output);
+  writeAtomically(target, document);
+  if (parsed.flag('json')) {
+    process.stdout.write(
+      JSON.stringify(
+        { file: target, plan: loaded.file, format, bytes, contentHash: loaded.contentHash },
+        null,
+        2,
+      ) + '\n',
+    );
+  } else {
+    process.stdout.write(
+      `wrote ${displayPath(target)} (${format}, ${bytes} bytes, plan sha256:${loaded.contentHash.slice(0, 12)})\n`,
+    );
+  }
+  return ExitCode.ok;
+}
+
+function chooseFormat(option: string | undefined, output: string | undefined): Format {
+  if (option === undefined) return output !== undefined && /\.html?$/i.test(output) ? 'html' : 'md';
+  const normalized = option.toLowerCase();
+  if (normalized === 'md' || normalized === 'markdown') return 'md';
+  if (normalized === 'html') return 'html';
+  throw new UsageError(`plan render: unknown format '${option}'`, {
+    hint: `use --format md or --format html; usage: lifeboat plan render ${USAGE}`,
+  });
+}
+
+/**
+ * The plan, or PlanInvalidError after printing the schema errors as `file:line:column message`
+ * (the full report with hints is `lifeboat plan check`). Used by the commands that need a plan
+ * the schema accepts.
+ */
+export function loadValidPlan(file: string): LoadedPlan & { plan: Plan } {
+  const loaded = loadPlanFile(file);
+  if (loaded.plan !== undefined) return loaded as LoadedPlan & { plan: Plan };
+  const errors = loaded.findings.filter((f) => f.severity === 'error');
+  for (const finding of errors) {
+    process.stderr.write(
+      `${displayPath(file)}:${finding.line ?? 1}:${finding.column ?? 1}: ${finding.message}\n`,
+    );
+  }
+  throw new PlanInvalidError(
+    `${displayPath(file)} is not a valid plan (${errors.length} error${errors.length === 1 ? '' : 's'})`,
+    {
+      hint: `run 'lifeboat plan check --plan ${displayPath(file)}' for the details and hints`,
+      details: {
+        file,
+        errors: errors.map(({ rule, message, path, line, column }) => ({
+          rule,
+          message,
+          path,
+          line,
+          column,
+        })),
+      },
+    },
+  );
+}
+
+/** Write to a temporary file beside the target, then rename: a reader never sees half a document. */
+function writeAtomically(target: string, content: string): void {
+  const temporary = `${target}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temporary, content);
+    renameSync(temporary, target);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot write ${target}: ${code ?? String(error)}`, {
+      cause: error,
+      hint: code === 'ENOENT' ? 'create the directory first' : 'check the path and its permissions',
+    });
+  }
+}
