@@ -1,0 +1,299 @@
+/**
+ * Backing up datasets: `planBackup` decides what to do from the plan alone; `runBackup`
+ * does it. One run of a dataset streams each unit of its source straight into restic (no
+ * temporary copy), then stores the manifest; only then is the run complete, in the
+ * repository (its tags) and in the state store. A failure part-way forgets what the run
+ * wrote, records the error and leaves the repository as it was.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LifeboatError, OperationError, UsageError, coerceError } from '../errors.js';
+import type { Plan } from '../plan/schema.js';
+import type { ProtectContext } from './context.js';
+import { MANIFEST_FILENAME, MANIFEST_FORMAT, type Manifest, type ManifestUnit } from './manifest.js';
+import { acquireLock } from './restic/lock.js';
+import type { BackupProgress } from './restic/repository.js';
+import { createSource } from './sources/index.js';
+import { labelsToTags, newRunId, type SnapshotLabels } from './tags.js';
+
+export interface BackupPlanItem {
+  dataset: string;
+  repository: string;
+  sourceType: string;
+}
+
+export interface BackupPlan {
+  items: BackupPlanItem[];
+  /** Datasets left out, with why (no source, vendor-managed). */
+  skipped: { dataset: string; reason: string }[];
+}
+
+/** Which datasets a backup touches. No I/O. Unknown names are a UsageError naming the known ones. */
+export function planBackup(plan: Plan, requested: string[], repositoryOf: (id: string) => string): BackupPlan {
+  const datasets = plan.datasets ?? {};
+  const known = Object.keys(datasets);
+  for (const id of requested) {
+    if (!(id in datasets)) {
+      throw new UsageError(`unknown dataset '${id}'`, {
+        hint: known.length > 0 ? `the plan's datasets are: ${known.join(', ')}` : 'the plan declares no datasets',
+      });
+    }
+  }
+  const ids = requested.length > 0 ? requested : known;
+  const plan_: BackupPlan = { items: [], skipped: [] };
+  for (const id of ids) {
+    const source = datasets[id]!.source;
+    if (!source) plan_.skipped.push({ dataset: id, reason: 'no source in the plan' });
+    else if (source.type === 'external') plan_.skipped.push({ dataset: id, reason: 'kept by a vendor (external source)' });
+    else plan_.items.push({ dataset: id, repository: repositoryOf(id), sourceType: source.type });
+  }
+  return plan_;
+}
+
+export type BackupEvent =
+  | { type: 'dataset-start'; dataset: string; run: string; units: number }
+  | { type: 'unit-start'; dataset: string; unit: string }
+  | { type: 'progress'; dataset: string; unit: string; progress: BackupProgress }
+  | { type: 'unit-done'; dataset: string; unit: string; snapshotId: string; bytesAdded: number; bytesProcessed: number }
+  | { type: 'dataset-done'; result: DatasetBackupResult }
+  | { type: 'dataset-failed'; dataset: string; error: string };
+
+export interface DatasetBackupResult {
+  dataset: string;
+  run: string;
+  repository: string;
+  ok: boolean;
+  /** The manifest's snapshot: the id of the recovery point. */
+  snapshotId?: string;
+  bytesAdded: number;
+  bytesProcessed: number;
+  durationMs: number;
+  units: ManifestUnit[];
+  error?: string;
+}
+
+export interface RunBackupOptions {
+  onEvent?: (event: BackupEvent) => void;
+  signal?: AbortSignal;
+  actor?: string;
+}
+
+export async function runBackup(
+  context: ProtectContext,
+  backupPlan: BackupPlan,
+  options: RunBackupOptions = {},
+): Promise<DatasetBackupResult[]> {
+  const results: DatasetBackupResult[] = [];
+  for (const item of backupPlan.items) {
+    if (options.signal?.aborted) break;
+    // Never two backups of one dataset at once, across processes: the second fails fast.
+    const lock = await acquireLock(`backup of dataset ${item.dataset} (${context.homeDir})`, {
+      dir: join(context.homeDir, 'locks'),
+      waitMs: 0,
+    });
+    try {
+      await failInterruptedRuns(context, item.dataset);
+      results.push(await backupDataset(context, item, options));
+    } finally {
+      await lock.release();
+    }
+  }
+  return results;
+}
+
+/**
+ * A run still pending when we hold the dataset's lock belongs to a process that died (killed,
+ * crashed, power lost). Its snapshots never got the complete tag; record it as failed.
+ */
+async function failInterruptedRuns(context: ProtectContext, dataset: string): Promise<void> {
+  const state = await context.state();
+  for (const stale of await state.listSnapshots(dataset, { status: 'pending' })) {
+    await state.markSnapshotFailed(stale.id, { error: 'interrupted: the process running this backup ended before it completed' });
+  }
+}
+
+async function backupDataset(
+  context: ProtectContext,
+  item: BackupPlanItem,
+  options: RunBackupOptions,
+): Promise<DatasetBackupResult> {
+  const emit = options.onEvent ?? (() => {});
+  const started = Date.now();
+  const run = newRunId();
+  const state = await context.state();
+  const planVersion = await state.recordPlanVersion({
+    contentHash: context.loaded.contentHash,
+    planPath: context.loaded.file,
+    organization: context.plan.organization,
+    documentVersion: context.plan.document?.version === undefined ? null : String(context.plan.document.version),
+  });
+  const labels: Omit<SnapshotLabels, 'unit'> = {
+    dataset: item.dataset,
+    run,
+    source: item.sourceType,
+    plan: context.loaded.contentHash.slice(0, 12),
+    organization: context.plan.organization,
+  };
+  const record = await state.insertPendingSnapshot({
+    dataset: item.dataset,
+    repository: item.repository,
+    sourceType: item.sourceType,
+    planVersionId: planVersion.id,
+    runId: run,
+    tags: labelsToTags({ ...labels, unit: MANIFEST_FILENAME }),
+  });
+  const written: ManifestUnit[] = [];
+  const startedAt = new Date(started).toISOString();
+  try {
+    const repository = await context.repository(item.repository);
+    await repository.init();
+    const source = createSource(context.resolvedSource(item.dataset), { dataset: item.dataset, baseDir: context.planDir });
+    await source.check();
+    const units = await source.units();
+    emit({ type: 'dataset-start', dataset: item.dataset, run, units: units.length });
+    // Measured before the dump: exact for a source at rest; under writes, verification
+    // compares against the restored copy's own checks instead (see verify).
+    const fingerprint = await source.fingerprint();
+
+    for (const unit of units) {
+      const name = unit.kind === 'stream' ? unit.filename : unit.paths.join(',');
+      emit({ type: 'unit-start', dataset: item.dataset, unit: name });
+      const common = {
+        tags: labelsToTags({ ...labels, unit: unit.kind === 'stream' ? unit.filename : 'files' }),
+        onProgress: (progress: BackupProgress) => emit({ type: 'progress', dataset: item.dataset, unit: name, progress }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      };
+      const result =
+        unit.kind === 'stream'
+          ? await repository.backupStream({ producer: unit.producer, filename: storedName(unit.filename), ...common })
+          : await repository.backupPaths({ paths: unit.paths, exclude: unit.exclude, ...common });
+      const done: ManifestUnit = {
+        kind: unit.kind,
+        filename: name,
+        ...(unit.kind === 'stream' ? { stored: storedName(unit.filename) } : {}),
+        description: unit.description,
+        snapshotId: result.snapshotId,
+        ...(unit.kind === 'paths' ? { paths: unit.paths } : {}),
+        bytesAdded: result.dataAdded,
+        bytesProcessed: result.totalBytesProcessed,
+      };
+      written.push(done);
+      emit({ type: 'unit-done', dataset: item.dataset, unit: name, snapshotId: done.snapshotId, bytesAdded: done.bytesAdded, bytesProcessed: done.bytesProcessed });
+    }
+
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      dataset: item.dataset,
+      run,
+      organization: context.plan.organization,
+      planHash: context.loaded.contentHash,
+      sourceType: item.sourceType,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      units: written,
+      fingerprint,
+    };
+    const manifestResult = await storeManifest(repository, manifest, labelsToTags({ ...labels, unit: MANIFEST_FILENAME }));
+    const bytesAdded = written.reduce((sum, u) => sum + u.bytesAdded, manifestResult.dataAdded);
+    const bytesProcessed = written.reduce((sum, u) => sum + u.bytesProcessed, 0);
+    await state.markSnapshotComplete(record.id, {
+      resticSnapshotId: manifestResult.snapshotId,
+      bytesAdded,
+      totalBytes: bytesProcessed,
+      fingerprint: fingerprint as unknown as Record<string, unknown>,
+      units: written as unknown as Record<string, unknown>[],
+    });
+    const result: DatasetBackupResult = {
+      dataset: item.dataset,
+      run,
+      repository: item.repository,
+      ok: true,
+      snapshotId: manifestResult.snapshotId,
+      bytesAdded,
+      bytesProcessed,
+      durationMs: Date.now() - started,
+      units: written,
+    };
+    await state.appendAudit({
+      actor: options.actor ?? actor(),
+      action: 'backup.run',
+      target: `dataset:${item.dataset}`,
+      outcome: 'ok',
+      details: { run, snapshot: manifestResult.snapshotId, bytesAdded, bytesProcessed },
+    });
+    emit({ type: 'dataset-done', result });
+    return result;
+  } catch (cause) {
+    const error = coerceError(cause);
+    const message = describeError(error);
+    // The run's unit snapshots are complete-tagged but belong to no complete run: remove them,
+    // so that nothing in the repository looks like a recovery point that is not one.
+    if (written.length > 0) {
+      await context
+        .repository(item.repository)
+        .then((repository) => repository.forgetIds(written.map((u) => u.snapshotId)))
+        .catch(() => {});
+    }
+    await state.markSnapshotFailed(record.id, { error: message });
+    await state.appendAudit({
+      actor: options.actor ?? actor(),
+      action: 'backup.run',
+      target: `dataset:${item.dataset}`,
+      outcome: options.signal?.aborted ? 'interrupted' : 'failed',
+      details: { run, error: message },
+    });
+    emit({ type: 'dataset-failed', dataset: item.dataset, error: message });
+    return {
+      dataset: item.dataset,
+      run,
+      repository: item.repository,
+      ok: false,
+      bytesAdded: 0,
+      bytesProcessed: 0,
+      durationMs: Date.now() - started,
+      units: [],
+      error: message,
+    };
+  }
+}
+
+async function storeManifest(
+  repository: Awaited<ReturnType<ProtectContext['repository']>>,
+  manifest: Manifest,
+  tags: string[],
+) {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-manifest-'));
+  try {
+    const file = join(dir, MANIFEST_FILENAME);
+    writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');
+    return await repository.backupStream({ producer: { command: 'cat', args: [file] }, filename: MANIFEST_FILENAME, tags });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** restic stores a stream as one file at the snapshot's root: `postgres/app.dump` → `postgres__app.dump`. */
+export function storedName(filename: string): string {
+  return filename.replaceAll('/', '__');
+}
+
+export function describeError(error: Error): string {
+  if (error instanceof LifeboatError) return error.hint ? `${error.message} (${error.hint})` : error.message;
+  return error.message;
+}
+
+export function actor(): string {
+  const user = process.env.USER ?? process.env.LOGNAME ?? 'unknown';
+  return `cli:${user}`;
+}
+
+/** The error for a backup command whose datasets did not all succeed. */
+export function backupFailure(results: DatasetBackupResult[]): OperationError | undefined {
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length === 0) return undefined;
+  return new OperationError(
+    `backup failed for ${failed.map((f) => f.dataset).join(', ')}: ${failed.map((f) => f.error).join('; ')}`,
+    { hint: 'see `lifeboat status` for the recorded errors; fix the cause and run the backup again' },
+  );
+}

@@ -1,0 +1,160 @@
+/**
+ * What every protect operation needs, built once from a loaded plan: where the plan's own
+ * files live (`.lifeboat/` beside it), its repositories as restic handles, its datasets'
+ * sources with secrets resolved, and the state store, opened only when first asked for.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { LoadedPlan } from '../plan/load.js';
+import type { Dataset, Plan, SourceConfig } from '../plan/schema.js';
+import { resolveSecret } from '../plan/secret.js';
+import type { StateStore } from '../state/store.js';
+import type { ResticRepository } from './restic/repository.js';
+
+/** The repository a dataset uses when its plan names none. */
+export const DEFAULT_REPOSITORY = 'local';
+
+export interface ProtectContext {
+  plan: Plan;
+  loaded: LoadedPlan;
+  planDir: string;
+  /** `.lifeboat/` beside the plan (or $LIFEBOAT_HOME): state, default repository, locks. */
+  homeDir: string;
+  env: NodeJS.ProcessEnv;
+  state(): Promise<StateStore>;
+  repository(id: string): Promise<ResticRepository>;
+  /** Repository id a dataset backs up to. */
+  repositoryOf(datasetId: string): string;
+  /** The dataset, or a UsageError naming the known ones. */
+  dataset(id: string): Dataset;
+  /** The dataset's source config with `env:`/`file:` references replaced by their values. */
+  resolvedSource(id: string): SourceConfig;
+  close(): Promise<void>;
+}
+
+export function createProtectContext(loaded: LoadedPlan, env: NodeJS.ProcessEnv = process.env): ProtectContext {
+  const plan = loaded.plan;
+  if (!plan) throw new UsageError(`${loaded.file} is not a valid plan; run \`lifeboat plan check\` to see why`);
+  const planDir = dirname(loaded.file);
+  const homeDir = resolve(env.LIFEBOAT_HOME ?? join(planDir, '.lifeboat'));
+  let statePromise: Promise<StateStore> | undefined;
+  const repositories = new Map<string, Promise<ResticRepository>>();
+
+  const context: ProtectContext = {
+    plan,
+    loaded,
+    planDir,
+    homeDir,
+    env,
+    state() {
+      statePromise ??= (async () => {
+        const { openStateStore } = await import('../state/store.js');
+        mkdirSync(homeDir, { recursive: true });
+        const store = await openStateStore({ path: join(homeDir, 'state.db'), env });
+        return store;
+      })();
+      return statePromise;
+    },
+    repository(id) {
+      let repo = repositories.get(id);
+      if (!repo) {
+        repo = openRepository(plan, id, planDir, homeDir, env);
+        repositories.set(id, repo);
+      }
+      return repo;
+    },
+    repositoryOf(datasetId) {
+      return context.dataset(datasetId).backup?.repository ?? DEFAULT_REPOSITORY;
+    },
+    dataset(id) {
+      const dataset = plan.datasets?.[id];
+      if (!dataset) {
+        const known = Object.keys(plan.datasets ?? {});
+        throw new UsageError(`unknown dataset '${id}'`, {
+          hint: known.length > 0 ? `the plan's datasets are: ${known.join(', ')}` : 'the plan declares no datasets',
+        });
+      }
+      return dataset;
+    },
+    resolvedSource(id) {
+      const source = context.dataset(id).source;
+      if (!source || source.type === 'external') {
+        throw new UsageError(`dataset '${id}' has no source Lifeboat can read`, {
+          hint: 'give it `source:` (postgres, mysql, redis, files or command) in the plan',
+        });
+      }
+      if ('url' in source) return { ...source, url: resolveSecret(source.url, planDir, env) };
+      return source;
+    },
+    async close() {
+      if (statePromise) await (await statePromise).close();
+    },
+  };
+  return context;
+}
+
+async function openRepository(
+  plan: Plan,
+  id: string,
+  planDir: string,
+  homeDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<ResticRepository> {
+  const { ResticRepository } = await import('./restic/repository.js');
+  const lockDir = join(homeDir, 'locks');
+  const config = plan.repositories?.[id];
+  if (!config) {
+    if (id !== DEFAULT_REPOSITORY) {
+      throw new UsageError(`unknown repository '${id}'`, {
+        hint: `declare it under repositories, or use '${DEFAULT_REPOSITORY}' (a local repository under .lifeboat/)`,
+      });
+    }
+    mkdirSync(homeDir, { recursive: true });
+    return new ResticRepository({
+      url: join(homeDir, 'repository'),
+      passwordFile: ensureKeyFile(join(homeDir, 'repository.key')),
+      lockDir,
+      parentEnv: env,
+    });
+  }
+  if (config.type === 'pgbackrest') {
+    throw new UsageError(`repository '${id}' is a pgBackRest repository; restic commands cannot use it`);
+  }
+  const password = config.password;
+  const access = password?.startsWith('file:')
+    ? { passwordFile: resolve(planDir, password.slice(5)) }
+    : password
+      ? { password: resolveSecret(password, planDir, env) }
+      : { passwordFile: ensureKeyFile(join(homeDir, `${id}.key`)) };
+  const repoEnv = Object.fromEntries(
+    Object.entries(config.env ?? {}).map(([name, ref]) => [name, resolveSecret(ref, planDir, env)]),
+  );
+  return new ResticRepository({
+    url: isLocalPath(config.url) ? resolve(planDir, config.url) : config.url,
+    ...access,
+    env: repoEnv,
+    ...(config.cacert ? { cacert: resolve(planDir, config.cacert) } : {}),
+    lockDir,
+    parentEnv: env,
+  });
+}
+
+/** restic URLs with a backend prefix (`s3:`, `sftp:`, `rest:`, ...) are not paths. */
+function isLocalPath(url: string): boolean {
+  return isAbsolute(url) || url.startsWith('.') || !/^[a-z0-9]+:/i.test(url);
+}
+
+/**
+ * A generated repository key, kept beside the state (never in the plan). Losing it loses the
+ * repository: `lifeboat doctor` and the docs say to copy it somewhere safe.
+ */
+function ensureKeyFile(path: string): string {
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  chmodSync(path, 0o600);
+  return path;
+}

@@ -1,0 +1,490 @@
+/**
+ * One restic repository, driven through the restic binary.
+ *
+ * The completion protocol: every backup creates its snapshot with the tag
+ * `lifeboat:pending`; only when the producer and restic both succeeded is it retagged
+ * `lifeboat:complete`. A snapshot the repository calls good therefore always carries
+ * `lifeboat:complete`; a run that was killed leaves `lifeboat:pending` or no snapshot.
+ * This matters because restic before 0.17, reading stdin, cannot know that the producer
+ * failed: it sees an end of file, saves a (truncated) snapshot and exits 0.
+ *
+ * Every operation holds the repository's lock (see lock.ts), so one Lifeboat process
+ * never runs two restic commands on a repository at once, and two processes never do.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Transform, pipeline, type Readable } from 'node:stream';
+import { EnvironmentError, LifeboatError, OperationError, UsageError } from '../../errors.js';
+import { findRestic, type ResticBinary } from './binary.js';
+import {
+  COMPLETE_TAG,
+  PENDING_TAG,
+  checkFilename,
+  checkSnapshotId,
+  checkTags,
+  globalArgs,
+  planForget,
+  planPathsBackup,
+  planStreamBackup,
+  resticEnv,
+  type ForgetPolicy,
+  type Producer,
+  type RepositoryAccess,
+} from './command.js';
+import { classifyResticFailure, keyLine, resticError } from './errors.js';
+import { withLock, type LockOptions } from './lock.js';
+import {
+  parseForget,
+  parseRestoreLine,
+  parseSnapshots,
+  parseStats,
+  type BackupProgress,
+  type BackupSummary,
+  type ForgetResult,
+  type RepositoryStats,
+  type RestoreProgress,
+  type Snapshot,
+} from './output.js';
+import { createRedactor, redactUrl, secretEnvValues, stripUrlCredentials, type Redactor } from './redact.js';
+import { TextTail, exitOf, run, type RunResult } from './run.js';
+import { backupLineHandler, commandBackup, pipedBackup, type BackupAttempt } from './stream-backup.js';
+
+export { COMPLETE_TAG, PENDING_TAG };
+export type {
+  ForgetPolicy,
+  ForgetResult,
+  Producer,
+  RepositoryStats,
+  Snapshot,
+  BackupProgress,
+  RestoreProgress,
+};
+
+export interface ResticRepositoryOptions extends RepositoryAccess {
+  /** The restic to run. Default: found by `findRestic()` (LIFEBOAT_RESTIC, else PATH). */
+  binary?: ResticBinary;
+  /** Where the cross-process lock files live. Default: `os.tmpdir()/lifeboat-locks`. */
+  lockDir?: string;
+  /** How long to wait for another Lifeboat process working on the repository, in ms. Default: 600000. */
+  lockWaitMs?: number;
+  /** The environment restic and producers start from. Default: `process.env`. */
+  parentEnv?: NodeJS.ProcessEnv;
+}
+
+export interface BackupStreamOptions {
+  /** The command whose standard output is the backup (e.g. `pg_dump`). */
+  producer: Producer;
+  /** The name of the file in the snapshot. */
+  filename: string;
+  /** Tags besides Lifeboat's own, e.g. the dataset's. */
+  tags: string[];
+  /** The snapshot's host. Default: restic's (the machine's host name). */
+  host?: string;
+  onProgress?: (progress: BackupProgress) => void;
+  /** Aborting interrupts restic (which then removes its lock) and the producer. */
+  signal?: AbortSignal;
+}
+
+export interface BackupPathsOptions {
+  paths: string[];
+  tags: string[];
+  /** restic exclude patterns. */
+  exclude?: string[];
+  host?: string;
+  onProgress?: (progress: BackupProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface BackupResult {
+  /** The full id of the completed snapshot (after its retagging). */
+  snapshotId: string;
+  shortId: string;
+  tags: string[];
+  dataAdded: number;
+  totalBytesProcessed: number;
+  durationSeconds: number;
+}
+
+export interface DumpHandle {
+  /** The file's bytes. Ends only if restic succeeded; errors otherwise. */
+  stream: Readable;
+  /** Settles when restic has exited: rejects with the classified error if it failed. */
+  done: Promise<void>;
+}
+
+const isLocked = (error: unknown) => error instanceof EnvironmentError && error.details?.reason === 'locked';
+
+export class ResticRepository {
+  /** The URL with any password masked: what messages and logs show. */
+  readonly displayUrl: string;
+  private readonly access: RepositoryAccess;
+  private readonly redact: Redactor;
+  private readonly lockKey: string;
+  private readonly lockOptions: LockOptions;
+  private readonly parentEnv: NodeJS.ProcessEnv;
+  private binaryPromise: Promise<ResticBinary> | undefined;
+
+  constructor(options: ResticRepositoryOptions) {
+    if (!options.url) throw new UsageError('a restic repository needs a URL');
+    if (options.password === undefined && options.passwordFile === undefined) {
+      throw new UsageError(`restic repository ${redactUrl(options.url)} has no password or password file`);
+    }
+    this.access = options;
+    this.displayUrl = redactUrl(options.url);
+    this.redact = createRedactor([options.password, ...secretEnvValues(options.env)]);
+    // A local path may be written several ways; the lock is the same for all of them.
+    this.lockKey = /^[a-z][a-z0-9]*:/i.test(options.url)
+      ? stripUrlCredentials(options.url)
+      : resolve(options.url);
+    this.lockOptions = {
+      ...(options.lockDir ? { dir: options.lockDir } : {}),
+      ...(options.lockWaitMs !== undefined ? { waitMs: options.lockWaitMs } : {}),
+    };
+    this.parentEnv = options.parentEnv ?? process.env;
+    if (options.binary) this.binaryPromise = Promise.resolve(options.binary);
+  }
+
+  /** Creates the repository; an existing one is left as it is. */
+  init(): Promise<{ created: boolean }> {
+    return this.locked(async () => {
+      const result = await this.spawnRestic(['init']);
+      if (result.code === 0) return { created: true };
+      const stderr = this.redact(result.stderr);
+      if (classifyResticFailure(result.code, stderr) === 'already-initialized') return { created: false };
+      throw this.failure('init', result);
+    });
+  }
+
+  /** Backs up the standard output of `producer` as one file, streamed: nothing is written to local disk. */
+  backupStream(options: BackupStreamOptions): Promise<BackupResult> {
+    checkFilename(options.filename);
+    checkTags(options.tags);
+    return this.locked(async () => {
+      const binary = await this.binary();
+      const plan = planStreamBackup(binary.features, this.access, options);
+      const input = {
+        resticPath: binary.path,
+        args: [...globalArgs(this.access), ...plan.args],
+        resticEnv: { ...resticEnv(this.access, this.parentEnv), ...plan.resticEnv },
+        redact: this.redact,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      };
+      const attempt = await this.attemptBackup(() =>
+        plan.mode === 'pipe'
+          ? pipedBackup({ ...input, producer: options.producer, parentEnv: this.parentEnv })
+          : commandBackup(input),
+      );
+      return this.settleBackup(attempt, options.signal);
+    });
+  }
+
+  /** Backs up files and directories. */
+  backupPaths(options: BackupPathsOptions): Promise<BackupResult> {
+    const args = planPathsBackup({ ...options, paths: options.paths.map((p) => resolve(p)) });
+    return this.locked(async () => {
+      const attempt = await this.attemptBackup(async () => {
+        let summary: BackupSummary | undefined;
+        const result = await this.spawnRestic(args, {
+          onStdoutLine: backupLineHandler(options.onProgress, (s) => (summary = s)),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        return {
+          restic: result,
+          resticStderr: this.redact(result.stderr),
+          producer: { code: 0, signal: null },
+          producerStderr: '',
+          producerStopped: false,
+          summary,
+        };
+      });
+      return this.settleBackup(attempt, options.signal);
+    });
+  }
+
+  /** Snapshots carrying all of `tags` (and of `host`, if given), oldest first. */
+  snapshots(filter: { tags?: string[]; host?: string } = {}): Promise<Snapshot[]> {
+    return this.locked(() => this.listSnapshots(filter));
+  }
+
+  /**
+   * Streams one file of a snapshot. The repository stays locked until restic exits, so
+   * the caller must consume or destroy the stream.
+   */
+  dumpStream(snapshotId: string, filename: string): Promise<DumpHandle> {
+    checkSnapshotId(snapshotId);
+    checkFilename(filename);
+    return new Promise<DumpHandle>((resolveHandle, rejectHandle) => {
+      this.locked(async () => {
+        const binary = await this.binary();
+        const child = spawn(binary.path, [...globalArgs(this.access), 'dump', snapshotId, `/${filename}`], {
+          env: resticEnv(this.access, this.parentEnv),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const stderr = new TextTail();
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
+        const done = exitOf(child).then((exit) => {
+          if (exit.code !== 0) throw this.failure('dump', { ...exit, stdout: '', stderr: stderr.toString() });
+        });
+        // The stream ends only once restic has exited 0, so a reader never takes a
+        // truncated file for a whole one.
+        const gate = new Transform({
+          transform: (chunk, _encoding, callback) => callback(null, chunk),
+          flush: (callback) => done.then(() => callback(), callback),
+        });
+        pipeline(child.stdout, gate, () => undefined);
+        done.catch(() => undefined); // the caller may watch only the stream
+        resolveHandle({ stream: gate, done });
+        await done.catch(() => undefined);
+      }).catch(rejectHandle);
+    });
+  }
+
+  /** Restores a snapshot (or the `include`d parts of it) into `targetDir`. */
+  restoreTo(
+    snapshotId: string,
+    targetDir: string,
+    options: { include?: string[]; onProgress?: (progress: RestoreProgress) => void } = {},
+  ): Promise<void> {
+    checkSnapshotId(snapshotId);
+    return this.locked(async () => {
+      const binary = await this.binary();
+      const json = binary.features.restoreJsonProgress && options.onProgress !== undefined;
+      const args = [
+        'restore',
+        snapshotId,
+        `--target=${resolve(targetDir)}`,
+        ...(options.include ?? []).map((p) => `--include=${p}`),
+        ...(json ? ['--json'] : []),
+      ];
+      await this.checked('restore', args, {
+        onStdoutLine: (line) => {
+          const progress = json ? parseRestoreLine(line) : undefined;
+          if (progress) options.onProgress?.(progress);
+        },
+      });
+    });
+  }
+
+  /** Applies a keep policy to the snapshots carrying all of `policy.tags`. */
+  forget(policy: ForgetPolicy): Promise<ForgetResult> {
+    const args = planForget(policy);
+    return this.locked(async () => parseForget((await this.checked('forget', args)).stdout));
+  }
+
+  /** Removes the given snapshots. */
+  forgetIds(ids: string[], options: { prune?: boolean } = {}): Promise<void> {
+    ids.forEach(checkSnapshotId);
+    if (ids.length === 0) return Promise.resolve();
+    return this.locked(async () => {
+      await this.checked('forget', ['forget', ...(options.prune ? ['--prune'] : []), ...ids]);
+    });
+  }
+
+  /** Verifies the repository's structure and, with `readDataSubset` ('10%', '1/10'), part of its data. */
+  check(options: { readDataSubset?: string } = {}): Promise<{ output: string }> {
+    const subset = options.readDataSubset;
+    if (subset !== undefined && !/^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/i.test(subset)) {
+      throw new UsageError(`invalid readDataSubset ${JSON.stringify(subset)}: expected e.g. 10% or 1/10`);
+    }
+    const args = ['check', ...(subset ? [`--read-data-subset=${subset}`] : [])];
+    return this.locked(async () => ({ output: this.redact((await this.checked('check', args)).stdout) }));
+  }
+
+  stats(): Promise<RepositoryStats> {
+    return this.locked(async () =>
+      parseStats((await this.checked('stats', ['stats', '--json', '--mode=raw-data'])).stdout),
+    );
+  }
+
+  /** Removes stale restic locks: those of dead processes on this host, or older than 30 minutes (restic's rule). */
+  unlock(): Promise<void> {
+    return this.locked(() => this.removeStaleLocks());
+  }
+
+  // ---- internals ---------------------------------------------------------------------
+
+  private binary(): Promise<ResticBinary> {
+    this.binaryPromise ??= findRestic(this.parentEnv);
+    return this.binaryPromise;
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withLock(this.lockKey, this.lockOptions, async (lock) => {
+      // A crashed Lifeboat run may have left restic's own lock behind as well.
+      if (lock.brokeStale) await this.removeStaleLocks().catch(() => undefined);
+      return fn();
+    });
+  }
+
+  private async spawnRestic(
+    args: string[],
+    options: {
+      onStdoutLine?: (line: string) => void;
+      signal?: AbortSignal;
+      env?: Record<string, string>;
+    } = {},
+  ): Promise<RunResult> {
+    const binary = await this.binary();
+    return run(binary.path, [...globalArgs(this.access), ...args], {
+      env: { ...resticEnv(this.access, this.parentEnv), ...options.env },
+      ...(options.onStdoutLine ? { onStdoutLine: options.onStdoutLine } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  private failure(operation: string, result: RunResult): LifeboatError {
+    return resticError({
+      operation,
+      repository: this.displayUrl,
+      exitCode: result.code,
+      signal: result.signal,
+      stderr: this.redact(result.stderr),
+    });
+  }
+
+  /** Runs restic, retrying once after removing stale locks if the repository is locked; throws on failure. */
+  private checked(
+    operation: string,
+    args: string[],
+    options: { onStdoutLine?: (line: string) => void } = {},
+  ): Promise<RunResult> {
+    return this.retryIfStaleLocked(async () => {
+      const result = await this.spawnRestic(args, options);
+      if (result.code !== 0) throw this.failure(operation, result);
+      return result;
+    });
+  }
+
+  /**
+   * A restic killed hard (SIGKILL, OOM, power loss) leaves its lock in the repository.
+   * `restic unlock` removes only locks whose process is gone from this host or that are
+   * older than 30 minutes, so running it and trying once more is safe: a live holder's
+   * lock stays and the second try reports it.
+   */
+  private async retryIfStaleLocked<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isLocked(error)) throw error;
+      await this.removeStaleLocks();
+      return fn();
+    }
+  }
+
+  private async removeStaleLocks(): Promise<void> {
+    const result = await this.spawnRestic(['unlock']);
+    if (result.code !== 0) throw this.failure('unlock', result);
+  }
+
+  private async listSnapshots(filter: { tags?: string[]; host?: string }): Promise<Snapshot[]> {
+    const tags = filter.tags ?? [];
+    if (tags.some((t) => t === '' || t.includes(',')))
+      throw new UsageError('snapshot filter tags cannot be empty or hold commas');
+    const args = [
+      'snapshots',
+      '--json',
+      ...(tags.length ? [`--tag=${tags.join(',')}`] : []),
+      ...(filter.host ? [`--host=${filter.host}`] : []),
+    ];
+    return parseSnapshots((await this.checked('snapshots', args)).stdout);
+  }
+
+  /**
+   * Runs a backup attempt, and once more after removing stale locks if restic found the
+   * repository locked (it then saved nothing; a pipe producer simply runs again).
+   */
+  private async attemptBackup(attemptOnce: () => Promise<BackupAttempt>): Promise<BackupAttempt> {
+    const attempt = await attemptOnce();
+    const lockedOut =
+      attempt.restic.code !== 0 &&
+      attempt.summary?.snapshotId === undefined &&
+      classifyResticFailure(attempt.restic.code, attempt.resticStderr) === 'locked';
+    if (!lockedOut) return attempt;
+    await this.removeStaleLocks();
+    return attemptOnce();
+  }
+
+  /** Turns a finished backup attempt into a completed snapshot or an error, cleaning up partial snapshots. */
+  private async settleBackup(attempt: BackupAttempt, signal: AbortSignal | undefined): Promise<BackupResult> {
+    const { restic, producer, summary } = attempt;
+    const snapshotId = summary?.snapshotId;
+    const resticOk = restic.code === 0 && restic.signal === null;
+    const producerOk = producer.code === 0 && producer.signal === null;
+    if (resticOk && producerOk && snapshotId && !signal?.aborted) {
+      const completed = await this.markComplete(snapshotId);
+      return {
+        snapshotId: completed.id,
+        shortId: completed.shortId,
+        tags: completed.tags,
+        dataAdded: summary.dataAdded,
+        totalBytesProcessed: summary.totalBytesProcessed,
+        durationSeconds: summary.totalDurationSeconds,
+      };
+    }
+    // Whatever went wrong, a snapshot that was saved anyway holds a partial backup.
+    const partialForgotten = snapshotId ? await this.forgetBestEffort(snapshotId) : undefined;
+    const details = {
+      repository: this.displayUrl,
+      resticExitCode: restic.code,
+      resticSignal: restic.signal,
+      producerExitCode: producer.code,
+      producerSignal: producer.signal,
+      producerStderr: attempt.producerStderr.slice(-2000),
+      ...(snapshotId ? { partialSnapshot: snapshotId, partialSnapshotForgotten: partialForgotten } : {}),
+    };
+    if (signal?.aborted) {
+      throw new OperationError(`backup to ${this.displayUrl} was cancelled`, { details });
+    }
+    // The cause to report: an environment problem restic met (wrong password, lock,
+    // network) first; then a producer that failed on its own (one that Lifeboat stopped,
+    // or that died of SIGPIPE, is collateral of restic's end); then restic's failure.
+    const resticFailure = resticOk
+      ? undefined
+      : this.failure('backup', { ...restic, stdout: '', stderr: attempt.resticStderr });
+    if (resticFailure instanceof EnvironmentError) throw resticFailure;
+    const producerCaused = !producerOk && !attempt.producerStopped && producer.signal !== 'SIGPIPE';
+    if (resticFailure && !producerCaused) {
+      throw new OperationError(resticFailure.message, { details: { ...resticFailure.details, ...details } });
+    }
+    if (!producerOk) {
+      const how = producer.signal ? `was killed by ${producer.signal}` : `exited with ${producer.code}`;
+      const tail = keyLine(attempt.producerStderr);
+      throw new OperationError(
+        `the backup producer ${how}${tail ? `: ${tail}` : ''}; no snapshot was completed`,
+        {
+          details: { ...details, ...(resticFailure ? { resticError: resticFailure.message } : {}) },
+          hint: "the producer's stderr (in details) says why it failed; its partial snapshot was not marked complete",
+        },
+      );
+    }
+    throw new OperationError(`restic backup on ${this.displayUrl} reported no snapshot id`, {
+      details: { ...details, resticStderr: attempt.resticStderr.slice(-2000) },
+    });
+  }
+
+  /** Retags a pending snapshot complete and returns it under its new id. */
+  private async markComplete(snapshotId: string): Promise<Snapshot> {
+    await this.checked('tag', ['tag', `--add=${COMPLETE_TAG}`, `--remove=${PENDING_TAG}`, snapshotId]);
+    // `restic tag` rewrites the snapshot under a new id and records the old one as `original`.
+    const matches = (await this.listSnapshots({ tags: [COMPLETE_TAG] })).filter((s) =>
+      s.original?.startsWith(snapshotId),
+    );
+    if (matches.length !== 1) {
+      throw new OperationError(
+        `snapshot ${snapshotId} was saved but could not be marked complete (found ${matches.length} candidates); it keeps the tag ${PENDING_TAG}`,
+        { details: { repository: this.displayUrl, snapshotId } },
+      );
+    }
+    return matches[0]!;
+  }
+
+  private async forgetBestEffort(snapshotId: string): Promise<boolean> {
+    try {
+      await this.checked('forget', ['forget', snapshotId]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

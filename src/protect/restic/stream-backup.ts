@@ -1,0 +1,158 @@
+/**
+ * Running one attempt of a stream backup: a producer command whose standard output
+ * becomes one file of a snapshot. What the attempt's outcome means is decided by the
+ * repository (repository.ts); this file only runs the processes and reports their exits.
+ */
+import { spawn } from 'node:child_process';
+import { pipeline } from 'node:stream';
+import type { Producer } from './command.js';
+import { parseBackupLine, type BackupProgress, type BackupSummary } from './output.js';
+import type { Redactor } from './redact.js';
+import { TextTail, eachLine, exitOf, exitOfProcess, run, type Exit } from './run.js';
+
+export interface BackupAttempt {
+  restic: Exit;
+  resticStderr: string;
+  producer: Exit;
+  producerStderr: string;
+  /** Lifeboat stopped the producer (restic had ended, or the backup was aborted): its failure is no cause. */
+  producerStopped: boolean;
+  summary: BackupSummary | undefined;
+}
+
+export interface AttemptInput {
+  resticPath: string;
+  /** restic's arguments, global flags included. */
+  args: string[];
+  resticEnv: NodeJS.ProcessEnv;
+  redact: Redactor;
+  onProgress?: (progress: BackupProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Feeds `backup --json` lines to `onProgress`; returns the summary once it comes. */
+export function backupLineHandler(
+  onProgress: ((progress: BackupProgress) => void) | undefined,
+  onSummary: (summary: BackupSummary) => void,
+): (line: string) => void {
+  return (line) => {
+    const message = parseBackupLine(line);
+    if (message.type === 'status') onProgress?.(message.progress);
+    else if (message.type === 'summary') onSummary(message.summary);
+  };
+}
+
+/** Producers get Lifeboat's environment without restic's variables, plus their own. */
+export function producerEnv(parent: NodeJS.ProcessEnv, producer: Producer): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(parent).filter(([name]) => !name.startsWith('RESTIC_')));
+  return { ...env, ...producer.env };
+}
+
+/**
+ * restic < 0.17: Lifeboat starts the producer and pipes its stdout into
+ * `restic backup --stdin` through memory, with backpressure: nothing touches the disk.
+ */
+export async function pipedBackup(
+  input: AttemptInput & { producer: Producer; parentEnv: NodeJS.ProcessEnv },
+): Promise<BackupAttempt> {
+  const restic = spawn(input.resticPath, input.args, {
+    env: input.resticEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const resticExit = exitOf(restic);
+  const producer = spawn(input.producer.command, input.producer.args, {
+    env: producerEnv(input.parentEnv, input.producer),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const producerExit = exitOfProcess(producer);
+  const resticStderr = new TextTail();
+  const producerStderr = new TextTail(4096);
+  restic.stderr.setEncoding('utf8').on('data', (chunk: string) => resticStderr.push(chunk));
+  producer.stderr.setEncoding('utf8').on('data', (chunk: string) => producerStderr.push(chunk));
+  producer.on('error', (error) =>
+    producerStderr.push(`cannot start ${input.producer.command}: ${error.message}\n`),
+  );
+  let summary: BackupSummary | undefined;
+  eachLine(
+    restic.stdout,
+    backupLineHandler(input.onProgress, (s) => (summary = s)),
+  );
+  // Errors here (EPIPE when restic dies first) are judged from the exit statuses below.
+  pipeline(producer.stdout, restic.stdin, () => undefined);
+
+  let producerStopped = false;
+  const stopProducer = () => {
+    if (producer.exitCode !== null || producer.signalCode !== null) return;
+    producerStopped = true;
+    producer.kill('SIGTERM');
+  };
+  // On SIGINT restic stops, removes its lock and saves nothing.
+  const onAbort = () => {
+    restic.kill('SIGINT');
+    stopProducer();
+  };
+  input.signal?.addEventListener('abort', onAbort, { once: true });
+  // A restic that ended will never read the rest: a producer still running is stopped.
+  void resticExit.then(stopProducer);
+  try {
+    const [resticResult, producerResult] = await Promise.all([resticExit, producerExit]);
+    return {
+      restic: resticResult,
+      resticStderr: input.redact(resticStderr.toString()),
+      producer: producerResult,
+      producerStderr: input.redact(producerStderr.toString()),
+      producerStopped,
+      summary,
+    };
+  } finally {
+    input.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** restic 0.17+: restic runs the producer (`--stdin-from-command`) and fails when it fails. */
+export async function commandBackup(input: AttemptInput): Promise<BackupAttempt> {
+  let summary: BackupSummary | undefined;
+  const result = await run(input.resticPath, input.args, {
+    env: input.resticEnv,
+    onStdoutLine: backupLineHandler(input.onProgress, (s) => (summary = s)),
+    ...(input.signal ? { signal: input.signal } : {}),
+  });
+  const stderr = input.redact(result.stderr);
+  return {
+    restic: result,
+    resticStderr: stderr,
+    ...producerOutcome(stderr),
+    producerStopped: false,
+    summary,
+  };
+}
+
+/**
+ * The producer's exit and stderr as restic 0.17 relays them: each stderr line as
+ * "subprocess NAME: line", a failure as "command failed: exit status N" or "... signal: killed".
+ */
+export function producerOutcome(resticStderr: string): { producer: Exit; producerStderr: string } {
+  const lines = resticStderr
+    .split('\n')
+    .filter((l) => l.startsWith('subprocess '))
+    .map((l) => l.replace(/^subprocess \S+: /, ''));
+  const failed = /command failed: (?:exit status (\d+)|signal: (\w+))/.exec(resticStderr);
+  let producer: Exit = { code: 0, signal: null };
+  if (failed?.[1] !== undefined) producer = { code: Number(failed[1]), signal: null };
+  else if (failed?.[2] !== undefined) producer = { code: null, signal: goSignal(failed[2]) };
+  return { producer, producerStderr: lines.join('\n') };
+}
+
+// Go prints signals by their description ("killed", "terminated", "broken pipe", ...).
+const GO_SIGNALS: Record<string, NodeJS.Signals> = {
+  killed: 'SIGKILL',
+  terminated: 'SIGTERM',
+  interrupt: 'SIGINT',
+  broken: 'SIGPIPE',
+  aborted: 'SIGABRT',
+  hangup: 'SIGHUP',
+};
+
+function goSignal(word: string): NodeJS.Signals {
+  return GO_SIGNALS[word] ?? 'SIGTERM';
+}
