@@ -28,6 +28,16 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/plan-schema.js'),
   },
   {
+    name: 'backup',
+    summary: 'back up datasets now (all, or those named) into their restic repositories',
+    load: () => import('./commands/backup.js'),
+  },
+  {
+    name: 'snapshots',
+    summary: 'list recovery points, newest first',
+    load: () => import('./commands/snapshots.js'),
+  },
+  {
     name: 'demo',
     summary: 'the main job end to end: check and render the example plans',
     load: () => import('./commands/demo.js'),

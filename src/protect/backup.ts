@@ -30,13 +30,18 @@ export interface BackupPlan {
 }
 
 /** Which datasets a backup touches. No I/O. Unknown names are a UsageError naming the known ones. */
-export function planBackup(plan: Plan, requested: string[], repositoryOf: (id: string) => string): BackupPlan {
+export function planBackup(
+  plan: Plan,
+  requested: string[],
+  repositoryOf: (id: string) => string,
+): BackupPlan {
   const datasets = plan.datasets ?? {};
   const known = Object.keys(datasets);
   for (const id of requested) {
     if (!(id in datasets)) {
       throw new UsageError(`unknown dataset '${id}'`, {
-        hint: known.length > 0 ? `the plan's datasets are: ${known.join(', ')}` : 'the plan declares no datasets',
+        hint:
+          known.length > 0 ? `the plan's datasets are: ${known.join(', ')}` : 'the plan declares no datasets',
       });
     }
   }
@@ -45,7 +50,8 @@ export function planBackup(plan: Plan, requested: string[], repositoryOf: (id: s
   for (const id of ids) {
     const source = datasets[id]!.source;
     if (!source) plan_.skipped.push({ dataset: id, reason: 'no source in the plan' });
-    else if (source.type === 'external') plan_.skipped.push({ dataset: id, reason: 'kept by a vendor (external source)' });
+    else if (source.type === 'external')
+      plan_.skipped.push({ dataset: id, reason: 'kept by a vendor (external source)' });
     else plan_.items.push({ dataset: id, repository: repositoryOf(id), sourceType: source.type });
   }
   return plan_;
@@ -55,7 +61,14 @@ export type BackupEvent =
   | { type: 'dataset-start'; dataset: string; run: string; units: number }
   | { type: 'unit-start'; dataset: string; unit: string }
   | { type: 'progress'; dataset: string; unit: string; progress: BackupProgress }
-  | { type: 'unit-done'; dataset: string; unit: string; snapshotId: string; bytesAdded: number; bytesProcessed: number }
+  | {
+      type: 'unit-done';
+      dataset: string;
+      unit: string;
+      snapshotId: string;
+      bytesAdded: number;
+      bytesProcessed: number;
+    }
   | { type: 'dataset-done'; result: DatasetBackupResult }
   | { type: 'dataset-failed'; dataset: string; error: string };
 
@@ -109,7 +122,9 @@ export async function runBackup(
 async function failInterruptedRuns(context: ProtectContext, dataset: string): Promise<void> {
   const state = await context.state();
   for (const stale of await state.listSnapshots(dataset, { status: 'pending' })) {
-    await state.markSnapshotFailed(stale.id, { error: 'interrupted: the process running this backup ended before it completed' });
+    await state.markSnapshotFailed(stale.id, {
+      error: 'interrupted: the process running this backup ended before it completed',
+    });
   }
 }
 
@@ -126,7 +141,8 @@ async function backupDataset(
     contentHash: context.loaded.contentHash,
     planPath: context.loaded.file,
     organization: context.plan.organization,
-    documentVersion: context.plan.document?.version === undefined ? null : String(context.plan.document.version),
+    documentVersion:
+      context.plan.document?.version === undefined ? null : String(context.plan.document.version),
   });
   const labels: Omit<SnapshotLabels, 'unit'> = {
     dataset: item.dataset,
@@ -148,7 +164,10 @@ async function backupDataset(
   try {
     const repository = await context.repository(item.repository);
     await repository.init();
-    const source = createSource(context.resolvedSource(item.dataset), { dataset: item.dataset, baseDir: context.planDir });
+    const source = createSource(context.resolvedSource(item.dataset), {
+      dataset: item.dataset,
+      baseDir: context.planDir,
+    });
     await source.check();
     const units = await source.units();
     emit({ type: 'dataset-start', dataset: item.dataset, run, units: units.length });
@@ -161,12 +180,17 @@ async function backupDataset(
       emit({ type: 'unit-start', dataset: item.dataset, unit: name });
       const common = {
         tags: labelsToTags({ ...labels, unit: unit.kind === 'stream' ? unit.filename : 'files' }),
-        onProgress: (progress: BackupProgress) => emit({ type: 'progress', dataset: item.dataset, unit: name, progress }),
+        onProgress: (progress: BackupProgress) =>
+          emit({ type: 'progress', dataset: item.dataset, unit: name, progress }),
         ...(options.signal ? { signal: options.signal } : {}),
       };
       const result =
         unit.kind === 'stream'
-          ? await repository.backupStream({ producer: unit.producer, filename: storedName(unit.filename), ...common })
+          ? await repository.backupStream({
+              producer: unit.producer,
+              filename: storedName(unit.filename),
+              ...common,
+            })
           : await repository.backupPaths({ paths: unit.paths, exclude: unit.exclude, ...common });
       const done: ManifestUnit = {
         kind: unit.kind,
@@ -179,7 +203,14 @@ async function backupDataset(
         bytesProcessed: result.totalBytesProcessed,
       };
       written.push(done);
-      emit({ type: 'unit-done', dataset: item.dataset, unit: name, snapshotId: done.snapshotId, bytesAdded: done.bytesAdded, bytesProcessed: done.bytesProcessed });
+      emit({
+        type: 'unit-done',
+        dataset: item.dataset,
+        unit: name,
+        snapshotId: done.snapshotId,
+        bytesAdded: done.bytesAdded,
+        bytesProcessed: done.bytesProcessed,
+      });
     }
 
     const manifest: Manifest = {
@@ -194,7 +225,11 @@ async function backupDataset(
       units: written,
       fingerprint,
     };
-    const manifestResult = await storeManifest(repository, manifest, labelsToTags({ ...labels, unit: MANIFEST_FILENAME }));
+    const manifestResult = await storeManifest(
+      repository,
+      manifest,
+      labelsToTags({ ...labels, unit: MANIFEST_FILENAME }),
+    );
     const bytesAdded = written.reduce((sum, u) => sum + u.bytesAdded, manifestResult.dataAdded);
     const bytesProcessed = written.reduce((sum, u) => sum + u.bytesProcessed, 0);
     await state.markSnapshotComplete(record.id, {
@@ -267,7 +302,11 @@ async function storeManifest(
   try {
     const file = join(dir, MANIFEST_FILENAME);
     writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');
-    return await repository.backupStream({ producer: { command: 'cat', args: [file] }, filename: MANIFEST_FILENAME, tags });
+    return await repository.backupStream({
+      producer: { command: 'cat', args: [file] },
+      filename: MANIFEST_FILENAME,
+      tags,
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

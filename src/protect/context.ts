@@ -34,9 +34,13 @@ export interface ProtectContext {
   close(): Promise<void>;
 }
 
-export function createProtectContext(loaded: LoadedPlan, env: NodeJS.ProcessEnv = process.env): ProtectContext {
+export function createProtectContext(
+  loaded: LoadedPlan,
+  env: NodeJS.ProcessEnv = process.env,
+): ProtectContext {
   const plan = loaded.plan;
-  if (!plan) throw new UsageError(`${loaded.file} is not a valid plan; run \`lifeboat plan check\` to see why`);
+  if (!plan)
+    throw new UsageError(`${loaded.file} is not a valid plan; run \`lifeboat plan check\` to see why`);
   const planDir = dirname(loaded.file);
   const homeDir = resolve(env.LIFEBOAT_HOME ?? join(planDir, '.lifeboat'));
   let statePromise: Promise<StateStore> | undefined;
@@ -73,7 +77,10 @@ export function createProtectContext(loaded: LoadedPlan, env: NodeJS.ProcessEnv 
       if (!dataset) {
         const known = Object.keys(plan.datasets ?? {});
         throw new UsageError(`unknown dataset '${id}'`, {
-          hint: known.length > 0 ? `the plan's datasets are: ${known.join(', ')}` : 'the plan declares no datasets',
+          hint:
+            known.length > 0
+              ? `the plan's datasets are: ${known.join(', ')}`
+              : 'the plan declares no datasets',
         });
       }
       return dataset;

@@ -41,7 +41,8 @@ export function tagsToLabels(tags: readonly string[]): Partial<SnapshotLabels> {
     if (eq < 0) continue;
     const key = tag.slice(0, eq);
     const value = tag.slice(eq + 1);
-    if (key === 'dataset' || key === 'run' || key === 'unit' || key === 'source' || key === 'plan') labels[key] = value;
+    if (key === 'dataset' || key === 'run' || key === 'unit' || key === 'source' || key === 'plan')
+      labels[key] = value;
     if (key === 'org') labels.organization = value;
   }
   return labels;
@@ -58,6 +59,9 @@ export function slug(text: string): string {
 
 /** A sortable, unique run id: UTC time plus randomness, e.g. `20261123T140112Z-3f9a`. */
 export function newRunId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${Math.random().toString(16).slice(2, 6)}`;
 }

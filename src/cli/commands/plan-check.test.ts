@@ -4,37 +4,14 @@
  * trace and no hang.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { BIN, runCli } from '../testing/run-cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/lifeboat.js', import.meta.url));
 const VALID_HEAD = 'version: 1\norganization: Acme\ndocument: { next_review: 2099-01-01 }\n';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-export function runCli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: options.cwd, timeout: options.timeoutMs ?? 15_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr, ms: Date.now() - started });
-      },
-    );
-  });
-}
 
 let dir: string;
 before(() => {

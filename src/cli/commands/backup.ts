@@ -1,0 +1,70 @@
+/** lifeboat backup [DATASET...]: back up datasets now, at the plan's repositories. */
+import { ExitCode } from '../../errors.js';
+import { backupFailure, planBackup, runBackup, type BackupEvent } from '../../protect/backup.js';
+import { parseCommandArgs } from '../args.js';
+import type { CommandContext } from '../command.js';
+import { formatBytes, formatSeconds, table } from '../format.js';
+import { withPlan } from '../open-plan.js';
+import { progressReporter } from '../progress.js';
+
+export async function run(args: string[], _context: CommandContext): Promise<number> {
+  const parsed = parseCommandArgs(
+    'backup',
+    args,
+    { 'dry-run': { type: 'boolean', short: 'n' } },
+    '[DATASET...] [--plan FILE] [--dry-run] [--json]',
+  );
+  const json = parsed.flag('json');
+  return withPlan(parsed.string('plan'), async (context) => {
+    const backupPlan = planBackup(context.plan, parsed.positionals, (id) => context.repositoryOf(id));
+    if (parsed.flag('dry-run')) {
+      if (json) process.stdout.write(JSON.stringify(backupPlan, null, 2) + '\n');
+      else {
+        process.stdout.write(
+          table(
+            ['dataset', 'source', 'repository'],
+            backupPlan.items.map((i) => [i.dataset, i.sourceType, i.repository]),
+          ),
+        );
+        for (const s of backupPlan.skipped) process.stdout.write(`skipped ${s.dataset}: ${s.reason}\n`);
+      }
+      return ExitCode.ok;
+    }
+    const progress = progressReporter({ json });
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const onEvent = (event: BackupEvent) => {
+      if (event.type === 'progress') {
+        progress.update({ label: `${event.dataset} ${event.unit}`, ...event.progress });
+        return;
+      }
+      progress.event({ event: event.type, ...('result' in event ? event.result : event) });
+      if (event.type === 'dataset-start')
+        progress.line(`${event.dataset}: backing up ${event.units} unit(s), run ${event.run}`);
+      if (event.type === 'unit-done')
+        progress.line(
+          `  ${event.unit}: ${formatBytes(event.bytesProcessed)} read, ${formatBytes(event.bytesAdded)} new`,
+        );
+      if (event.type === 'dataset-done')
+        progress.line(
+          `${event.result.dataset}: ok, snapshot ${event.result.snapshotId?.slice(0, 8)} in ${formatSeconds(event.result.durationMs / 1000)}`,
+        );
+      if (event.type === 'dataset-failed') progress.line(`${event.dataset}: FAILED: ${event.error}`);
+    };
+    const results = await runBackup(context, backupPlan, { onEvent, signal: abort.signal });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    progress.done();
+    if (json) process.stdout.write(JSON.stringify({ results, skipped: backupPlan.skipped }, null, 2) + '\n');
+    else for (const s of backupPlan.skipped) process.stdout.write(`skipped ${s.dataset}: ${s.reason}\n`);
+    if (abort.signal.aborted) return ExitCode.interrupted;
+    const failure = backupFailure(results);
+    if (failure) {
+      if (!json) process.stderr.write(`lifeboat: ${failure.message}\n`);
+      return failure.exitCode;
+    }
+    return ExitCode.ok;
+  });
+}

@@ -1,0 +1,54 @@
+/** lifeboat snapshots [DATASET]: the recovery points the state store knows, newest first. */
+import { ExitCode } from '../../errors.js';
+import { parseCommandArgs } from '../args.js';
+import type { CommandContext } from '../command.js';
+import { formatBytes, formatSeconds, table } from '../format.js';
+import { withPlan } from '../open-plan.js';
+
+export async function run(args: string[], _context: CommandContext): Promise<number> {
+  const parsed = parseCommandArgs(
+    'snapshots',
+    args,
+    { all: { type: 'boolean', short: 'a' }, limit: { type: 'string' } },
+    '[DATASET] [--all] [--limit N] [--plan FILE] [--json]',
+  );
+  return withPlan(parsed.string('plan'), async (context) => {
+    const ids = parsed.positionals.length > 0 ? parsed.positionals : Object.keys(context.plan.datasets ?? {});
+    for (const id of ids) context.dataset(id);
+    const state = await context.state();
+    const limit = Number(parsed.string('limit') ?? 20);
+    const rows = [];
+    for (const id of ids) {
+      const records = await state.listSnapshots(id, {
+        limit,
+        ...(parsed.flag('all') ? {} : { status: 'complete' as const }),
+      });
+      rows.push(...records);
+    }
+    rows.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    if (parsed.flag('json')) {
+      process.stdout.write(JSON.stringify({ snapshots: rows }, null, 2) + '\n');
+      return ExitCode.ok;
+    }
+    if (rows.length === 0) {
+      process.stdout.write('no recovery points yet; run `lifeboat backup`\n');
+      return ExitCode.ok;
+    }
+    process.stdout.write(
+      table(
+        ['snapshot', 'dataset', 'time', 'status', 'size', 'new', 'took', 'repository'],
+        rows.map((r) => [
+          r.resticSnapshotId?.slice(0, 8) ?? '-',
+          r.dataset,
+          r.startedAt.replace('T', ' ').slice(0, 19),
+          r.status === 'failed' ? `failed: ${(r.error ?? '').slice(0, 60)}` : r.status,
+          r.totalBytes === null ? '-' : formatBytes(r.totalBytes),
+          r.bytesAdded === null ? '-' : formatBytes(r.bytesAdded),
+          r.durationMs === null ? '-' : formatSeconds(r.durationMs / 1000),
+          r.repository,
+        ]),
+      ),
+    );
+    return ExitCode.ok;
+  });
+}

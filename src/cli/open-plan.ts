@@ -1,0 +1,31 @@
+/** Loading the plan for commands that act on it: schema errors stop them, rule findings do not. */
+import { PlanInvalidError } from '../errors.js';
+import { loadPlanFile, planPath } from '../plan/load.js';
+import { createProtectContext, type ProtectContext } from '../protect/context.js';
+import { formatFinding } from './findings-output.js';
+
+export function openPlan(option: string | undefined): ProtectContext {
+  const file = planPath(option);
+  const loaded = loadPlanFile(file);
+  const errors = loaded.findings.filter((f) => f.severity === 'error');
+  if (!loaded.plan || errors.length > 0) {
+    for (const finding of errors.slice(0, 10)) process.stderr.write(formatFinding(file, finding) + '\n');
+    throw new PlanInvalidError(`the plan ${file} is not valid`, {
+      hint: 'run `lifeboat plan check` and fix the errors',
+    });
+  }
+  return createProtectContext(loaded);
+}
+
+/** Runs `work` with the context and always closes it (the state store), even on failure. */
+export async function withPlan<T>(
+  option: string | undefined,
+  work: (context: ProtectContext) => Promise<T>,
+): Promise<T> {
+  const context = openPlan(option);
+  try {
+    return await work(context);
+  } finally {
+    await context.close();
+  }
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { EnvironmentError, RefusedError } from '../../errors.js';
+import { freePort } from '../sandbox/free-port.js';
+import { stopAll } from '../sandbox/instance.js';
+import { startPostgres, type PostgresInstance } from '../sandbox/postgres.js';
+import { compareFingerprints } from './fingerprint.js';
+import { postgresSource } from './postgres.js';
+import type { StreamUnit } from './source.js';
+import { pipeProducer, runToolOk } from './tool.js';
+
+describe('postgres source', () => {
+  let source: PostgresInstance;
+  let target: PostgresInstance;
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-pg-test-'));
+  const restored = { appdb: 'appdb', other: 'other_copy', postgres: 'postgres_restored' };
+
+  before(async () => {
+    [source, target] = await Promise.all([startPostgres({ fast: true }), startPostgres({ fast: true })]);
+    await source.psqlScript(`
+      CREATE ROLE app_owner LOGIN PASSWORD 'app-secret';
+      CREATE DATABASE appdb OWNER app_owner;
+      CREATE DATABASE other;`);
+    await runToolOk('pgbench', [
+      '-i',
+      '-s',
+      '1',
+      '-q',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(source.port),
+      '-U',
+      'postgres',
+      'appdb',
+    ]);
+    await source.psqlScript(
+      `CREATE TABLE kinds (id serial PRIMARY KEY, label text, doc jsonb, blob bytea, at timestamptz, ratio double precision);
+       INSERT INTO kinds (label, doc, blob, at, ratio) VALUES
+         ('plain', '{"a": [1, 2, {"b": null}]}', '\\x00ff10', '2024-02-29 12:00:00+02', 0.1),
+         (NULL, NULL, NULL, NULL, NULL),
+         ('', '{}', '', 'infinity', 'NaN'),
+         (E'tab\\there, "quotes", comma, newline\\nand ünïcödé', '"just a string"', decode('deadbeef', 'hex'), now(), 1e-300);
+       ALTER TABLE kinds OWNER TO app_owner;
+       CREATE SCHEMA "Odd Schema";
+       CREATE TABLE "Odd Schema"."Mixed Case" (v int);
+       INSERT INTO "Odd Schema"."Mixed Case" SELECT generate_series(1, 50);`,
+      'appdb',
+    );
+    await source.psqlScript(
+      "CREATE TABLE notes (n text); INSERT INTO notes VALUES ('one'), ('two');",
+      'other',
+    );
+  });
+
+  after(async () => {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('dumps every database and the globals, restores them into another server, fingerprints match', async () => {
+    const pg = postgresSource({ type: 'postgres', url: source.url });
+    await pg.check();
+    const units = (await pg.units()) as StreamUnit[];
+    assert.deepEqual(
+      units.map((u) => u.filename),
+      ['postgres/globals.sql', 'postgres/appdb.dump', 'postgres/other.dump', 'postgres/postgres.dump'],
+    );
+    for (const unit of units) {
+      assert.ok(!unit.producer.args.join(' ').includes('secret'));
+      await pipeProducer(unit.producer, createWriteStream(join(dir, encodeURIComponent(unit.filename))));
+    }
+
+    const into = { kind: 'server' as const, url: target.url, databases: restored };
+    for (const unit of units) {
+      const jobs = unit.filename === 'postgres/appdb.dump' ? 2 : 1;
+      await pg.restoreUnit(unit.filename, createReadStream(join(dir, encodeURIComponent(unit.filename))), {
+        ...into,
+        jobs,
+      });
+    }
+    // Roles came along, with their ownership.
+    assert.deepEqual(
+      await target.psql("SELECT tableowner FROM pg_tables WHERE tablename = 'kinds'", 'appdb'),
+      [['app_owner']],
+    );
+
+    const expected = await pg.fingerprint();
+    const actual = await pg.fingerprintOf(into);
+    assert.ok(Object.keys(expected.items).includes('appdb/table/public.pgbench_accounts'));
+    assert.ok(Object.keys(expected.items).includes('appdb/table/"Odd Schema"."Mixed Case"'));
+    assert.equal(expected.items['appdb/table/public.pgbench_accounts']?.rows, 100000);
+    assert.deepEqual(compareFingerprints(expected, actual), { equal: true, differences: [] });
+
+    // A restore that lost one row or changed one value is caught.
+    await target.psql('DELETE FROM pgbench_accounts WHERE aid = 77', 'appdb');
+    await target.psql("UPDATE kinds SET doc = '{}' WHERE label = 'plain'", 'appdb');
+    const changed = compareFingerprints(expected, await pg.fingerprintOf(into));
+    assert.equal(changed.equal, false);
+    assert.ok(
+      changed.differences.some((d) =>
+        d.startsWith('appdb/table/public.pgbench_accounts: rows expected 100000, got 99999'),
+      ),
+    );
+    assert.ok(changed.differences.some((d) => d.startsWith('appdb/table/public.kinds: checksum')));
+    assert.equal(changed.differences.length, 3);
+  });
+
+  test('restores only the chosen database and never into an existing one', async () => {
+    const pg = postgresSource({ type: 'postgres', url: source.url, databases: ['other'] });
+    const [unit] = (await pg.units()).filter(
+      (u): u is StreamUnit => u.kind === 'stream' && u.filename.endsWith('.dump'),
+    );
+    assert.equal(unit?.filename, 'postgres/other.dump');
+    const file = join(dir, 'other-only.dump');
+    await pipeProducer(unit.producer, createWriteStream(file));
+    const into = { kind: 'server' as const, url: target.url, databases: { other: 'other_selected' } };
+    await pg.restoreUnit(unit.filename, createReadStream(file), into);
+    assert.equal(compareFingerprints(await pg.fingerprint(), await pg.fingerprintOf(into)).equal, true);
+    await assert.rejects(pg.restoreUnit(unit.filename, createReadStream(file), into), RefusedError);
+  });
+
+  test('an unreachable server is an EnvironmentError naming host and port, not the password', async () => {
+    const port = await freePort();
+    const pg = postgresSource({
+      type: 'postgres',
+      url: `postgres://app:hunter2secret@127.0.0.1:${port}/appdb`,
+    });
+    await assert.rejects(pg.check(), (error: unknown) => {
+      assert.ok(error instanceof EnvironmentError);
+      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      assert.doesNotMatch(JSON.stringify({ m: error.message, d: error.details, h: error.hint }), /hunter2/);
+      return true;
+    });
+  });
+});

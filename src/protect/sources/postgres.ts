@@ -1,0 +1,264 @@
+/**
+ * PostgreSQL, logically: one `pg_dump -Fc -Z0` per database plus the server's roles and
+ * tablespaces (`pg_dumpall --globals-only`, restored first so ownership can be restored).
+ *
+ * Why custom format without compression: restic dedups and compresses on its own; a
+ * compressed dump defeats the dedup (any change rewrites the rest of that table's zlib
+ * stream). Measured here (pgbench scale 5 plus 300k rows of md5 text and jsonb, ~85 MB of
+ * dump, into a restic repository v2 with compression), bytes the repository grew by:
+ *
+ * | next backup after           | -Fc (zlib)  | -Fc -Z0     | plain SQL   |
+ * | --------------------------- | ----------- | ----------- | ----------- |
+ * | nothing changed             | 0.6–1.3 MB  | 0.3–0.6 MB  | 0.6–2.4 MB  |
+ * | 1 % more rows               | 2.7–3.4 MB  | 1.0–1.4 MB  | 1.2–3.3 MB  |
+ * | 1 % of rows updated, spread | 3.4 MB      | 1.9 MB      | 1.6 MB      |
+ *
+ * (first backup ~14.4 MB for all three; ranges are two runs, restic's chunker varies.)
+ * `-Fc -Z0` dedups at least as well as plain SQL, whose random `\restrict` key (pg_dump
+ * 15.14+) changes its first and last chunk on every dump, and it keeps pg_restore's
+ * selective (`-t`, `-n`) and parallel (`-j`) restore, which plain SQL loses. It relies on
+ * the repository compressing (restic repository format 2).
+ */
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { EnvironmentError, OperationError, RefusedError, UsageError } from '../../errors.js';
+import { newFingerprint, type Fingerprint } from './fingerprint.js';
+import {
+  parsePgUrl,
+  pgFailure,
+  psqlRows,
+  secretsOf,
+  sqlLiteral,
+  type PgConnection,
+} from './postgres-client.js';
+import type { BackupUnit, RestoreTarget, Source } from './source.js';
+import { consuming, firstLines, runTool } from './tool.js';
+
+export interface PostgresSourceConfig {
+  type: 'postgres';
+  /** libpq URI, secrets already resolved. */
+  url: string;
+  /** Databases to back up. Default: every database that accepts connections and is no template. */
+  databases?: string[];
+}
+
+const globalsFile = 'postgres/globals.sql';
+const dumpSuffix = '.dump';
+
+export function postgresSource(config: PostgresSourceConfig): Source {
+  const server = parsePgUrl(config.url);
+  const maintenance = server.withDatabase(server.database ?? 'postgres');
+
+  const databases = async (conn: PgConnection): Promise<string[]> =>
+    config.databases ??
+    (
+      await psqlRows(
+        conn,
+        'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname',
+      )
+    ).map((row) => row[0] ?? '');
+
+  return {
+    type: 'postgres',
+
+    /** Reachable, and dumpable: pg_dump refuses a server newer than itself. */
+    async check() {
+      const client = clientMajor((await runTool('pg_dump', ['--version'])).stdout);
+      const [row] = await psqlRows(maintenance, "SELECT current_setting('server_version_num')::int / 10000");
+      const serverMajor = Number(row?.[0]);
+      if (client !== undefined && serverMajor > client) {
+        throw new EnvironmentError(
+          `pg_dump ${client} cannot dump PostgreSQL ${serverMajor} at ${server.host}:${server.port}`,
+          {
+            hint: `Install the client of that version: apt-get install postgresql-client-${serverMajor}`,
+            details: { host: server.host, port: server.port, client, server: serverMajor },
+          },
+        );
+      }
+    },
+
+    async units(): Promise<BackupUnit[]> {
+      const units: BackupUnit[] = [
+        {
+          kind: 'stream',
+          filename: globalsFile,
+          description: 'roles and tablespaces',
+          producer: {
+            command: 'pg_dumpall',
+            args: ['--globals-only', '-d', maintenance.uri],
+            env: server.env,
+          },
+        },
+      ];
+      for (const database of await databases(maintenance)) {
+        units.push({
+          kind: 'stream',
+          filename: dumpFilename(database),
+          description: `database ${database}`,
+          producer: {
+            command: 'pg_dump',
+            args: ['-Fc', '-Z0', '-d', server.withDatabase(database).uri],
+            env: server.env,
+          },
+        });
+      }
+      return units;
+    },
+
+    async fingerprint() {
+      return measure(server, await databases(maintenance), (db) => db);
+    },
+
+    restoreUnit(filename: string, input: Readable, target: RestoreTarget) {
+      return consuming(input, async () => {
+        const conn = serverTarget(target);
+        if (filename === globalsFile) return restoreGlobals(conn, input);
+        const source = databaseOf(filename);
+        const name = target.kind === 'server' ? (target.databases?.[source] ?? source) : source;
+        await createDatabase(conn, name);
+        await restoreDump(conn.withDatabase(name), input, target.kind === 'server' ? (target.jobs ?? 1) : 1);
+      });
+    },
+
+    async fingerprintOf(target: RestoreTarget) {
+      const conn = serverTarget(target);
+      const mapping = target.kind === 'server' ? target.databases : undefined;
+      const scope = mapping ? Object.keys(mapping) : (config.databases ?? (await databases(conn)));
+      return measure(conn, scope, (db) => mapping?.[db] ?? db);
+    },
+  };
+}
+
+function clientMajor(version: string): number | undefined {
+  const m = /\(PostgreSQL\) (\d+)/.exec(version);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function dumpFilename(database: string): string {
+  return `postgres/${encodeURIComponent(database)}${dumpSuffix}`;
+}
+
+function databaseOf(filename: string): string {
+  const m = /^postgres\/(.+)\.dump$/.exec(filename);
+  if (!m?.[1]) throw new UsageError(`${filename} is not a PostgreSQL dump of this source`);
+  return decodeURIComponent(m[1]);
+}
+
+function serverTarget(target: RestoreTarget): PgConnection {
+  if (target.kind !== 'server') {
+    throw new UsageError('a PostgreSQL restore needs a server target (a url), not a directory');
+  }
+  const conn = parsePgUrl(target.url);
+  return conn.withDatabase(conn.database ?? 'postgres');
+}
+
+/** The roles already there (at least the bootstrap superuser) fail with "already exists"; anything else is an error. */
+async function restoreGlobals(conn: PgConnection, input: Readable): Promise<void> {
+  const result = await runTool('psql', ['-X', '-q', '-d', conn.uri, '-f', '-'], {
+    env: conn.env,
+    stdin: input,
+    secrets: secretsOf(conn),
+  });
+  if (result.code !== 0) throw pgFailure(conn, result, 'restore of roles');
+  const errors = result.stderr
+    .split('\n')
+    .filter((line) => /ERROR:/.test(line) && !/already exists/.test(line));
+  if (errors.length > 0) {
+    throw new OperationError(
+      `restoring roles into ${conn.host}:${conn.port} failed: ${firstLines(errors.join('\n'))}`,
+    );
+  }
+}
+
+/** A new, empty database; an existing one is never restored into. */
+async function createDatabase(conn: PgConnection, name: string): Promise<void> {
+  const exists = await psqlRows(conn, `SELECT 1 FROM pg_database WHERE datname = ${sqlLiteral(name)}`);
+  if (exists.length > 0) {
+    throw new RefusedError(
+      `database "${name}" already exists on ${conn.host}:${conn.port}; a restore never writes into an existing database`,
+      {
+        hint: 'Restore under another name (a databases mapping such as { appdb: appdb_restored }), or drop it yourself first.',
+        details: { host: conn.host, port: conn.port, database: name },
+      },
+    );
+  }
+  await psqlRows(conn, `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0`);
+}
+
+/**
+ * pg_restore stops at the first error so that a broken backup fails loudly. With jobs > 1
+ * the stream is spooled to a temp file first: parallel restore needs a seekable file.
+ */
+async function restoreDump(conn: PgConnection, input: Readable, jobs: number): Promise<void> {
+  const args = ['--exit-on-error', '-d', conn.uri];
+  let spool: string | undefined;
+  try {
+    if (jobs > 1) {
+      spool = mkdtempSync(join(tmpdir(), 'lifeboat-pg-restore-'));
+      const file = join(spool, 'db.dump');
+      await pipeline(input, createWriteStream(file));
+      args.push('-j', String(jobs), file);
+    }
+    const result = await runTool('pg_restore', args, {
+      env: conn.env,
+      stdin: spool ? undefined : input,
+      secrets: secretsOf(conn),
+    });
+    if (result.code !== 0) throw pgFailure(conn, result, `restore of database ${conn.database}`);
+  } finally {
+    if (spool) rmSync(spool, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Per table: exact row count and an order-independent checksum, the sum of the first 64
+ * bits of md5(row as text). It reads every row once (a sequential scan per table) and uses
+ * constant memory; on a large live source that is a full read of the database, so it is
+ * meant for sources at rest and for restored copies. Sequences' values and the number of
+ * large objects are recorded too. Items are keyed by the source's database names.
+ */
+async function measure(
+  server: PgConnection,
+  scope: string[],
+  restoredName: (db: string) => string,
+): Promise<Fingerprint> {
+  const fingerprint = newFingerprint('postgres');
+  for (const database of scope) {
+    const conn = server.withDatabase(restoredName(database));
+    const tables = await psqlRows(
+      conn,
+      `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+       ORDER BY 1`,
+    );
+    const names = tables.map((row) => row[0] ?? '');
+    for (let i = 0; i < names.length; i += 100) {
+      const batch = names.slice(i, i + 100);
+      const sql = batch
+        .map(
+          (table) =>
+            `SELECT ${sqlLiteral(table)}, count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint), 0) FROM ONLY ${table} AS t`,
+        )
+        .join('\nUNION ALL\n');
+      for (const [table, rows, checksum] of await psqlRows(conn, sql, { stable: true })) {
+        fingerprint.items[`${database}/table/${table}`] = { rows: Number(rows), checksum: checksum ?? '0' };
+      }
+    }
+    for (const [name, value] of await psqlRows(
+      conn,
+      `SELECT format('%I.%I', schemaname, sequencename), coalesce(last_value::text, 'unused') FROM pg_sequences ORDER BY 1`,
+    )) {
+      fingerprint.items[`${database}/sequence/${name}`] = { value: value ?? 'unused' };
+    }
+    const [largeObjects] = await psqlRows(conn, 'SELECT count(*) FROM pg_largeobject_metadata');
+    fingerprint.items[`${database}/large-objects`] = { count: Number(largeObjects?.[0] ?? 0) };
+  }
+  return fingerprint;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
