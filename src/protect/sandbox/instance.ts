@@ -161,3 +161,36 @@ export async function killAndWait(child: ChildProcess): Promise<void> {
   child.kill('SIGKILL');
   await gone;
 }
+
+/**
+ * The stop function of a server that runs as our child process in its own temp dir: signal it,
+ * wait until it is gone, remove the dir; registered so that an exiting test still kills it.
+ * `signal`: SIGKILL for servers that need no clean shutdown (it skips their flush).
+ */
+export function childServerLifecycle(
+  child: ChildProcess,
+  dir: string,
+  signal: NodeJS.Signals,
+): () => Promise<void> {
+  const stop = once(async () => {
+    try {
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise((resolve) => child.once('exit', resolve));
+        child.ref(); // Keep Node alive until it is gone.
+        child.kill(signal);
+        await gone;
+      }
+    } finally {
+      removeDir(dir);
+      unregister();
+    }
+  });
+  const unregister = registerInstance({
+    stop,
+    killSync: () => {
+      if (child.pid !== undefined) signalProcess(child.pid, 'SIGKILL');
+      removeDir(dir);
+    },
+  });
+  return stop;
+}

@@ -12,13 +12,11 @@ import { firstLines, missingToolError, runTool } from '../sources/tool.js';
 import { freePort } from './free-port.js';
 import {
   makeTempDir,
-  once,
   osUser,
-  registerInstance,
   removeDir,
   runningAsRoot,
+  childServerLifecycle,
   killAndWait,
-  signalProcess,
   waitUntil,
   type Instance,
 } from './instance.js';
@@ -154,27 +152,8 @@ async function startOn({
     throw error;
   }
 
-  const stop = once(async () => {
-    try {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((resolve) => child.once('exit', resolve));
-        child.ref(); // Keep Node alive until it is gone.
-        // A throwaway server needs no clean shutdown: SIGKILL skips InnoDB's buffer flush.
-        child.kill('SIGKILL');
-        await gone;
-      }
-    } finally {
-      removeDir(dir);
-      unregister();
-    }
-  });
-  const unregister = registerInstance({
-    stop,
-    killSync: () => {
-      if (child.pid !== undefined) signalProcess(child.pid, 'SIGKILL');
-      removeDir(dir);
-    },
-  });
+  // A throwaway server needs no clean shutdown: SIGKILL skips InnoDB's buffer flush.
+  const stop = childServerLifecycle(child, dir, 'SIGKILL');
   return { url, port, dataDir, socket, query: (sql, database) => mysqlRows(conn, sql, database), stop };
 }
 

@@ -10,11 +10,9 @@ import { missingToolError } from '../sources/tool.js';
 import { freePort } from './free-port.js';
 import {
   makeTempDir,
-  once,
-  registerInstance,
   removeDir,
+  childServerLifecycle,
   killAndWait,
-  signalProcess,
   waitUntil,
   type Instance,
 } from './instance.js';
@@ -111,26 +109,7 @@ async function startOn(dir: string, port: number, options: StartRedisOptions): P
     throw error;
   }
 
-  const stop = once(async () => {
-    try {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((resolve) => child.once('exit', resolve));
-        child.ref(); // Keep Node alive until it is gone.
-        child.kill('SIGTERM');
-        await gone;
-      }
-    } finally {
-      removeDir(dir);
-      unregister();
-    }
-  });
-  const unregister = registerInstance({
-    stop,
-    killSync: () => {
-      if (child.pid !== undefined) signalProcess(child.pid, 'SIGKILL');
-      removeDir(dir);
-    },
-  });
+  const stop = childServerLifecycle(child, dir, 'SIGTERM');
   return { url, port, dataDir: dir, cli: (command, db = 0) => redisCli(conn, command, db), stop };
 }
 
