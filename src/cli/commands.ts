@@ -38,6 +38,11 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/snapshots.js'),
   },
   {
+    name: 'doctor',
+    summary: 'check tools, repositories and sources, each with the fix',
+    load: () => import('./commands/doctor.js'),
+  },
+  {
     name: 'demo',
     summary: 'the main job end to end: check and render the example plans',
     load: () => import('./commands/demo.js'),

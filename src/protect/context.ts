@@ -5,16 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { LoadedPlan } from '../plan/load.js';
 import type { Dataset, Plan, SourceConfig } from '../plan/schema.js';
 import { resolveSecret } from '../plan/secret.js';
 import type { StateStore } from '../state/store.js';
+import { DEFAULT_REPOSITORY, repositoryAccess } from './repository-access.js';
 import type { ResticRepository } from './restic/repository.js';
 
-/** The repository a dataset uses when its plan names none. */
-export const DEFAULT_REPOSITORY = 'local';
+export { DEFAULT_REPOSITORY } from './repository-access.js';
 
 export interface ProtectContext {
   plan: Plan;
@@ -110,47 +110,9 @@ async function openRepository(
   env: NodeJS.ProcessEnv,
 ): Promise<ResticRepository> {
   const { ResticRepository } = await import('./restic/repository.js');
-  const lockDir = join(homeDir, 'locks');
-  const config = plan.repositories?.[id];
-  if (!config) {
-    if (id !== DEFAULT_REPOSITORY) {
-      throw new UsageError(`unknown repository '${id}'`, {
-        hint: `declare it under repositories, or use '${DEFAULT_REPOSITORY}' (a local repository under .lifeboat/)`,
-      });
-    }
-    mkdirSync(homeDir, { recursive: true });
-    return new ResticRepository({
-      url: join(homeDir, 'repository'),
-      passwordFile: ensureKeyFile(join(homeDir, 'repository.key')),
-      lockDir,
-      parentEnv: env,
-    });
-  }
-  if (config.type === 'pgbackrest') {
-    throw new UsageError(`repository '${id}' is a pgBackRest repository; restic commands cannot use it`);
-  }
-  const password = config.password;
-  const access = password?.startsWith('file:')
-    ? { passwordFile: resolve(planDir, password.slice(5)) }
-    : password
-      ? { password: resolveSecret(password, planDir, env) }
-      : { passwordFile: ensureKeyFile(join(homeDir, `${id}.key`)) };
-  const repoEnv = Object.fromEntries(
-    Object.entries(config.env ?? {}).map(([name, ref]) => [name, resolveSecret(ref, planDir, env)]),
-  );
-  return new ResticRepository({
-    url: isLocalPath(config.url) ? resolve(planDir, config.url) : config.url,
-    ...access,
-    env: repoEnv,
-    ...(config.cacert ? { cacert: resolve(planDir, config.cacert) } : {}),
-    lockDir,
-    parentEnv: env,
-  });
-}
-
-/** restic URLs with a backend prefix (`s3:`, `sftp:`, `rest:`, ...) are not paths. */
-function isLocalPath(url: string): boolean {
-  return isAbsolute(url) || url.startsWith('.') || !/^[a-z0-9]+:/i.test(url);
+  const info = repositoryAccess(plan, id, { planDir, homeDir, env });
+  if (info.keyFile?.generated) ensureKeyFile(info.keyFile.path);
+  return new ResticRepository({ ...info.access, lockDir: join(homeDir, 'locks'), parentEnv: env });
 }
 
 /**

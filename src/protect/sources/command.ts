@@ -24,7 +24,12 @@ export interface CommandSourceConfig {
 
 export function commandSource(config: CommandSourceConfig, context: SourceContext): Source {
   const filename = config.filename ?? `${context.dataset}.out`;
-  const producer = { command: 'sh', args: ['-c', config.command] };
+  // Run in the plan's directory, like fingerprint() and the restore command: the producer has
+  // no cwd of its own (restic's stream backup spawns it), so the shell changes there first.
+  const producer =
+    context.baseDir === undefined
+      ? { command: 'sh', args: ['-c', config.command] }
+      : { command: 'sh', args: ['-c', `cd "$LIFEBOAT_PLAN_DIR" && ${config.command}`], env: { LIFEBOAT_PLAN_DIR: context.baseDir } };
   return {
     type: 'command',
 
