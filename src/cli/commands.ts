@@ -43,8 +43,19 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/doctor.js'),
   },
   {
+    name: 'restore-point create',
+    summary: 'mark a point to recover to (pgBackRest datasets) before a risky change',
+    load: () => import('./commands/restore-point.js'),
+  },
+  {
+    name: 'drill pitr',
+    summary: 'measured point-in-time recovery drill on a throwaway cluster (--sandbox)',
+    load: () => import('./commands/drill-pitr.js'),
+  },
+  {
     name: 'demo',
-    summary: 'the main job end to end: check and render the example plans',
+    summary:
+      'start throwaway PostgreSQL, MariaDB and Redis, back them up, prove every backup by a restore, print a scorecard',
     load: () => import('./commands/demo.js'),
   },
 ];

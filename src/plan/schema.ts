@@ -156,6 +156,9 @@ const PostgresSource = z.strictObject({
   url: Text.describe('libpq connection URI; put credentials in `env:`/`file:`, e.g. `env:DATABASE_URL`.'),
   databases: IdList.optional().describe('Databases to back up. Default: every non-template database.'),
   patroni: Text.optional().describe('Patroni REST API URL when the cluster is managed by Patroni.'),
+  data_dir: Text.optional().describe(
+    'Physical backups: the data directory of the cluster. pgBackRest reads it directly, so Lifeboat runs on the database host. Default: `SHOW data_directory` on the server.',
+  ),
 });
 const MysqlSource = z.strictObject({
   type: z.literal('mysql'),
@@ -304,7 +307,7 @@ const Repository = z
   .strictObject({
     type: z.enum(['restic', 'pgbackrest']).optional().describe('Default: restic.'),
     url: Text.describe(
-      'restic repository: a path, `s3:https://host/bucket/path`, `sftp:user@host:/path`, `rest:https://...`.',
+      'restic repository: a path, `s3:https://host/bucket/path`, `sftp:user@host:/path`, `rest:https://...`. pgBackRest repository: a path or `s3:https://host/bucket/path` (S3 keys from `env` as `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`).',
     ),
     password: SecretRef.optional().describe(
       'Repository password (restic). Default: a generated key file under `.lifeboat/`.',
@@ -314,6 +317,15 @@ const Repository = z
       .optional()
       .describe('Environment for the engine, e.g. `AWS_SECRET_ACCESS_KEY: env:AWS_SECRET_ACCESS_KEY`.'),
     cacert: Text.optional().describe('CA certificate file for a TLS endpoint with a private CA.'),
+    region: Text.optional().describe(
+      'pgBackRest on S3: the bucket region it signs requests for. Default: `us-east-1`.',
+    ),
+    verify_tls: z
+      .boolean()
+      .optional()
+      .describe(
+        "pgBackRest on S3: check the endpoint's TLS certificate; `false` only for a test endpoint (prefer `cacert`). Default: true.",
+      ),
     site: Id.optional(),
   })
   .describe('Where backups are kept.');

@@ -1,0 +1,220 @@
+/**
+ * Point-in-time recovery of a physical dataset into a NEW cluster: pgBackRest restores the
+ * backup set and writes the recovery settings (target, `--target-action=promote`,
+ * `archive_mode=off`), then the cluster is started on its own port and this waits until
+ * recovery has really ended. The production cluster and its repository are only read.
+ */
+import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { coerceError, EnvironmentError } from '../../errors.js';
+import { actor, describeError } from '../backup.js';
+import type { ProtectContext } from '../context.js';
+import { freePort } from '../sandbox/free-port.js';
+import type { OsUser } from '../sandbox/instance.js';
+import { findPostgresBinDir } from '../sandbox/postgres.js';
+import { openPhysicalDataset, type PhysicalDataset } from './dataset.js';
+import { checkReachable, ensureOwnedDir, writeOwnedFile } from './files.js';
+import {
+  postmasterAlive,
+  socketDirFor,
+  startRestoredCluster,
+  type RestoredCluster,
+} from './restored-cluster.js';
+import { planPhysicalRestore, type PhysicalRestorePlan, type TargetDirState } from './restore-plan.js';
+import { findRestorePointLsn } from './restore-point.js';
+import { pgbackrestInfo, runPgbackrest } from './runner.js';
+import { parseRecoveryTarget } from './target.js';
+
+export interface RestorePhysicalOptions {
+  dataset: string;
+  /** ISO 8601 time (UTC without a zone). */
+  at?: string;
+  lsn?: string;
+  restorePoint?: string;
+  /** Default: `<homeDir>/restores/<dataset>-<UTC stamp>/data`. */
+  toDataDir?: string;
+  /** Default: a free port. */
+  toPort?: number;
+  /** Restore over a non-empty directory with `--delta`. Default: false (refused). */
+  force?: boolean;
+  /** How long recovery may take before Lifeboat stops waiting. Default: 3600 s. */
+  timeoutSeconds?: number;
+  actor?: string;
+}
+
+export interface RestorePhysicalResult {
+  dataset: string;
+  dataDir: string;
+  port: number;
+  /** How to reach the copy: the source's user and database, on 127.0.0.1 and the new port. */
+  url: string;
+  socketDir: string;
+  /** The target in words. */
+  target: string;
+  /** The backup set restored. */
+  set: string;
+  delta: boolean;
+  /** From the start of pgbackrest restore until the copy is promoted and writable. */
+  seconds: number;
+  /** Of which: WAL replay (start of the server until pg_is_in_recovery() is false). */
+  recoverySeconds: number;
+  logFile: string;
+}
+
+/** Reads the repository and the target directory, and decides; changes nothing. */
+export async function planRestorePhysical(
+  context: ProtectContext,
+  options: RestorePhysicalOptions,
+): Promise<{ plan: PhysicalRestorePlan; dataset: PhysicalDataset; pgVersion: string | undefined }> {
+  const target = parseRecoveryTarget(options);
+  const dataset = await openPhysicalDataset(context, options.dataset, { requireServer: false });
+  const info = await pgbackrestInfo(dataset.target);
+  const toDataDir = resolve(options.toDataDir ?? defaultRestoreDir(context.homeDir, options.dataset));
+  const plan = planPhysicalRestore({
+    dataset: options.dataset,
+    target,
+    info,
+    now: new Date(),
+    toDataDir,
+    toPort: options.toPort ?? (await freePort()),
+    targetDirState: targetDirState(toDataDir),
+    force: options.force === true,
+    productionDataDir: dataset.cluster?.dataDir ?? dataset.configuredDataDir,
+    restorePointLsn:
+      target.type === 'name' ? await findRestorePointLsn(context, options.dataset, target.name) : undefined,
+  });
+  return { plan, dataset, pgVersion: info.pgVersion };
+}
+
+/** `lifeboat restore DATASET --at TIME|--lsn LSN|--restore-point NAME` for physical datasets. */
+export async function restorePhysical(
+  context: ProtectContext,
+  options: RestorePhysicalOptions,
+): Promise<RestorePhysicalResult> {
+  const { plan, dataset, pgVersion } = await planRestorePhysical(context, options);
+  return applyRestorePhysical(context, dataset, plan, { ...options, pgVersion });
+}
+
+export async function applyRestorePhysical(
+  context: ProtectContext,
+  dataset: PhysicalDataset,
+  plan: PhysicalRestorePlan,
+  options: { timeoutSeconds?: number; actor?: string; pgVersion?: string | undefined },
+): Promise<RestorePhysicalResult> {
+  const started = Date.now();
+  const user = dataset.target.user;
+  const audit = async (outcome: string, details: Record<string, unknown>) =>
+    (await context.state()).appendAudit({
+      actor: options.actor ?? actor(),
+      action: 'restore.run',
+      target: `dataset:${plan.dataset}`,
+      outcome,
+      details: {
+        method: 'physical',
+        target: plan.description,
+        set: plan.set,
+        dataDir: plan.toDataDir,
+        port: plan.toPort,
+        delta: plan.delta,
+        ...details,
+      },
+    });
+  try {
+    ensureOwnedDir(dirname(plan.toDataDir), user, { takeExisting: false });
+    // PostgreSQL refuses a data directory that others can read.
+    ensureOwnedDir(plan.toDataDir, user, { mode: 0o700 });
+    chmodSync(plan.toDataDir, 0o700);
+    await checkReachable(user, [{ path: plan.toDataDir, access: 'write' }]);
+    await runPgbackrest(dataset.target, 'restore', plan.options, { secrets: dataset.secrets });
+    neverArchive(plan.toDataDir, user);
+    const cluster: RestoredCluster = {
+      dataDir: plan.toDataDir,
+      port: plan.toPort,
+      socketDir: socketDirFor(plan.toDataDir, plan.toPort, user),
+      user,
+      binDir: binDirFor(options.pgVersion),
+      logFile: join(plan.toDataDir, 'lifeboat-restore.log'),
+    };
+    const { recoverySeconds } = await startRestoredCluster(cluster, {
+      timeoutMs: (options.timeoutSeconds ?? 3600) * 1000,
+    });
+    const seconds = (Date.now() - started) / 1000;
+    const source = dataset.source;
+    const url = `postgres://${source.user ? `${encodeURIComponent(source.user)}@` : ''}127.0.0.1:${plan.toPort}/${encodeURIComponent(source.database ?? 'postgres')}`;
+    await audit('ok', { seconds, recoverySeconds });
+    return {
+      dataset: plan.dataset,
+      dataDir: plan.toDataDir,
+      port: plan.toPort,
+      url,
+      socketDir: cluster.socketDir,
+      target: plan.description,
+      set: plan.set,
+      delta: plan.delta,
+      seconds,
+      recoverySeconds,
+      logFile: cluster.logFile,
+    };
+  } catch (cause) {
+    await audit('failed', { error: describeError(coerceError(cause)) }).catch(() => undefined);
+    throw cause;
+  }
+}
+
+/**
+ * pgBackRest's --archive-mode=off already wrote `archive_mode = 'off'`; this makes it the
+ * last word of postgresql.auto.conf whatever the backup carried, and gives a Debian-style
+ * data directory (configuration kept in /etc) the files a standalone start needs.
+ */
+function neverArchive(dataDir: string, user: OsUser | undefined): void {
+  const auto = join(dataDir, 'postgresql.auto.conf');
+  appendFileSync(
+    auto,
+    "\n# Lifeboat: a restored copy never archives into the production repository.\narchive_mode = 'off'\n",
+  );
+  for (const [file, text] of [
+    [
+      'postgresql.conf',
+      "# Written by Lifeboat: the backup had no postgresql.conf (kept in /etc).\nlisten_addresses = 'localhost'\n",
+    ],
+    [
+      'pg_hba.conf',
+      'local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n',
+    ],
+    ['pg_ident.conf', ''],
+  ] as const) {
+    if (!existsSync(join(dataDir, file))) writeOwnedFile(join(dataDir, file), text, user);
+  }
+  // PostgreSQL 12+ reads recovery settings from postgresql.auto.conf, older ones from recovery.conf.
+  const written = [auto, join(dataDir, 'recovery.conf')]
+    .filter((file) => existsSync(file))
+    .map((file) => readFileSync(file, 'utf8'))
+    .join('\n');
+  if (!/restore_command = '.*--config=/.test(written)) {
+    throw new EnvironmentError(`pgbackrest restore wrote no restore_command with --config into ${dataDir}`, {
+      hint: 'the restored cluster would read /etc/pgbackrest.conf; check `pgbackrest version` (2.x expected)',
+    });
+  }
+}
+
+function targetDirState(dir: string): TargetDirState {
+  if (!existsSync(dir)) return 'missing';
+  if (!statSync(dir).isDirectory()) return 'not-empty';
+  if (postmasterAlive(dir)) return 'running';
+  return readdirSync(dir).length === 0 ? 'empty' : 'not-empty';
+}
+
+export function defaultRestoreDir(homeDir: string, dataset: string, now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return join(homeDir, 'restores', `${dataset}-${stamp}`, 'data');
+}
+
+/** The server binaries of the backup's major version (a 15 backup needs 15's postgres). */
+function binDirFor(pgVersion: string | undefined): string {
+  const versioned = pgVersion ? `/usr/lib/postgresql/${pgVersion}/bin` : undefined;
+  if (versioned && existsSync(join(versioned, 'pg_ctl'))) return versioned;
+  return findPostgresBinDir();
+}
