@@ -53,6 +53,11 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/drill-pitr.js'),
   },
   {
+    name: 'drill failover',
+    summary: 'measured failover drill: primary, standby, pgbouncer, load and a fault (--sandbox)',
+    load: () => import('./commands/drill-failover.js'),
+  },
+  {
     name: 'demo',
     summary:
       'start throwaway PostgreSQL, MariaDB and Redis, back them up, prove every backup by a restore, print a scorecard',

@@ -1,0 +1,193 @@
+/**
+ * A PostgreSQL server as failover sees it: how to reach it with SQL, where routers send its
+ * clients, and (when Lifeboat runs on its host) how to stop, start and rewind it. One shape
+ * for the primary, its standbys and an old primary that rejoins.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PostgresInstance } from '../../protect/sandbox/postgres.js';
+import { osUser, runningAsRoot } from '../../protect/sandbox/instance.js';
+import { firstLines, runTool, type RunResult } from '../../protect/sources/tool.js';
+import { EnvironmentError } from '../../errors.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/**
+ * A lease the server's host holds: its agent renews it with Lifeboat while it can reach us,
+ * and a watchdog there stops PostgreSQL when it could not renew for `ttlMs` (Patroni's
+ * leader key and watchdog work this way). It is what fences a primary Lifeboat cannot reach:
+ * once the lease has run out, the old primary is down even if only the network between us
+ * failed.
+ */
+export interface Lease {
+  readonly ttlMs: number;
+  /** Epoch ms of the host's last renewal; undefined before the first. */
+  renewedAt(): number | undefined;
+}
+
+export interface ManagedServer {
+  /** A name for messages, replication slots and application_name: [a-z0-9_]. */
+  readonly name: string;
+  /** The url Lifeboat and the monitor use (the network path to the server). */
+  readonly url: string;
+  /** Where a router sends clients of this server. Default: the url's host and port. */
+  readonly endpoint: Endpoint;
+  readonly dataDir: string;
+  /** Runs a server binary (pg_ctl, pg_rewind, pg_waldump) on the host, as the server's OS user. */
+  runBin(tool: string, args: string[], options?: { timeoutMs?: number }): Promise<RunResult>;
+  /** Starts the data directory again with the settings it last ran with (restart in place, rejoin). */
+  start(): Promise<void>;
+  /** Stops it: `immediate` for a fence (no checkpoint, nothing more acknowledged), `fast` for a clean stop. */
+  stop(mode: 'immediate' | 'fast'): Promise<void>;
+  /**
+   * Finishes crash recovery of the stopped data directory without letting any client in
+   * (single-user mode), with the settings it runs with: pg_rewind would otherwise do it with
+   * the data directory's own postgresql.conf alone, and lose settings it needs (wal_log_hints).
+   */
+  recoverOffline(): Promise<void>;
+  /** True when Lifeboat can act on the host (its agent, ssh, or this machine) right now. */
+  agentReachable(): Promise<boolean>;
+  /** The host-side lease, when the host runs a watchdog. Default: none. */
+  readonly lease?: Lease;
+}
+
+export interface ManagedFromInstanceOptions {
+  name: string;
+  /** The url Lifeboat uses. Default: the instance's url. */
+  url?: string;
+  /** Where routers send clients. Default: the url's host and port. */
+  endpoint?: Endpoint;
+  /** Default: always reachable (the instance runs on this machine). */
+  agentReachable?: () => Promise<boolean>;
+  lease?: Lease;
+}
+
+/** A ManagedServer for a throwaway instance on this machine (sandbox drills, tests). */
+export function managedFromInstance(
+  instance: PostgresInstance,
+  options: ManagedFromInstanceOptions,
+): ManagedServer {
+  const url = options.url ?? instance.url;
+  const owner = runningAsRoot() ? osUser('postgres') : undefined;
+  const runBin = (tool: string, args: string[], runOptions: { timeoutMs?: number } = {}) =>
+    runTool(join(instance.binDir, tool), args, {
+      uid: owner?.uid,
+      gid: owner?.gid,
+      cwd: instance.tempDir,
+      env: { HOME: instance.tempDir, LC_ALL: 'C' },
+      ...(runOptions.timeoutMs === undefined ? {} : { timeoutMs: runOptions.timeoutMs }),
+    });
+  const server: ManagedServer = {
+    name: options.name,
+    url,
+    endpoint: options.endpoint ?? endpointOf(url),
+    dataDir: instance.dataDir,
+    runBin,
+    start: async () => {
+      if (!existsSync(join(instance.dataDir, 'PG_VERSION')))
+        throw new EnvironmentError(`cannot start ${options.name}: its data directory is gone`, {
+          hint: `${instance.dataDir} is missing or unreadable; rebuild the server as a standby of the new primary.`,
+        });
+      clearStalePidFile(instance.dataDir);
+      clearStalePidFile(instance.tempDir, `.s.PGSQL.${instance.port}.lock`);
+      // The sandbox's own configuration file (port, socket, trust) stays in its temp dir.
+      const started = await runBin('pg_ctl', [
+        '-D',
+        instance.dataDir,
+        '-l',
+        instance.logFile,
+        '-w',
+        '-t',
+        '60',
+        '-o',
+        `-c config_file=${join(instance.tempDir, 'postgresql.conf')} -p ${instance.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${instance.tempDir} -c archive_mode=off`,
+        'start',
+      ]);
+      if (started.code !== 0)
+        throw new EnvironmentError(`cannot start ${options.name}: ${firstLines(started.stderr)}`, {
+          hint: `${lastLog(instance.logFile)} (log: ${instance.logFile})`,
+        });
+    },
+    stop: async (mode) => {
+      if (!isRunning(instance.dataDir)) return;
+      const stopped = await runBin('pg_ctl', ['-D', instance.dataDir, '-m', mode, '-w', '-t', '60', 'stop']);
+      if (stopped.code !== 0 && isRunning(instance.dataDir))
+        throw new EnvironmentError(`cannot stop ${options.name}: ${firstLines(stopped.stderr)}`);
+    },
+    recoverOffline: async () => {
+      clearStalePidFile(instance.dataDir);
+      const recovered = await runBin('postgres', [
+        '--single',
+        '-D',
+        instance.dataDir,
+        '-c',
+        `config_file=${join(instance.tempDir, 'postgresql.conf')}`,
+        'template1',
+      ]);
+      if (recovered.code !== 0)
+        throw new EnvironmentError(
+          `crash recovery of ${options.name} failed: ${firstLines(recovered.stderr)}`,
+        );
+    },
+    agentReachable: options.agentReachable ?? (async () => true),
+    ...(options.lease ? { lease: options.lease } : {}),
+  };
+  return server;
+}
+
+export function endpointOf(url: string): Endpoint {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port || 5432) };
+}
+
+/** The postmaster pid from postmaster.pid (or a socket's lock file), if the file is there. */
+export function postmasterPid(dir: string, file = 'postmaster.pid'): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dir, file), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes postmaster.pid (or a socket's lock file, which holds the same pid) when its process is dead. PostgreSQL checks it with kill(pid, 0),
+ * which succeeds on a killed postmaster that its parent has not reaped yet (a PID 1 that
+ * reaps late): it would refuse to start, believing the old one still runs.
+ */
+export function clearStalePidFile(dir: string, file = 'postmaster.pid'): void {
+  const pid = postmasterPid(dir, file);
+  if (pid !== undefined && !processAlive(pid)) rmSync(join(dir, file), { force: true });
+}
+
+/** True when the data directory's postmaster is alive. */
+export function isRunning(dataDir: string): boolean {
+  const pid = postmasterPid(dataDir);
+  return pid !== undefined && processAlive(pid);
+}
+
+/** True when `pid` runs; a zombie (killed, not yet reaped by a PID 1 that never reaps) does not. */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function lastLog(logFile: string): string {
+  try {
+    return readFileSync(logFile, 'utf8').trim().split('\n').slice(-2).join(' / ');
+  } catch {
+    return 'no log';
+  }
+}
