@@ -12,6 +12,7 @@ import { LifeboatError, OperationError, UsageError, coerceError } from '../error
 import type { Plan } from '../plan/schema.js';
 import type { ProtectContext } from './context.js';
 import { MANIFEST_FILENAME, MANIFEST_FORMAT, type Manifest, type ManifestUnit } from './manifest.js';
+import { datasetLockKey, lockDir } from './dataset-lock.js';
 import { acquireLock } from './restic/lock.js';
 import type { BackupProgress } from './restic/repository.js';
 import { createSource } from './sources/index.js';
@@ -21,6 +22,8 @@ export interface BackupPlanItem {
   dataset: string;
   repository: string;
   sourceType: string;
+  /** `logical`: the source's dump streamed into restic. `physical`: pgBackRest. */
+  method: 'logical' | 'physical';
 }
 
 export interface BackupPlan {
@@ -52,7 +55,28 @@ export function planBackup(
     if (!source) plan_.skipped.push({ dataset: id, reason: 'no source in the plan' });
     else if (source.type === 'external')
       plan_.skipped.push({ dataset: id, reason: 'kept by a vendor (external source)' });
-    else plan_.items.push({ dataset: id, repository: repositoryOf(id), sourceType: source.type });
+    else if (datasets[id]!.backup?.method === 'physical') {
+      if (source.type !== 'postgres') {
+        throw new UsageError(
+          `dataset '${id}': physical backups are for PostgreSQL sources, not ${source.type}`,
+          {
+            hint: 'use `method: logical` (the default) for this dataset',
+          },
+        );
+      }
+      plan_.items.push({
+        dataset: id,
+        repository: datasets[id]!.backup?.repository ?? 'pgbackrest',
+        sourceType: source.type,
+        method: 'physical',
+      });
+    } else
+      plan_.items.push({
+        dataset: id,
+        repository: repositoryOf(id),
+        sourceType: source.type,
+        method: 'logical',
+      });
   }
   return plan_;
 }
@@ -90,6 +114,8 @@ export interface RunBackupOptions {
   onEvent?: (event: BackupEvent) => void;
   signal?: AbortSignal;
   actor?: string;
+  /** Physical datasets: the user confirmed applying the WAL archiving settings (ALTER SYSTEM, restart). */
+  configureArchiving?: boolean;
 }
 
 export async function runBackup(
@@ -101,18 +127,71 @@ export async function runBackup(
   for (const item of backupPlan.items) {
     if (options.signal?.aborted) break;
     // Never two backups of one dataset at once, across processes: the second fails fast.
-    const lock = await acquireLock(`backup of dataset ${item.dataset} (${context.homeDir})`, {
-      dir: join(context.homeDir, 'locks'),
+    const lock = await acquireLock(datasetLockKey(context.homeDir, item.dataset), {
+      dir: lockDir(context.homeDir),
       waitMs: 0,
     });
     try {
       await failInterruptedRuns(context, item.dataset);
-      results.push(await backupDataset(context, item, options));
+      results.push(
+        item.method === 'physical'
+          ? await backupPhysicalDataset(context, item, options)
+          : await backupDataset(context, item, options),
+      );
     } finally {
       await lock.release();
     }
   }
   return results;
+}
+
+/** pgBackRest does the work and keeps its own records; the result is reported like a logical run. */
+async function backupPhysicalDataset(
+  context: ProtectContext,
+  item: BackupPlanItem,
+  options: RunBackupOptions,
+): Promise<DatasetBackupResult> {
+  const emit = options.onEvent ?? (() => {});
+  const started = Date.now();
+  emit({ type: 'dataset-start', dataset: item.dataset, run: 'pgbackrest', units: 1 });
+  const { backupPhysical } = await import('./pgbackrest/backup.js');
+  try {
+    const physical = await backupPhysical(context, item.dataset, {
+      ...(options.configureArchiving
+        ? { archiving: { confirmed: true, actor: options.actor ?? actor() } }
+        : {}),
+      actor: options.actor ?? actor(),
+    });
+    const result: DatasetBackupResult = {
+      dataset: item.dataset,
+      run: physical.label,
+      repository: item.repository,
+      ok: true,
+      snapshotId: physical.snapshotId,
+      bytesAdded: physical.repositoryDeltaBytes ?? 0,
+      bytesProcessed: physical.sizeBytes ?? 0,
+      durationMs: Date.now() - started,
+      units: [],
+    };
+    emit({ type: 'dataset-done', result });
+    return result;
+  } catch (cause) {
+    // Refusals (archiving not set up) are the user's to confirm: they surface as such.
+    if (cause instanceof LifeboatError && cause.exitCode === 4) throw cause;
+    const message = describeError(coerceError(cause));
+    emit({ type: 'dataset-failed', dataset: item.dataset, error: message });
+    return {
+      dataset: item.dataset,
+      run: 'pgbackrest',
+      repository: item.repository,
+      ok: false,
+      bytesAdded: 0,
+      bytesProcessed: 0,
+      durationMs: Date.now() - started,
+      units: [],
+      error: message,
+    };
+  }
 }
 
 /**
@@ -158,6 +237,8 @@ async function backupDataset(
     planVersionId: planVersion.id,
     runId: run,
     tags: labelsToTags({ ...labels, unit: MANIFEST_FILENAME }),
+    // The same start time as the manifest's, so `catalog rebuild` restores the record exactly.
+    startedAt: new Date(started).toISOString(),
   });
   const written: ManifestUnit[] = [];
   const startedAt = new Date(started).toISOString();

@@ -11,8 +11,8 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const parsed = parseCommandArgs(
     'backup',
     args,
-    { 'dry-run': { type: 'boolean', short: 'n' } },
-    '[DATASET...] [--plan FILE] [--dry-run] [--json]',
+    { 'dry-run': { type: 'boolean', short: 'n' }, 'configure-archiving': { type: 'boolean' } },
+    '[DATASET...] [--plan FILE] [--dry-run] [--configure-archiving] [--json]',
   );
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {
@@ -22,8 +22,8 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       else {
         process.stdout.write(
           table(
-            ['dataset', 'source', 'repository'],
-            backupPlan.items.map((i) => [i.dataset, i.sourceType, i.repository]),
+            ['dataset', 'source', 'method', 'repository'],
+            backupPlan.items.map((i) => [i.dataset, i.sourceType, i.method, i.repository]),
           ),
         );
         for (const s of backupPlan.skipped) process.stdout.write(`skipped ${s.dataset}: ${s.reason}\n`);
@@ -53,7 +53,11 @@ export async function run(args: string[], _context: CommandContext): Promise<num
         );
       if (event.type === 'dataset-failed') progress.line(`${event.dataset}: FAILED: ${event.error}`);
     };
-    const results = await runBackup(context, backupPlan, { onEvent, signal: abort.signal });
+    const results = await runBackup(context, backupPlan, {
+      onEvent,
+      signal: abort.signal,
+      configureArchiving: parsed.flag('configure-archiving'),
+    });
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     progress.done();

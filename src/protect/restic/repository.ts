@@ -434,6 +434,10 @@ export class ResticRepository {
       ...(snapshotId ? { partialSnapshot: snapshotId, partialSnapshotForgotten: partialForgotten } : {}),
     };
     if (signal?.aborted) {
+      // restic 0.14 interrupted while it starts up sometimes exits without removing the lock
+      // it has just created (seen in about half of the stops of `lifeboat run`); that lock is
+      // stale now, and would make a plain `restic check` or `prune` refuse the repository.
+      await this.removeStaleLocks().catch(() => undefined);
       throw new OperationError(`backup to ${this.displayUrl} was cancelled`, { details });
     }
     // The cause to report: an environment problem restic met (wrong password, lock,
