@@ -38,6 +38,36 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/snapshots.js'),
   },
   {
+    name: 'restore',
+    summary: 'restore a dataset (latest, a snapshot, or a point in time) into a target, then check it',
+    load: () => import('./commands/restore.js'),
+  },
+  {
+    name: 'verify',
+    summary: 'prove backups: restore the newest into a throwaway instance, compare and check',
+    load: () => import('./commands/verify.js'),
+  },
+  {
+    name: 'status',
+    summary: 'per dataset: RPO target, newest and newest verified recovery point, compliant or not',
+    load: () => import('./commands/status.js'),
+  },
+  {
+    name: 'prune',
+    summary: "apply each dataset's retention to its repository",
+    load: () => import('./commands/prune.js'),
+  },
+  {
+    name: 'run',
+    summary: "foreground scheduler: back up, verify and prune at the plan's cadence",
+    load: () => import('./commands/run.js'),
+  },
+  {
+    name: 'catalog rebuild',
+    summary: "rebuild the state store's view of recovery points from the repositories",
+    load: () => import('./commands/catalog-rebuild.js'),
+  },
+  {
     name: 'doctor',
     summary: 'check tools, repositories and sources, each with the fix',
     load: () => import('./commands/doctor.js'),

@@ -1,48 +1,203 @@
 /**
- * lifeboat demo: the main job end to end on this machine. For now: check and render the two
- * customer plans shipped as examples, so that a first run shows what Lifeboat finds in a
- * hand-written DR plan and the document it renders back.
+ * lifeboat demo: the main job end to end on this machine. Starts throwaway PostgreSQL,
+ * MariaDB and Redis and a directory of files, fills them, writes a plan for them, backs
+ * every dataset up, proves every backup by restoring it, and prints a scorecard. Exit 0
+ * only when every dataset was backed up and verified.
+ *
+ * `--keep` leaves the servers running; `--stop DIR` stops what a `--keep` run left.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../../errors.js';
-import { checkPlanFile } from '../../plan/check.js';
-import { renderMarkdown } from '../../plan/render/markdown.js';
+import type { BackupEvent } from '../../protect/backup.js';
+import type { VerifyEvent } from '../../protect/verify.js';
+import {
+  demoPaths,
+  runDemo,
+  stopDemoServers,
+  type DemoEvent,
+  type DemoResult,
+} from '../../protect/demo/run.js';
+import { describeRpo } from '../../protect/demo/scorecard.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
-
-const EXAMPLES = ['opportunex', 'dating-profile-optimizer'];
+import { formatBytes, formatSeconds, table } from '../format.js';
+import { progressReporter, type ProgressReporter } from '../progress.js';
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const parsed = parseCommandArgs(
     'demo',
     args,
-    { out: { type: 'string', short: 'o' } },
-    '[--out DIR] [--json]',
+    { keep: { type: 'boolean' }, dir: { type: 'string' }, stop: { type: 'string' } },
+    '[--dir DIR] [--keep] [--json] | --stop DIR',
   );
-  const out = parsed.string('out') ?? mkdtempSync(join(tmpdir(), 'lifeboat-demo-'));
-  const results = EXAMPLES.map((name) => {
-    const file = fileURLToPath(new URL(`../../../examples/${name}/lifeboat.yaml`, import.meta.url));
-    const { loaded, errors, warnings } = checkPlanFile(file);
-    const document = join(out, `${name}.md`);
-    if (loaded.plan)
-      writeFileSync(document, renderMarkdown({ plan: loaded.plan, contentHash: loaded.contentHash, file }));
-    return {
-      plan: file,
-      errors: errors.length,
-      warnings: warnings.length,
-      rules: [...new Set([...errors, ...warnings].map((f) => f.rule))],
-      document,
-    };
-  });
-  if (parsed.flag('json')) process.stdout.write(JSON.stringify({ examples: results }, null, 2) + '\n');
-  else
-    for (const r of results) {
-      process.stdout.write(
-        `${r.plan}\n  plan check: ${r.errors} errors, ${r.warnings} warnings (${r.rules.join(', ')})\n  rendered:   ${r.document}\n`,
-      );
-    }
+  const json = parsed.flag('json');
+  const stopDir = parsed.string('stop');
+  if (stopDir !== undefined) return stop(stopDir, json);
+
+  const dir = parsed.string('dir') ?? mkdtempSync(join(tmpdir(), 'lifeboat-demo-'));
+  const progress = progressReporter({ json });
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let result: DemoResult;
+  try {
+    result = await runDemo({
+      dir,
+      keep: parsed.flag('keep'),
+      signal: abort.signal,
+      onEvent: (event) => report(progress, event),
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    progress.done();
+  }
+  const commands = inspectCommands(result, dir);
+  if (json) process.stdout.write(JSON.stringify({ ...result, commands }, null, 2) + '\n');
+  else process.stdout.write(formatResult(result, commands));
+  if (abort.signal.aborted) return ExitCode.interrupted;
+  return result.ok ? ExitCode.ok : ExitCode.failed;
+}
+
+async function stop(dir: string, json: boolean): Promise<number> {
+  const info = await stopDemoServers(demoPaths(dir).servers);
+  if (json)
+    process.stdout.write(
+      JSON.stringify({ stopped: info !== undefined, servers: info ?? null }, null, 2) + '\n',
+    );
+  else if (info)
+    process.stdout.write(
+      `stopped the demo servers of ${dir}: PostgreSQL port ${info.postgres.port}, MariaDB ${info.mariadb.port}, Redis ${info.redis.port}\n`,
+    );
+  else process.stdout.write(`no demo servers are running for ${dir}\n`);
   return ExitCode.ok;
+}
+
+/** Progress: one line per step and per dataset, on stderr (JSON lines with --json). */
+function report(progress: ProgressReporter, event: DemoEvent): void {
+  if (event.type === 'backup') return reportBackup(progress, event.event);
+  if (event.type === 'verify') return reportVerify(progress, event.event);
+  progress.event({
+    event: `demo-${event.type}`,
+    step: event.step,
+    message: event.message,
+    ...('seconds' in event ? { seconds: event.seconds } : {}),
+  });
+  if (event.type === 'step-start') progress.line(`demo: ${event.message}...`);
+  else progress.line(`demo: ${event.message} (${formatSeconds(event.seconds)})`);
+}
+
+function reportBackup(progress: ProgressReporter, event: BackupEvent): void {
+  if (event.type === 'progress') {
+    progress.update({ label: `${event.dataset} ${event.unit}`, ...event.progress });
+    return;
+  }
+  progress.event({
+    event: event.type,
+    ...('result' in event
+      ? { dataset: event.result.dataset, ok: event.result.ok, snapshotId: event.result.snapshotId }
+      : event),
+  });
+  if (event.type === 'dataset-done')
+    progress.line(
+      `  ${event.result.dataset}: snapshot ${event.result.snapshotId?.slice(0, 8)}, ${formatBytes(event.result.bytesProcessed)} read in ${formatSeconds(event.result.durationMs / 1000)}`,
+    );
+  if (event.type === 'dataset-failed') progress.line(`  ${event.dataset}: backup FAILED: ${event.error}`);
+}
+
+function reportVerify(progress: ProgressReporter, event: VerifyEvent): void {
+  if (event.type === 'restore' && event.event.type === 'progress') {
+    progress.update({ label: `restore ${event.dataset} ${event.event.unit}`, ...event.event });
+    return;
+  }
+  const { type, ...rest } = event;
+  const payload =
+    'result' in rest
+      ? { dataset: rest.result.dataset, ok: rest.result.ok, snapshotId: rest.result.snapshotId }
+      : 'event' in rest
+        ? {
+            dataset: rest.dataset,
+            step: rest.event.type,
+            ...('unit' in rest.event ? { unit: rest.event.unit } : {}),
+          }
+        : rest;
+  progress.event({ event: `verify-${type}`, ...payload });
+  if (event.type === 'instance-started')
+    progress.line(`  ${event.dataset}: restoring into a throwaway ${event.instance}`);
+  if (event.type === 'restic-check')
+    progress.line(`  restic check of repository ${event.repository}: ${event.ok ? 'ok' : 'FAILED'}`);
+  if (event.type === 'dataset-done') {
+    const r = event.result;
+    progress.line(
+      r.ok
+        ? `  ${r.dataset}: verified, restored in ${formatSeconds(r.restoreSeconds)}, ${r.fingerprint.items} item(s) equal to the source` +
+            (r.checks.length > 0 ? `, ${r.checks.length} check(s) passed` : '')
+        : `  ${r.dataset}: NOT verified: ${r.error ?? 'see the scorecard'}`,
+    );
+  }
+}
+
+interface InspectCommands {
+  snapshots: string;
+  restic: string;
+  doctor?: string;
+  stop?: string;
+}
+
+function inspectCommands(result: DemoResult, dir: string): InspectCommands {
+  return {
+    snapshots: `lifeboat snapshots --plan ${quote(result.plan)}`,
+    restic: `restic -r ${quote(result.repository.url)} --password-file ${quote(result.repository.passwordFile)} snapshots`,
+    ...(result.servers.kept
+      ? { doctor: `lifeboat doctor --plan ${quote(result.plan)}`, stop: `lifeboat demo --stop ${quote(dir)}` }
+      : {}),
+  };
+}
+
+/** The scorecard and what to do next. Pure. */
+export function formatResult(result: DemoResult, commands: InspectCommands): string {
+  const rows = result.datasets.map((d) => [
+    d.id,
+    d.type,
+    d.snapshot?.slice(0, 8) ?? '-',
+    formatBytes(d.bytes),
+    formatBytes(d.bytesAdded),
+    formatSeconds(d.backupSeconds),
+    d.verified
+      ? `yes (${formatSeconds(d.restoreSeconds ?? 0)}${d.checks.total ? `, ${d.checks.passed}/${d.checks.total} checks` : ''})`
+      : 'NO',
+    describeRpo(d),
+  ]);
+  const failed = result.datasets.filter((d) => !d.verified);
+  const lines = [
+    '',
+    table(['dataset', 'type', 'snapshot', 'size', 'new', 'backup', 'verified', 'RPO'], rows).trimEnd(),
+    '',
+    failed.length === 0
+      ? `All ${result.datasets.length} datasets backed up and verified by a restore, in ${formatSeconds(result.seconds.total)}.`
+      : `${failed.length} of ${result.datasets.length} datasets NOT verified:\n${failed.map((d) => `  ${d.id}: ${d.error ?? 'not verified'}`).join('\n')}`,
+    '',
+    `The plan and the repository stay in ${result.plan.replace(/\/lifeboat\.yaml$/, '')}. Look inside with Lifeboat or plain restic:`,
+    `  ${commands.snapshots}`,
+    `  ${commands.restic}`,
+    '',
+    result.servers.kept
+      ? [
+          'The servers are still running:',
+          `  PostgreSQL ${result.servers.postgres.url}`,
+          `  MariaDB    ${result.servers.mariadb.url}`,
+          `  Redis      ${result.servers.redis.url}`,
+          `  ${commands.doctor}`,
+          `Stop them with: ${commands.stop}   (or: kill ${result.servers.pid})`,
+        ].join('\n')
+      : 'The throwaway servers were stopped and removed.',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function quote(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`;
 }

@@ -154,7 +154,9 @@ export async function applyArchiving(
     );
   }
   dataset.cluster = now;
-  await (await dataset.context.state()).appendAudit({
+  await (
+    await dataset.context.state()
+  ).appendAudit({
     actor: options.actor ?? actor(),
     action: 'archiving.apply',
     target: `dataset:${dataset.id}`,

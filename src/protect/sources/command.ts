@@ -29,7 +29,11 @@ export function commandSource(config: CommandSourceConfig, context: SourceContex
   const producer =
     context.baseDir === undefined
       ? { command: 'sh', args: ['-c', config.command] }
-      : { command: 'sh', args: ['-c', `cd "$LIFEBOAT_PLAN_DIR" && ${config.command}`], env: { LIFEBOAT_PLAN_DIR: context.baseDir } };
+      : {
+          command: 'sh',
+          args: ['-c', `cd "$LIFEBOAT_PLAN_DIR" && ${config.command}`],
+          env: { LIFEBOAT_PLAN_DIR: context.baseDir },
+        };
   return {
     type: 'command',
 

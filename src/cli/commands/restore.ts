@@ -1,0 +1,217 @@
+/**
+ * lifeboat restore DATASET --to TARGET: restore a recovery point (the newest, `--snapshot`,
+ * or `--at` a time) into a new database or directory, or over existing data after a typed
+ * confirmation, then prove it (fingerprint and checks). Exit 0 when proven, 1 when the data
+ * was restored but not proven, 4 when refused.
+ */
+import { ExitCode, RefusedError, UsageError } from '../../errors.js';
+import { actor } from '../../protect/backup.js';
+import {
+  applyRestore,
+  describeRestorePlan,
+  planRestore,
+  type RestoreEvent,
+  type RestorePlan,
+  type RestoreResult,
+} from '../../protect/restore.js';
+import { parseCommandArgs } from '../args.js';
+import type { CommandContext } from '../command.js';
+import { confirmTyped } from '../confirm.js';
+import { formatBytes, formatSeconds } from '../format.js';
+import { withPlan } from '../open-plan.js';
+import { progressReporter } from '../progress.js';
+
+const usage =
+  'DATASET --to TARGET [--snapshot ID | --at TIME] [--database SRC[=DEST]]... [--force] [--yes] [--dry-run] [--json] [--plan FILE]\n' +
+  '       physical (pgBackRest) datasets: DATASET [--to NEW_DATA_DIR] [--port N] [--at TIME | --lsn LSN | --restore-point NAME] [--force]';
+
+export async function run(args: string[], _context: CommandContext): Promise<number> {
+  const parsed = parseCommandArgs(
+    'restore',
+    args,
+    {
+      to: { type: 'string', short: 't' },
+      snapshot: { type: 'string', short: 's' },
+      at: { type: 'string' },
+      database: { type: 'string', multiple: true, short: 'd' },
+      force: { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' },
+      'dry-run': { type: 'boolean', short: 'n' },
+      lsn: { type: 'string' },
+      'restore-point': { type: 'string' },
+      port: { type: 'string' },
+    },
+    usage,
+  );
+  const json = parsed.flag('json');
+  const [dataset, ...extra] = parsed.positionals;
+  if (dataset === undefined || extra.length > 0) {
+    throw new UsageError(
+      dataset === undefined
+        ? 'restore: name the dataset to restore'
+        : `restore: one dataset at a time (got ${parsed.positionals.join(', ')})`,
+      {
+        hint: `usage: lifeboat restore ${usage}`,
+      },
+    );
+  }
+  const to = parsed.string('to');
+  const physical = await withPlan(parsed.string('plan'), async (context) =>
+    context.dataset(dataset).backup?.method === 'physical'
+      ? (await import('./restore-physical.js')).restorePhysicalDataset(context, dataset, parsed)
+      : undefined,
+  );
+  if (physical !== undefined) return physical;
+  if (to === undefined) {
+    throw new UsageError('restore: --to is required: where the data goes', {
+      hint: 'a new database (--to postgres://HOST:PORT/NEWDB), a new directory (--to ./restored), or --to source --force',
+    });
+  }
+  const databases = (parsed.values.database as string[] | undefined) ?? [];
+  return withPlan(parsed.string('plan'), async (context) => {
+    const plan = await planRestore(context, {
+      dataset,
+      to,
+      databases,
+      ...(parsed.string('snapshot') !== undefined ? { snapshot: parsed.string('snapshot')! } : {}),
+      ...(parsed.string('at') !== undefined ? { at: parsed.string('at')! } : {}),
+    });
+    if (parsed.flag('dry-run')) {
+      if (json)
+        process.stdout.write(
+          JSON.stringify({ dryRun: true, plan: describeRestorePlan(plan) }, null, 2) + '\n',
+        );
+      else process.stdout.write(formatPlan(plan, parsed.flag('force')));
+      return ExitCode.ok;
+    }
+
+    const force = parsed.flag('force');
+    if (plan.needsConfirmation && force) {
+      try {
+        await confirmTyped({ expected: dataset, message: confirmationText(plan), yes: parsed.flag('yes') });
+      } catch (error) {
+        if (error instanceof RefusedError) {
+          await (
+            await context.state()
+          ).appendAudit({
+            actor: actor(),
+            action: 'restore.run',
+            target: `dataset:${dataset}`,
+            outcome: 'refused',
+            details: {
+              snapshot: plan.recoveryPoint.snapshotId,
+              target: plan.targetDescription,
+              reason: error.message,
+            },
+          });
+        }
+        throw error;
+      }
+    }
+    // Unconfirmed, applyRestore refuses (and records the refusal) before writing anything.
+    if (!json && (force || !plan.needsConfirmation)) process.stderr.write(header(plan));
+    const progress = progressReporter({ json });
+    const onEvent = (event: RestoreEvent) => {
+      if (event.type === 'progress') {
+        progress.update({
+          label: event.unit,
+          bytesDone: event.bytesDone,
+          totalBytes: event.totalBytes,
+          secondsElapsed: event.secondsElapsed,
+        });
+        return;
+      }
+      progress.event({ event: event.type, ...event });
+      if (event.type === 'unit-done') {
+        progress.line(
+          `  ${event.unit}: ${formatBytes(event.bytes)} in ${formatSeconds(event.seconds)}${event.note ? ` (${event.note})` : ''}`,
+        );
+      }
+      if (event.type === 'proving') progress.line('  proving the restored copy: fingerprint and checks');
+    };
+    // With force, the user has confirmed above; applyRestore refuses anything unconfirmed.
+    const result = await applyRestore(context, plan, { force, onEvent });
+    progress.done();
+    if (json)
+      process.stdout.write(JSON.stringify({ plan: describeRestorePlan(plan), result }, null, 2) + '\n');
+    else process.stdout.write(formatResult(result));
+    if (!result.ok) {
+      if (!json)
+        process.stderr.write(
+          `lifeboat: the data of '${dataset}' was restored but is not proven: ${result.error}\n`,
+        );
+      return ExitCode.failed;
+    }
+    return ExitCode.ok;
+  });
+}
+
+function pointLine(plan: RestorePlan): string {
+  const p = plan.recoveryPoint;
+  return `snapshot ${p.snapshotId.slice(0, 8)} (backup of ${p.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, chosen: ${p.chosenBy})`;
+}
+
+function header(plan: RestorePlan): string {
+  return `Restoring ${plan.dataset} from ${pointLine(plan)}\n  into ${plan.targetDescription}\n`;
+}
+
+function confirmationText(plan: RestorePlan): string {
+  return [
+    `Restoring ${plan.dataset} from ${pointLine(plan)} replaces existing data:`,
+    ...plan.occupied.map((o) => `  - ${o}`),
+    'It will:',
+    ...plan.actions.map((a) => `  - ${a}`),
+  ].join('\n');
+}
+
+function formatPlan(plan: RestorePlan, force: boolean): string {
+  const lines = [
+    `Restore plan for ${plan.dataset} (${plan.sourceType}, repository ${plan.repository}):`,
+    `  recovery point: ${pointLine(plan)}`,
+    `  target: ${plan.targetDescription}`,
+    ...plan.units.map((u) => `  ${u.filename} (${formatBytes(u.bytes)}) → ${u.into}`),
+    `  then: compare the fingerprint and run ${plan.checks} check(s)`,
+  ];
+  if (plan.needsConfirmation) {
+    lines.push('  the target holds data:', ...plan.occupied.map((o) => `    - ${o}`));
+    lines.push('  a confirmed restore would:', ...plan.actions.map((a) => `    - ${a}`));
+    lines.push(
+      force
+        ? '  needs: typing the dataset name (or --yes)'
+        : '  needs: --force and a typed confirmation (refused as given)',
+    );
+  } else lines.push('  the target is new or empty: no confirmation needed');
+  for (const w of plan.warnings) lines.push(`  warning: ${w}`);
+  lines.push('(dry run: nothing was changed)');
+  return lines.join('\n') + '\n';
+}
+
+function formatResult(result: RestoreResult): string {
+  const lines: string[] = [];
+  const f = result.fingerprint;
+  if (f.compared) {
+    lines.push(
+      f.equal
+        ? `Fingerprint: equal (${f.items} item(s) compared)`
+        : `Fingerprint: DIFFERS in ${f.differences.length} item(s)`,
+    );
+    for (const d of f.differences.slice(0, 10)) lines.push(`  ${d}`);
+    if (f.differences.length > 10) lines.push(`  … and ${f.differences.length - 10} more`);
+  } else lines.push(`Fingerprint: not compared (${f.note ?? 'nothing recorded'})`);
+  const passed = result.checks.filter((c) => c.ok).length;
+  lines.push(
+    result.checks.length === 0
+      ? 'Checks: none in the plan'
+      : `Checks: ${passed} of ${result.checks.length} passed`,
+  );
+  for (const c of result.checks) {
+    lines.push(
+      `  ${c.ok ? 'ok    ' : 'FAILED'} ${c.name} (expected ${c.expected}${c.actual !== undefined ? `, got ${c.actual}` : ''})${c.error && !c.ok ? `: ${c.error}` : ''}`,
+    );
+  }
+  for (const w of result.warnings) lines.push(`warning: ${w}`);
+  lines.push(
+    `${result.ok ? 'Restored and proven' : 'Restored, NOT proven'}: ${formatBytes(result.bytesRestored)} in ${formatSeconds(result.restoreSeconds)} (${formatSeconds(result.totalSeconds)} with the proof) into ${result.target}`,
+  );
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,88 @@
+/** lifeboat run [--once]: the foreground scheduler (back up, verify and prune at the plan's cadence). */
+import { ExitCode, UsageError } from '../../errors.js';
+import { runScheduler, type SchedulerLogEntry } from '../../protect/scheduler.js';
+import { parseCommandArgs } from '../args.js';
+import type { CommandContext } from '../command.js';
+import { withPlan } from '../open-plan.js';
+
+const USAGE = `[--once] [--tick SECONDS] [--plan FILE] [--json]
+
+Runs in the foreground (under systemd, a container, or a terminal) and, every tick, starts
+what is due: a dataset's backup when its newest recovery point is backup.every old (with
+backup.at HH:MM, UTC, for daily or slower cadences), its verification per verify.every
+(default daily), and a prune of each repository daily. One piece of work per repository
+at a time; a failure is logged and retried after a quarter of its cadence (1 min to 1 h).
+One line per action on stdout (a JSON object per line with --json).
+SIGINT or SIGTERM stops it: no new work starts, a running backup is aborted and recorded as
+interrupted, a verification or prune in progress finishes; exit 0.
+
+  --once          run what is due now, each piece at most once, then exit (1 if any failed)
+  --tick SECONDS  how often to look at what is due. Default: 5`;
+
+export async function run(args: string[], _context: CommandContext): Promise<number> {
+  const parsed = parseCommandArgs(
+    'run',
+    args,
+    { once: { type: 'boolean' }, tick: { type: 'string' } },
+    USAGE,
+  );
+  const tick = Number(parsed.string('tick') ?? 5);
+  if (!Number.isFinite(tick) || tick <= 0) {
+    throw new UsageError(`run: --tick must be a positive number of seconds, not ${parsed.string('tick')}`);
+  }
+  const json = parsed.flag('json');
+  return withPlan(parsed.string('plan'), async (context) => {
+    const stop = new AbortController();
+    // The first signal stops the scheduler; later ones only say that it is stopping, so the
+    // shutdown (aborting restic, recording the interrupted run, releasing locks) runs once.
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stop.signal.aborted) {
+        write({
+          at: new Date().toISOString(),
+          event: 'stopping',
+          message: `${signal} again: already stopping`,
+        });
+        return;
+      }
+      write({ at: new Date().toISOString(), event: 'stopping', message: `${signal} received` });
+      stop.abort();
+    };
+    const write = (entry: SchedulerLogEntry) =>
+      process.stdout.write((json ? JSON.stringify(entry) : formatEntry(entry)) + '\n');
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const summary = await runScheduler(context, {
+        once: parsed.flag('once'),
+        tickMs: tick * 1000,
+        signal: stop.signal,
+        log: write,
+      });
+      return parsed.flag('once') && summary.failed > 0 ? ExitCode.failed : ExitCode.ok;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  });
+}
+
+function formatEntry(e: SchedulerLogEntry): string {
+  const time = e.at.replace(/\.\d+Z$/, 'Z');
+  const what = e.kind ? `${e.kind} ${e.dataset ?? e.repository}` : 'scheduler';
+  switch (e.event) {
+    case 'scheduler-start':
+      return `${time} scheduler started (${e.message})`;
+    case 'scheduler-stop':
+      return `${time} scheduler stopped: ${e.message}`;
+    case 'start':
+      return `${time} ${what}: started (${e.reason})`;
+    case 'ok':
+      return `${time} ${what}: ok, ${e.message}`;
+    case 'failed':
+      return `${time} ${what}: FAILED: ${e.message}`;
+    case 'error':
+      return `${time} scheduler: error: ${e.message}`;
+    case 'stopping':
+      return `${time} scheduler stopping: ${e.message}`;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * lifeboat verify [DATASET...]: restore each dataset's newest recovery point into a
+ * throwaway instance, compare and check it, and record the outcome. Exit 1 if any failed.
+ */
+import { ExitCode } from '../../errors.js';
+import { runVerify, type VerifyEvent, type VerifyResult } from '../../protect/verify.js';
+import { parseCommandArgs } from '../args.js';
+import type { CommandContext } from '../command.js';
+import { formatSeconds, table } from '../format.js';
+import { withPlan } from '../open-plan.js';
+import { progressReporter } from '../progress.js';
+
+export async function run(args: string[], _context: CommandContext): Promise<number> {
+  const parsed = parseCommandArgs(
+    'verify',
+    args,
+    { 'read-data-subset': { type: 'string' } },
+    '[DATASET...] [--read-data-subset 5%] [--plan FILE] [--json]',
+  );
+  const json = parsed.flag('json');
+  return withPlan(parsed.string('plan'), async (context) => {
+    const progress = progressReporter({ json });
+    const onEvent = (event: VerifyEvent) => {
+      if (event.type === 'restore') {
+        if (event.event.type === 'progress') {
+          const e = event.event;
+          progress.update({
+            label: `${event.dataset} ${e.unit}`,
+            bytesDone: e.bytesDone,
+            totalBytes: e.totalBytes,
+            secondsElapsed: e.secondsElapsed,
+          });
+        }
+        return;
+      }
+      progress.event({
+        event: event.type,
+        ...(event.type === 'dataset-done' ? { result: event.result } : event),
+      });
+      if (event.type === 'dataset-start')
+        progress.line(`${event.dataset}: verifying snapshot ${event.snapshotId.slice(0, 8)}`);
+      if (event.type === 'instance-started')
+        progress.line(`  ${event.instance} ready in ${formatSeconds(event.seconds)}`);
+      if (event.type === 'restic-check')
+        progress.line(
+          `repository ${event.repository}: restic check ${event.ok ? 'ok' : 'FAILED'} in ${formatSeconds(event.seconds)}`,
+        );
+      if (event.type === 'dataset-done')
+        progress.line(
+          `${event.result.dataset}: ${event.result.ok ? 'verified' : `FAILED: ${event.result.error ?? ''}`}`,
+        );
+    };
+    const results = await runVerify(context, parsed.positionals, {
+      onEvent,
+      ...(parsed.string('read-data-subset') !== undefined
+        ? { readDataSubset: parsed.string('read-data-subset')! }
+        : {}),
+    });
+    progress.done();
+    if (json)
+      process.stdout.write(JSON.stringify({ ok: results.every((r) => r.ok), results }, null, 2) + '\n');
+    else process.stdout.write(formatResults(results));
+    return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed;
+  });
+}
+
+function formatResults(results: VerifyResult[]): string {
+  if (results.length === 0) return 'no dataset with a source to verify\n';
+  const rows = results.map((r) => [
+    r.dataset,
+    r.snapshotId ? r.snapshotId.slice(0, 8) : '-',
+    r.snapshotId ? formatSeconds(r.restoreSeconds) : '-',
+    !r.fingerprint.compared ? 'n/a' : r.fingerprint.equal ? 'equal' : 'DIFFERS',
+    r.checks.length === 0 ? '-' : `${r.checks.filter((c) => c.ok).length}/${r.checks.length}`,
+    r.resticCheck.readDataSubset === '' ? '-' : r.resticCheck.ok ? 'ok' : 'FAILED',
+    r.ok ? 'ok' : 'FAILED',
+  ]);
+  let out = table(
+    ['dataset', 'snapshot', 'restore', 'fingerprint', 'checks', 'restic check', 'result'],
+    rows,
+  );
+  for (const r of results.filter((x) => !x.ok)) out += `${r.dataset}: ${r.error ?? 'failed'}\n`;
+  return out;
+}

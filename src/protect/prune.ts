@@ -1,0 +1,316 @@
+/**
+ * Retention: `planPrune` says, from the plan alone, which datasets of which repository are
+ * pruned under which policy; `applyPrune` reads each repository's snapshots, decides with
+ * retention.ts (whole runs only; complete runs only), forgets, prunes the repository's
+ * data, then drops the forgotten recovery points from the state store and audits it.
+ *
+ * Serialisation: a repository is pruned under its maintenance lock and the backup lock of
+ * every dataset in it (the lock `runBackup` takes), so no backup of those datasets is
+ * writing a run while its leftovers are judged; restic's exclusive lock (taken by
+ * `forget --prune`) guards the repository's data against anyone else.
+ *
+ * Order matters for crashes: the state store forgets a run only after restic did. A crash
+ * in between leaves state records of runs that no longer exist (never the reverse: a run
+ * that exists but that Lifeboat forgot); `lifeboat catalog rebuild` removes them.
+ */
+import { datasetLockKey, lockDir } from './dataset-lock.js';
+import { readFileSync } from 'node:fs';
+import { EnvironmentError, LifeboatError, coerceError } from '../errors.js';
+import type { Plan } from '../plan/schema.js';
+import { actor } from './backup.js';
+import { DEFAULT_REPOSITORY, type ProtectContext } from './context.js';
+import { acquireLock, isStale, lockPath, type HeldLock, type LockHolder } from './restic/lock.js';
+import type { Snapshot } from './restic/output.js';
+import {
+  decidePrune,
+  describePolicy,
+  effectiveRetention,
+  type DatasetPruneDecision,
+  type RetentionPolicy,
+} from './retention.js';
+import { TAG_LIFEBOAT, slug } from './tags.js';
+
+export interface PrunePlanDataset {
+  dataset: string;
+  policy: RetentionPolicy;
+  /** The plan gave no `retention:`, so DEFAULT_RETENTION applies. */
+  defaultPolicy: boolean;
+}
+
+export interface PrunePlanRepository {
+  repository: string;
+  datasets: PrunePlanDataset[];
+}
+
+export interface PrunePlan {
+  /** restic tags that select this plan's snapshots in a repository (`lifeboat`, `org=`). */
+  tags: string[];
+  repositories: PrunePlanRepository[];
+  skipped: { dataset: string; reason: string }[];
+}
+
+/** The repository a dataset backs up to, from the plan alone (as ProtectContext.repositoryOf). */
+export function datasetRepository(plan: Plan, datasetId: string): string {
+  return plan.datasets?.[datasetId]?.backup?.repository ?? DEFAULT_REPOSITORY;
+}
+
+/** The restic tags every snapshot of this plan's organization carries. */
+export function planTags(plan: Plan): string[] {
+  return [TAG_LIFEBOAT, `org=${slug(plan.organization)}`];
+}
+
+/** Which datasets are pruned, where, and how. No I/O. Datasets Lifeboat does not back up are skipped. */
+export function planPrune(plan: Plan): PrunePlan {
+  const byRepository = new Map<string, PrunePlanDataset[]>();
+  const skipped: PrunePlan['skipped'] = [];
+  for (const [id, dataset] of Object.entries(plan.datasets ?? {})) {
+    if (!dataset.source) {
+      skipped.push({ dataset: id, reason: 'no source in the plan' });
+      continue;
+    }
+    if (dataset.source.type === 'external') {
+      skipped.push({ dataset: id, reason: 'kept by a vendor (external source)' });
+      continue;
+    }
+    const repository = datasetRepository(plan, id);
+    if (plan.repositories?.[repository]?.type === 'pgbackrest') {
+      skipped.push({
+        dataset: id,
+        reason: `repository ${repository} is pgBackRest's, which applies its own retention`,
+      });
+      continue;
+    }
+    const list = byRepository.get(repository) ?? [];
+    list.push({
+      dataset: id,
+      policy: effectiveRetention(dataset.retention),
+      defaultPolicy: dataset.retention === undefined,
+    });
+    byRepository.set(repository, list);
+  }
+  return {
+    tags: planTags(plan),
+    repositories: [...byRepository].map(([repository, datasets]) => ({ repository, datasets })),
+    skipped,
+  };
+}
+
+/**
+ * The key of the lock `runBackup` holds while it backs up a dataset. It must stay equal to
+ * the one in backup.ts (prune.test.ts proves it: holding this lock makes a backup fail fast).
+ */
+export { datasetLockKey, lockDir } from './dataset-lock.js';
+
+/** Whether a live process holds the dataset's backup lock, read without taking it. */
+export function backupRunning(homeDir: string, datasetId: string): boolean {
+  let holder: LockHolder;
+  try {
+    holder = JSON.parse(
+      readFileSync(lockPath(lockDir(homeDir), datasetLockKey(homeDir, datasetId)), 'utf8'),
+    ) as LockHolder;
+  } catch {
+    return false; // no lock file (or one being written): nothing is running
+  }
+  return !isStale(holder);
+}
+
+export interface RepositoryPruneReport {
+  repository: string;
+  datasets: DatasetPruneDecision[];
+  /** Snapshot ids forgotten (none in a dry run). */
+  forgotten: string[];
+  /** Whether `restic prune` ran (only when something was forgotten). */
+  pruned: boolean;
+  /** Recovery points removed from the state store. */
+  stateRecordsDeleted: number;
+  /** Set when the repository could not be pruned; the others still were. `kind` as LifeboatError's. */
+  error?: { kind: string; message: string };
+  /** Set when there was nothing to look at (the repository was never created). */
+  note?: string;
+}
+
+export interface PruneReport {
+  dryRun: boolean;
+  repositories: RepositoryPruneReport[];
+  skipped: PrunePlan['skipped'];
+}
+
+export interface ApplyPruneOptions {
+  /** Decide and report, change nothing (no locks taken either). Default: false. */
+  dryRun?: boolean;
+  /** Who acts, for the audit log. Default: `cli:$USER`. */
+  actor?: string;
+  /** For tests. Default: the current time. */
+  now?: () => Date;
+}
+
+export async function applyPrune(
+  context: ProtectContext,
+  prunePlan: PrunePlan,
+  options: ApplyPruneOptions = {},
+): Promise<PruneReport> {
+  const report: PruneReport = {
+    dryRun: options.dryRun === true,
+    repositories: [],
+    skipped: prunePlan.skipped,
+  };
+  for (const item of prunePlan.repositories) {
+    report.repositories.push(await pruneRepository(context, prunePlan.tags, item, options));
+  }
+  return report;
+}
+
+async function pruneRepository(
+  context: ProtectContext,
+  tags: string[],
+  item: PrunePlanRepository,
+  options: ApplyPruneOptions,
+): Promise<RepositoryPruneReport> {
+  const report: RepositoryPruneReport = {
+    repository: item.repository,
+    datasets: [],
+    forgotten: [],
+    pruned: false,
+    stateRecordsDeleted: 0,
+  };
+  const dryRun = options.dryRun === true;
+  const locks: HeldLock[] = [];
+  const state = await context.state();
+  try {
+    if (!dryRun) {
+      const datasets = item.datasets.map((d) => d.dataset);
+      locks.push(
+        ...(await lockForMaintenance(
+          context,
+          item.repository,
+          datasets,
+          `prune repository ${item.repository}`,
+        )),
+      );
+    }
+    const repository = await context.repository(item.repository);
+    const snapshots = await listOrNothing(() => repository.snapshots({ tags }));
+    if (snapshots === undefined) {
+      report.note = 'the repository does not exist yet: nothing to prune';
+      return report;
+    }
+    const now = options.now?.() ?? new Date();
+    for (const { dataset, policy } of item.datasets) {
+      // Dead for sure: runs recorded failed, and runs recorded pending while no process holds
+      // the dataset's backup lock (we hold it, unless this is a dry run): their process died.
+      const dead = await state.listSnapshots(dataset, { status: 'failed', limit: 10_000 });
+      if (!dryRun || !backupRunning(context.homeDir, dataset)) {
+        dead.push(...(await state.listSnapshots(dataset, { status: 'pending', limit: 10_000 })));
+      }
+      report.datasets.push(
+        decidePrune({
+          dataset,
+          policy,
+          snapshots: snapshots.filter((s) => s.tags.includes(`dataset=${dataset}`)),
+          now,
+          deadRuns: new Set(dead.flatMap((r) => (r.runId ? [r.runId] : []))),
+        }),
+      );
+    }
+    if (dryRun) return report;
+    const ids = report.datasets.flatMap((d) => [...d.remove, ...d.leftovers].flatMap((v) => v.snapshotIds));
+    if (ids.length > 0) {
+      await repository.forgetIds(ids, { prune: true });
+      report.forgotten = ids;
+      report.pruned = true;
+    }
+    for (const decision of report.datasets) {
+      for (const removed of decision.remove) {
+        if (removed.manifestId && (await state.deleteSnapshotByResticId(removed.manifestId)))
+          report.stateRecordsDeleted++;
+      }
+    }
+    await audit(context, options, report, 'ok');
+    return report;
+  } catch (cause) {
+    // A repository that cannot be pruned now (locked, unreachable) must not stop the others;
+    // anything else is a bug and goes to the CLI's catch-all.
+    const error = coerceError(cause);
+    report.error = {
+      kind: error instanceof LifeboatError ? error.kind : 'internal',
+      message:
+        error instanceof LifeboatError && error.hint ? `${error.message} (${error.hint})` : error.message,
+    };
+    if (!dryRun) await audit(context, options, report, 'failed').catch(() => undefined);
+    if (!(error instanceof LifeboatError)) throw error;
+    return report;
+  } finally {
+    for (const lock of locks.reverse()) await lock.release();
+  }
+}
+
+/**
+ * The repository's maintenance lock, then the backup lock of each of `datasets`, all without
+ * waiting: a backup in progress means "do this later", not "stall the backup". Prune and
+ * catalog rebuild take it, so they never run at once on a repository, nor beside a backup.
+ */
+export async function lockForMaintenance(
+  context: ProtectContext,
+  repository: string,
+  datasets: string[],
+  what: string,
+): Promise<HeldLock[]> {
+  const held: HeldLock[] = [];
+  const dir = lockDir(context.homeDir);
+  try {
+    held.push(
+      await acquireLock(`maintenance of repository ${repository} (${context.homeDir})`, { dir, waitMs: 0 }),
+    );
+    for (const dataset of [...datasets].sort()) {
+      held.push(await acquireLock(datasetLockKey(context.homeDir, dataset), { dir, waitMs: 0 }));
+    }
+    return held;
+  } catch (error) {
+    for (const lock of held.reverse()) await lock.release();
+    if (error instanceof EnvironmentError) {
+      throw new EnvironmentError(`cannot ${what} now: ${error.message}`, {
+        hint: 'a backup, a prune or a catalog rebuild is running there; try again when it has finished',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/** The snapshots, or undefined when the repository was never initialised (nothing to prune or read). */
+export async function listOrNothing(list: () => Promise<Snapshot[]>): Promise<Snapshot[] | undefined> {
+  try {
+    return await list();
+  } catch (error) {
+    if (error instanceof EnvironmentError && error.details?.reason === 'repository-missing') return undefined;
+    throw error;
+  }
+}
+
+async function audit(
+  context: ProtectContext,
+  options: ApplyPruneOptions,
+  report: RepositoryPruneReport,
+  outcome: 'ok' | 'failed',
+): Promise<void> {
+  const state = await context.state();
+  await state.appendAudit({
+    actor: options.actor ?? actor(),
+    action: 'prune.run',
+    target: `repository:${report.repository}`,
+    outcome,
+    details: {
+      removedRuns: report.datasets.flatMap((d) =>
+        d.remove.map((r) => ({ dataset: d.dataset, run: r.run, manifest: r.manifestId ?? null })),
+      ),
+      leftoverRuns: report.datasets.flatMap((d) =>
+        d.leftovers.map((r) => ({ dataset: d.dataset, run: r.run })),
+      ),
+      keptRuns: report.datasets.reduce((n, d) => n + d.keep.length, 0),
+      policies: Object.fromEntries(report.datasets.map((d) => [d.dataset, describePolicy(d.policy)])),
+      forgottenSnapshots: report.forgotten.length,
+      stateRecordsDeleted: report.stateRecordsDeleted,
+      ...(report.error ? { error: report.error.message } : {}),
+    },
+  });
+}

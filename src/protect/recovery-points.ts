@@ -1,0 +1,232 @@
+/**
+ * Choosing the recovery point a restore starts from: the newest complete backup run of a
+ * dataset, the run holding a given snapshot id (`--snapshot`), or the newest run that started
+ * at or before a time (`--at`). Only runs the state store calls complete count: a pending or
+ * failed run is not a recovery point, whatever the repository still holds of it.
+ *
+ * `chooseRecoveryPoint` is pure (records in, a choice or a UsageError out); `findRecoveryPoint`
+ * reads the records first.
+ */
+import { OperationError, UsageError } from '../errors.js';
+import type { SnapshotRecord } from '../state/store.js';
+import type { ProtectContext } from './context.js';
+import type { ManifestUnit } from './manifest.js';
+import type { Fingerprint } from './sources/fingerprint.js';
+
+export interface RecoveryPoint {
+  /** The state store's id of the run's snapshot record. */
+  recordId: string;
+  dataset: string;
+  repository: string;
+  sourceType: string;
+  /** restic id of the run's manifest snapshot: the id `lifeboat snapshots` shows. */
+  snapshotId: string;
+  runId: string | null;
+  startedAt: string;
+  /** Null for a record written before units were kept; the manifest in the repository has them. */
+  units: ManifestUnit[] | null;
+  /** What the source looked like when backed up; null when none was recorded. */
+  fingerprint: Fingerprint | null;
+  /** How it was chosen, for reports: `latest`, `snapshot abc123`, `at 2024-05-01T12:00:00.000Z`. */
+  chosenBy: string;
+}
+
+export interface RecoveryPointSelector {
+  /** A prefix of the run's manifest snapshot id or of one of its unit snapshot ids. */
+  snapshot?: string;
+  /** ISO 8601 or `YYYY-MM-DD HH:MM`, local time unless it carries a zone. */
+  at?: string;
+}
+
+/** How many runs of one dataset are searched; retention keeps far fewer. */
+const searchLimit = 100_000;
+
+export async function findRecoveryPoint(
+  context: ProtectContext,
+  dataset: string,
+  selector: RecoveryPointSelector = {},
+): Promise<RecoveryPoint> {
+  context.dataset(dataset);
+  const state = await context.state();
+  const records = await state.listSnapshots(dataset, { status: 'complete', limit: searchLimit });
+  try {
+    return chooseRecoveryPoint(dataset, records, selector);
+  } catch (error) {
+    // An id that is not this dataset's may well be another's: say which.
+    if (error instanceof UsageError && selector.snapshot && error.details?.reason === 'no-match') {
+      for (const other of Object.keys(context.plan.datasets ?? {})) {
+        if (other === dataset) continue;
+        const theirs = await state.listSnapshots(other, { status: 'complete', limit: searchLimit });
+        if (theirs.some((r) => matchesSnapshot(r, selector.snapshot!.toLowerCase()))) {
+          throw new UsageError(
+            `snapshot ${selector.snapshot} belongs to dataset '${other}', not '${dataset}'`,
+            {
+              hint: `lifeboat restore ${other} --snapshot ${selector.snapshot} ...`,
+            },
+          );
+        }
+      }
+    }
+    throw error;
+  }
+}
+
+/**
+ * The recovery point `selector` names among `records` (complete runs, any order). No runs at
+ * all is an OperationError (there is nothing to restore yet); a selector that matches nothing
+ * is a UsageError that says what exists.
+ */
+export function chooseRecoveryPoint(
+  dataset: string,
+  records: readonly SnapshotRecord[],
+  selector: RecoveryPointSelector = {},
+): RecoveryPoint {
+  if (selector.snapshot !== undefined && selector.at !== undefined) {
+    throw new UsageError('give either --snapshot or --at, not both');
+  }
+  const complete = records
+    .filter((r) => r.status === 'complete' && r.resticSnapshotId !== null)
+    .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  if (complete.length === 0) {
+    throw new OperationError(
+      `dataset '${dataset}' has no recovery point yet: no backup of it has completed`,
+      {
+        hint: `lifeboat backup ${dataset}`,
+        details: { dataset },
+      },
+    );
+  }
+
+  if (selector.snapshot !== undefined) {
+    const prefix = selector.snapshot.trim().toLowerCase();
+    if (!/^[0-9a-f]{1,64}$/.test(prefix)) {
+      throw new UsageError(`--snapshot ${JSON.stringify(selector.snapshot)} is not a snapshot id`, {
+        hint: `a snapshot id is hexadecimal, e.g. the 8 characters \`lifeboat snapshots ${dataset}\` shows`,
+      });
+    }
+    const matches = complete.filter((r) => matchesSnapshot(r, prefix));
+    if (matches.length === 0) {
+      throw new UsageError(
+        `dataset '${dataset}' has no recovery point with a snapshot id starting with ${prefix}`,
+        {
+          hint: `lifeboat snapshots ${dataset} lists its recovery points`,
+          details: { reason: 'no-match' },
+        },
+      );
+    }
+    if (matches.length > 1) {
+      throw new UsageError(
+        `snapshot id prefix ${prefix} is ambiguous: it matches ${matches.length} recovery points of '${dataset}': ${matches
+          .map((r) => `${r.resticSnapshotId!.slice(0, 8)} (${r.startedAt})`)
+          .join(', ')}`,
+        { hint: 'give more characters of the id' },
+      );
+    }
+    return toRecoveryPoint(matches[0]!, `snapshot ${prefix}`);
+  }
+
+  if (selector.at !== undefined) {
+    const at = parseTime(selector.at);
+    const chosen = complete.find((r) => Date.parse(r.startedAt) <= at.getTime());
+    if (!chosen) {
+      const first = complete[complete.length - 1]!;
+      throw new UsageError(
+        `dataset '${dataset}' has no recovery point at or before ${at.toISOString()}: the first one is from ${first.startedAt}`,
+        {
+          hint: `use a time at or after ${first.startedAt}, or restore that one with --snapshot ${first.resticSnapshotId!.slice(0, 8)}`,
+        },
+      );
+    }
+    return toRecoveryPoint(chosen, `at ${at.toISOString()}`);
+  }
+
+  return toRecoveryPoint(complete[0]!, 'latest');
+}
+
+function matchesSnapshot(record: SnapshotRecord, prefix: string): boolean {
+  if (record.resticSnapshotId?.startsWith(prefix)) return true;
+  return (record.units ?? []).some(
+    (u) => typeof u.snapshotId === 'string' && u.snapshotId.startsWith(prefix),
+  );
+}
+
+function toRecoveryPoint(record: SnapshotRecord, chosenBy: string): RecoveryPoint {
+  return {
+    recordId: record.id,
+    dataset: record.dataset,
+    repository: record.repository,
+    sourceType: record.sourceType,
+    snapshotId: record.resticSnapshotId!,
+    runId: record.runId,
+    startedAt: record.startedAt,
+    units: record.units as unknown as ManifestUnit[] | null,
+    fingerprint: record.fingerprint as unknown as Fingerprint | null,
+    chosenBy,
+  };
+}
+
+const timePattern =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * Parses `--at`: ISO 8601 (`2024-05-01T14:30:00Z`, `2024-05-01T14:30+02:00`) or
+ * `YYYY-MM-DD HH:MM[:SS]`. Without a zone the time is local; a date alone is its midnight.
+ */
+export function parseTime(text: string): Date {
+  const m = timePattern.exec(text.trim());
+  const invalid = () =>
+    new UsageError(`--at ${JSON.stringify(text)} is not a time`, {
+      hint: 'write it as ISO 8601 or `YYYY-MM-DD HH:MM` (local time unless it ends with Z or +HH:MM), e.g. --at "2024-05-01 14:30"',
+    });
+  if (!m) throw invalid();
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
+  const parts = [
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(s),
+    Number(frac.padEnd(3, '0').slice(0, 3)),
+  ] as const;
+  let date: Date;
+  if (zone === undefined) {
+    date = new Date(...parts);
+  } else {
+    const utc = Date.UTC(...parts);
+    date = new Date(utc - zoneOffsetMinutes(zone) * 60_000);
+  }
+  // Date rolls 2024-02-31 over to March; a time that does not exist is a mistake.
+  const check = zone === undefined ? date : new Date(Date.UTC(...parts));
+  const [cy, cmo, cd, ch, cmi] =
+    zone === undefined
+      ? [check.getFullYear(), check.getMonth(), check.getDate(), check.getHours(), check.getMinutes()]
+      : [
+          check.getUTCFullYear(),
+          check.getUTCMonth(),
+          check.getUTCDate(),
+          check.getUTCHours(),
+          check.getUTCMinutes(),
+        ];
+  const sameDay = cy === parts[0] && cmo === parts[1] && cd === parts[2];
+  // A local time skipped by a DST change moves by an hour; only the calendar fields must hold.
+  const sameTime = zone !== undefined ? ch === parts[3] && cmi === parts[4] : true;
+  if (
+    Number.isNaN(date.getTime()) ||
+    !sameDay ||
+    !sameTime ||
+    parts[3] > 23 ||
+    parts[4] > 59 ||
+    parts[5] > 59
+  ) {
+    throw invalid();
+  }
+  return date;
+}
+
+function zoneOffsetMinutes(zone: string): number {
+  if (zone.toUpperCase() === 'Z') return 0;
+  const m = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+  const minutes = Number(m[2]) * 60 + Number(m[3] ?? 0);
+  return m[1] === '-' ? -minutes : minutes;
+}

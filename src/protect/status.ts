@@ -1,0 +1,296 @@
+/**
+ * Is each dataset protected as the plan asks? `datasetStatus` is a pure function of the
+ * plan, what the state store recorded and the time; `readStatusRecords` gathers those
+ * records (the only I/O here, read-only).
+ *
+ * A protected dataset (one with a source Lifeboat backs up) is COMPLIANT when both hold:
+ *
+ * 1. Recency: its newest complete recovery point is no older than its RPO (the dataset's
+ *    `rpo`, else `objectives.rpo`; without either, its backup cadence). A recovery point's
+ *    age counts from when its backup STARTED: the data in it may be that old.
+ * 2. Proof: a verification that passed finished no longer ago than the verify cadence
+ *    (`verify.every`, default daily), plus a grace of a quarter of that cadence, at most one
+ *    hour, so that a verification still running when the next one falls due does not flap
+ *    the status. Any recovery point counts: the proof is that this dataset's backups
+ *    restore, recently.
+ *
+ * A failed or interrupted backup newer than the newest complete one, or a verification that
+ * failed after the last one that passed, does not by itself breach a target: while the
+ * targets hold it is a warning; when a target is breached it is listed with the reasons,
+ * as the likely cause. So `reasons` is empty exactly when the dataset is compliant.
+ * Datasets without a source, or with an `external` one, are not protected by Lifeboat:
+ * their `compliant` is null (not measured), never true.
+ */
+import { effectiveRpo } from '../plan/graph.js';
+import { formatDuration, parseCadence } from '../plan/duration.js';
+import type { Plan } from '../plan/schema.js';
+import type { SnapshotRecord, StateStore, VerificationRecord } from '../state/store.js';
+import type { ProtectContext } from './context.js';
+import { backupRunning } from './prune.js';
+
+// ---------------------------------------------------------------------------------------------
+// What the plan asks for
+
+const DAY = 86_400;
+/** The shortest time between two scheduled backups of a dataset (`every: continuous` means back to back, not a busy loop). */
+export const MIN_BACKUP_INTERVAL = 60;
+
+/** Seconds between backups: `backup.every`, else the RPO, else daily. */
+export function backupInterval(plan: Plan, datasetId: string): number {
+  const every = plan.datasets?.[datasetId]?.backup?.every;
+  const seconds =
+    (every === undefined ? undefined : parseCadence(every)) ?? effectiveRpo(plan, datasetId) ?? DAY;
+  return Math.max(seconds, MIN_BACKUP_INTERVAL);
+}
+
+/** Seconds between verifications: `verify.every`, default daily. */
+export function verifyInterval(plan: Plan, datasetId: string): number {
+  const every = plan.datasets?.[datasetId]?.verify?.every;
+  return Math.max((every === undefined ? undefined : parseCadence(every)) ?? DAY, MIN_BACKUP_INTERVAL);
+}
+
+/** How late a verification may be before the dataset stops being compliant (see the file's comment). */
+export function verifyGrace(intervalSeconds: number): number {
+  return Math.min(intervalSeconds / 4, 3600);
+}
+
+/** Whether Lifeboat backs this dataset up, and if not, why. */
+export function protection(
+  plan: Plan,
+  datasetId: string,
+): { protected: true } | { protected: false; note: string } {
+  const source = plan.datasets?.[datasetId]?.source;
+  if (!source) return { protected: false, note: 'not protected by Lifeboat: the plan gives it no source' };
+  if (source.type === 'external') {
+    const by = source.vendor ? ` (vendor ${source.vendor})` : '';
+    return { protected: false, note: `not protected by Lifeboat: external, kept by its provider${by}` };
+  }
+  return { protected: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What happened
+
+export interface DatasetRecords {
+  newestComplete: SnapshotRecord | undefined;
+  newestFailed: SnapshotRecord | undefined;
+  /** Backups recorded as started and not finished, newest first. */
+  pending: SnapshotRecord[];
+  /** A live process holds the dataset's backup lock: a backup is running now. */
+  backupRunning: boolean;
+  /** The verification that finished last, passed or not. */
+  latestVerification: VerificationRecord | undefined;
+  latestOkVerification: VerificationRecord | undefined;
+  /** The recovery point the latest passing verification restored, while the state store still has it. */
+  verifiedSnapshot: SnapshotRecord | undefined;
+}
+
+export type StatusRecords = Record<string, DatasetRecords>;
+
+export const INTERRUPTED_ERROR = 'interrupted: the process running this backup ended before it completed';
+
+// ---------------------------------------------------------------------------------------------
+// The verdict
+
+export interface StatusRow {
+  dataset: string;
+  protected: boolean;
+  /** Why it is not protected, for datasets Lifeboat does not back up. */
+  note?: string;
+  /** The effective RPO in seconds; null when the plan sets none. */
+  rpoSeconds: number | null;
+  /** The age bound checked for recency: the RPO, else the backup cadence. */
+  recencyTargetSeconds: number | null;
+  backupEverySeconds: number | null;
+  verifyEverySeconds: number | null;
+  newest: { snapshotId: string | null; run: string | null; at: string; ageSeconds: number } | null;
+  verified: {
+    /** When the verification finished. */
+    at: string;
+    ageSeconds: number;
+    snapshotId: string | null;
+    /** When the verified recovery point's backup started, while the state store still has it. */
+    recoveryPointAt: string | null;
+    recoveryPointAgeSeconds: number | null;
+  } | null;
+  /** The newest failed or interrupted backup, when newer than the newest complete one. */
+  lastFailure: { at: string; ageSeconds: number; error: string; interrupted: boolean } | null;
+  running: { since: string } | null;
+  /** Null for datasets Lifeboat does not protect: nothing is measured. */
+  compliant: boolean | null;
+  /** Why it is not compliant; empty exactly when it is. */
+  reasons: string[];
+  /** Problems that do not breach a target (yet). */
+  warnings: string[];
+}
+
+/** One row per dataset of the plan, in plan order. No I/O. */
+export function datasetStatus(plan: Plan, records: StatusRecords, now: Date): StatusRow[] {
+  return Object.keys(plan.datasets ?? {}).map((id) => rowFor(plan, id, records[id], now));
+}
+
+const ageOf = (iso: string, now: Date) => Math.max(0, (now.getTime() - Date.parse(iso)) / 1000);
+
+/** `3h`, `25m`, `40s`, `2d3h`: precise enough for an age, never `1h59m59s`. */
+export function formatAge(seconds: number): string {
+  const unit = seconds < 120 ? 1 : seconds < 7200 ? 60 : seconds < 2 * DAY ? 60 : 3600;
+  return formatDuration(Math.round(seconds / unit) * unit);
+}
+
+function rowFor(plan: Plan, id: string, records: DatasetRecords | undefined, now: Date): StatusRow {
+  const rpo = effectiveRpo(plan, id) ?? null;
+  const guard = protection(plan, id);
+  const base = {
+    dataset: id,
+    rpoSeconds: rpo,
+    newest: null,
+    verified: null,
+    lastFailure: null,
+    running: null,
+    reasons: [],
+    warnings: [],
+  };
+  if (!guard.protected) {
+    return {
+      ...base,
+      protected: false,
+      note: guard.note,
+      recencyTargetSeconds: null,
+      backupEverySeconds: null,
+      verifyEverySeconds: null,
+      compliant: null,
+    };
+  }
+  const backupEvery = backupInterval(plan, id);
+  const verifyEvery = verifyInterval(plan, id);
+  const target = rpo ?? backupEvery;
+  const targetName =
+    rpo !== null
+      ? `RPO ${formatDuration(rpo)}`
+      : `backup every ${formatDuration(backupEvery)} (no RPO in the plan)`;
+  const reasons: string[] = [];
+  const causes: string[] = [];
+
+  const complete = records?.newestComplete;
+  const newest = complete
+    ? {
+        snapshotId: complete.resticSnapshotId,
+        run: complete.runId,
+        at: complete.startedAt,
+        ageSeconds: ageOf(complete.startedAt, now),
+      }
+    : null;
+  if (!newest) reasons.push('no recovery point yet');
+  else if (newest.ageSeconds > target)
+    reasons.push(`newest recovery point is ${formatAge(newest.ageSeconds)} old, ${targetName}`);
+
+  const ok = records?.latestOkVerification;
+  const verified = ok
+    ? {
+        at: ok.finishedAt,
+        ageSeconds: ageOf(ok.finishedAt, now),
+        snapshotId: records?.verifiedSnapshot?.resticSnapshotId ?? null,
+        recoveryPointAt: records?.verifiedSnapshot?.startedAt ?? null,
+        recoveryPointAgeSeconds: records?.verifiedSnapshot
+          ? ageOf(records.verifiedSnapshot.startedAt, now)
+          : null,
+      }
+    : null;
+  if (!verified) reasons.push('never verified');
+  else if (verified.ageSeconds > verifyEvery + verifyGrace(verifyEvery)) {
+    reasons.push(
+      `last verified ${formatAge(verified.ageSeconds)} ago, verify every ${formatDuration(verifyEvery)}`,
+    );
+  }
+
+  const lastFailure = newestFailure(records, now);
+  if (lastFailure) {
+    const age = formatAge(lastFailure.ageSeconds);
+    causes.push(
+      lastFailure.interrupted
+        ? `last backup was interrupted ${age} ago: the process running it ended before it completed (killed, or its host went down)`
+        : `last backup failed ${age} ago: ${lastFailure.error}`,
+    );
+  }
+  const lastVerification = records?.latestVerification;
+  if (lastVerification && !lastVerification.ok) {
+    causes.push(
+      `last verification failed ${formatAge(ageOf(lastVerification.finishedAt, now))} ago: ${lastVerification.error ?? 'no error recorded'}`,
+    );
+  }
+  const running = records?.backupRunning
+    ? { since: records.pending[0]?.startedAt ?? now.toISOString() }
+    : null;
+  const compliant = reasons.length === 0;
+  return {
+    ...base,
+    protected: true,
+    recencyTargetSeconds: target,
+    backupEverySeconds: backupEvery,
+    verifyEverySeconds: verifyEvery,
+    newest,
+    verified,
+    lastFailure,
+    running,
+    compliant,
+    reasons: compliant ? [] : [...reasons, ...causes],
+    warnings: compliant ? causes : [],
+  };
+}
+
+/**
+ * The newest backup that did not complete, if it started after the newest complete one: a
+ * failure the state store recorded, or a run still recorded pending while no process holds
+ * the dataset's backup lock (its process was killed; the next backup records it failed).
+ */
+function newestFailure(records: DatasetRecords | undefined, now: Date): StatusRow['lastFailure'] {
+  if (!records) return null;
+  const candidates: { at: string; error: string; interrupted: boolean }[] = [];
+  const failed = records.newestFailed;
+  if (failed) {
+    candidates.push({
+      at: failed.startedAt,
+      error: failed.error ?? 'no error recorded',
+      interrupted: failed.error?.startsWith('interrupted') ?? false,
+    });
+  }
+  if (!records.backupRunning) {
+    for (const pending of records.pending)
+      candidates.push({ at: pending.startedAt, error: INTERRUPTED_ERROR, interrupted: true });
+  }
+  const newestComplete = records.newestComplete ? Date.parse(records.newestComplete.startedAt) : -Infinity;
+  const newest = candidates
+    .filter((c) => Date.parse(c.at) > newestComplete)
+    .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))[0];
+  return newest ? { ...newest, ageSeconds: ageOf(newest.at, now) } : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the records (read-only I/O)
+
+/** The records `datasetStatus` needs, for the given datasets (default: all of the plan's). */
+export async function readStatusRecords(
+  context: ProtectContext,
+  datasetIds?: string[],
+): Promise<StatusRecords> {
+  const state = await context.state();
+  const ids = datasetIds ?? Object.keys(context.plan.datasets ?? {});
+  const records: StatusRecords = {};
+  for (const id of ids) records[id] = await readDatasetRecords(state, id, backupRunning(context.homeDir, id));
+  return records;
+}
+
+async function readDatasetRecords(state: StateStore, id: string, running: boolean): Promise<DatasetRecords> {
+  const latestOkVerification = await state.latestVerification(id, { ok: true });
+  return {
+    newestComplete: await state.latestCompleteSnapshot(id),
+    newestFailed: (await state.listSnapshots(id, { status: 'failed', limit: 1 }))[0],
+    pending: await state.listSnapshots(id, { status: 'pending', limit: 20 }),
+    backupRunning: running,
+    latestVerification: await state.latestVerification(id),
+    latestOkVerification,
+    verifiedSnapshot: latestOkVerification?.snapshotId
+      ? await state.getSnapshot(latestOkVerification.snapshotId)
+      : undefined,
+  };
+}

@@ -1,0 +1,277 @@
+/**
+ * Proving backups: for each dataset, its newest complete recovery point is restored into a
+ * throwaway instance of the right kind (a PostgreSQL, MariaDB or Redis server started for
+ * the purpose, a temp dir for files and command output), measured against the fingerprint
+ * recorded at backup time, and checked with the dataset's `verify.checks`; the repository
+ * itself gets `restic check --read-data-subset` once per run. Every outcome, good or bad, is
+ * recorded in the state store: that record is what `status` and the RPO scorecard trust.
+ *
+ * The instance is fresh, so the fingerprint must be equal (policy `strict`, see restore.ts):
+ * a difference fails the verification even when the checks pass. A source under heavy
+ * writes can therefore fail here while its data is fine; the message says so, and a restore
+ * of the same point (policy `lenient`) accepts it when the checks pass.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LifeboatError, UsageError, coerceError } from '../errors.js';
+import { actor as defaultActor, describeError } from './backup.js';
+import type { CheckResult } from './checks.js';
+import type { ProtectContext } from './context.js';
+import { findRecoveryPoint, type RecoveryPoint } from './recovery-points.js';
+import { applyRestore, planRestore, type FingerprintReport, type RestoreEvent } from './restore.js';
+import { startMariadb } from './sandbox/mariadb.js';
+import { startPostgres } from './sandbox/postgres.js';
+
+export interface VerifyResult {
+  dataset: string;
+  /** The recovery point verified (its manifest snapshot id); '' when the dataset has none. */
+  snapshotId: string;
+  /** When that backup started. */
+  backupStartedAt: string | null;
+  repository: string;
+  ok: boolean;
+  /** Moving the data into the instance, in seconds. */
+  restoreSeconds: number;
+  /** Starting the throwaway instance, in seconds. */
+  instanceSeconds: number;
+  fingerprint: FingerprintReport;
+  checks: CheckResult[];
+  resticCheck: { ok: boolean; readDataSubset: string; output?: string };
+  /** Why `ok` is false. */
+  error?: string;
+  verifiedAt: string;
+}
+
+export type VerifyEvent =
+  | { type: 'dataset-start'; dataset: string; snapshotId: string }
+  | { type: 'instance-started'; dataset: string; instance: string; seconds: number }
+  | { type: 'restore'; dataset: string; event: RestoreEvent }
+  | { type: 'restic-check'; repository: string; ok: boolean; seconds: number }
+  | { type: 'dataset-done'; result: VerifyResult };
+
+export interface VerifyOptions {
+  /** Share of the repository's pack files `restic check` reads back. Default: `5%`. */
+  readDataSubset?: string;
+  onEvent?: (event: VerifyEvent) => void;
+  actor?: string;
+}
+
+/**
+ * Verifies the named datasets, or every dataset with a source Lifeboat backs up. Never
+ * throws for a dataset that fails (its result says why); unknown names are a UsageError.
+ */
+export async function runVerify(
+  context: ProtectContext,
+  datasets: string[],
+  options: VerifyOptions = {},
+): Promise<VerifyResult[]> {
+  const subset = options.readDataSubset ?? '5%';
+  const emit = options.onEvent ?? (() => {});
+  const ids =
+    datasets.length > 0
+      ? datasets
+      : Object.entries(context.plan.datasets ?? {})
+          .filter(([, d]) => d.source !== undefined && d.source.type !== 'external')
+          .map(([id]) => id);
+  // Unknown or source-less names fail before any work; a secret that cannot be resolved
+  // fails that dataset's verification only (its result says why).
+  for (const id of ids) {
+    const source = context.dataset(id).source;
+    if (!source || source.type === 'external') {
+      throw new UsageError(`dataset '${id}' has no source Lifeboat backs up, so there is nothing to verify`, {
+        hint: 'verify datasets whose source is postgres, mysql, redis, files or command',
+      });
+    }
+  }
+  const checks = new Map<string, Promise<VerifyResult['resticCheck']>>();
+  const repositoryCheck = (repository: string) => {
+    let check = checks.get(repository);
+    if (!check) {
+      check = checkRepository(context, repository, subset, emit);
+      checks.set(repository, check);
+    }
+    return check;
+  };
+  const results: VerifyResult[] = [];
+  for (const id of ids) {
+    const { result, recordId } = await verifyDataset(context, id, repositoryCheck, emit);
+    const state = await context.state();
+    const { dataset: _d, ...details } = result;
+    await state.recordVerification({
+      snapshotId: recordId,
+      dataset: id,
+      startedAt: result.verifiedAt,
+      ok: result.ok,
+      details: details as unknown as Record<string, unknown>,
+      error: result.error ?? null,
+    });
+    await state.appendAudit({
+      actor: options.actor ?? defaultActor(),
+      action: 'verify.run',
+      target: `dataset:${id}`,
+      outcome: result.ok ? 'ok' : 'failed',
+      details: {
+        snapshot: result.snapshotId,
+        restoreSeconds: result.restoreSeconds,
+        ...(result.error ? { error: result.error } : {}),
+      },
+    });
+    emit({ type: 'dataset-done', result });
+    results.push(result);
+  }
+  return results;
+}
+
+async function verifyDataset(
+  context: ProtectContext,
+  id: string,
+  repositoryCheck: (repository: string) => Promise<VerifyResult['resticCheck']>,
+  emit: (event: VerifyEvent) => void,
+): Promise<{ result: VerifyResult; recordId: string | null }> {
+  let recordId: string | null = null;
+  const result = await verifyPoint(context, id, repositoryCheck, emit, (found) => (recordId = found));
+  return { result, recordId };
+}
+
+async function verifyPoint(
+  context: ProtectContext,
+  id: string,
+  repositoryCheck: (repository: string) => Promise<VerifyResult['resticCheck']>,
+  emit: (event: VerifyEvent) => void,
+  found: (recordId: string) => void,
+): Promise<VerifyResult> {
+  const verifiedAt = new Date().toISOString();
+  const repository = context.repositoryOf(id);
+  const empty = {
+    dataset: id,
+    snapshotId: '',
+    backupStartedAt: null,
+    repository,
+    ok: false,
+    restoreSeconds: 0,
+    instanceSeconds: 0,
+    fingerprint: { compared: false, equal: false, differences: [], items: 0 },
+    checks: [],
+    resticCheck: { ok: false, readDataSubset: '' },
+    verifiedAt,
+  } satisfies VerifyResult;
+
+  let point: RecoveryPoint;
+  try {
+    point = await findRecoveryPoint(context, id);
+  } catch (error) {
+    return { ...empty, error: message(error) };
+  }
+  found(point.recordId);
+  emit({ type: 'dataset-start', dataset: id, snapshotId: point.snapshotId });
+  const base = {
+    ...empty,
+    snapshotId: point.snapshotId,
+    backupStartedAt: point.startedAt,
+    repository: point.repository,
+  };
+
+  const resticCheck = await repositoryCheck(point.repository);
+  const instance = await startInstance(point.sourceType).catch((error: unknown) => error as Error);
+  if (instance instanceof Error)
+    return { ...base, resticCheck, error: `the throwaway instance did not start: ${message(instance)}` };
+  emit({ type: 'instance-started', dataset: id, instance: instance.describe, seconds: instance.seconds });
+  try {
+    // Pinned to the point found above, so a backup finishing meanwhile does not change it.
+    const plan = await planRestore(context, { dataset: id, snapshot: point.snapshotId, to: instance.to });
+    const restored = await applyRestore(context, plan, {
+      // The instance is ours and fresh: its bootstrap `postgres` database may be replaced.
+      force: true,
+      fingerprint: 'strict',
+      audit: null,
+      onEvent: (event) => emit({ type: 'restore', dataset: id, event }),
+    });
+    const problems = [
+      ...(restored.error ? [restored.error] : []),
+      ...(resticCheck.ok
+        ? []
+        : [`restic check of repository '${point.repository}' failed: ${resticCheck.output ?? ''}`.trim()]),
+    ];
+    return {
+      ...base,
+      ok: restored.ok && resticCheck.ok,
+      restoreSeconds: restored.restoreSeconds,
+      instanceSeconds: instance.seconds,
+      fingerprint: restored.fingerprint,
+      checks: restored.checks,
+      resticCheck,
+      ...(problems.length > 0 ? { error: problems.join('; ') } : {}),
+    };
+  } catch (error) {
+    // The error's own words, without a hint about the target: the instance is thrown away.
+    const problems = [
+      coerceError(error).message,
+      ...(resticCheck.ok ? [] : [`restic check failed: ${resticCheck.output ?? ''}`]),
+    ];
+    return { ...base, instanceSeconds: instance.seconds, resticCheck, error: problems.join('; ') };
+  } finally {
+    await instance.stop();
+  }
+}
+
+interface ThrowawayTarget {
+  /** `--to` for planRestore. */
+  to: string;
+  describe: string;
+  seconds: number;
+  stop(): Promise<void>;
+}
+
+/** A fresh, empty place of the right kind; `stop` removes it, however the verification ended. */
+async function startInstance(sourceType: string): Promise<ThrowawayTarget> {
+  const started = Date.now();
+  const seconds = () => (Date.now() - started) / 1000;
+  if (sourceType === 'postgres') {
+    const pg = await startPostgres({ fast: true });
+    // The server url without a database: every backed-up database keeps its name.
+    return {
+      to: `postgres://postgres@127.0.0.1:${pg.port}/`,
+      describe: `PostgreSQL on port ${pg.port}`,
+      seconds: seconds(),
+      stop: () => pg.stop(),
+    };
+  }
+  if (sourceType === 'mysql') {
+    const db = await startMariadb({ fast: true });
+    return { to: db.url, describe: `MariaDB on port ${db.port}`, seconds: seconds(), stop: () => db.stop() };
+  }
+  // Redis restores write dump.rdb into the dir; the restore then proves it on a throwaway
+  // redis-server loaded from it. Files and command output land in the dir.
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-verify-'));
+  const to = join(dir, 'restore');
+  return {
+    to,
+    describe: `directory ${to}`,
+    seconds: seconds(),
+    stop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+async function checkRepository(
+  context: ProtectContext,
+  id: string,
+  readDataSubset: string,
+  emit: (event: VerifyEvent) => void,
+): Promise<VerifyResult['resticCheck']> {
+  const started = Date.now();
+  try {
+    const repository = await context.repository(id);
+    await repository.check({ readDataSubset });
+    emit({ type: 'restic-check', repository: id, ok: true, seconds: (Date.now() - started) / 1000 });
+    return { ok: true, readDataSubset };
+  } catch (error) {
+    emit({ type: 'restic-check', repository: id, ok: false, seconds: (Date.now() - started) / 1000 });
+    return { ok: false, readDataSubset, output: message(error) };
+  }
+}
+
+function message(error: unknown): string {
+  const e = coerceError(error);
+  return e instanceof LifeboatError ? describeError(e) : e.message;
+}
