@@ -1,0 +1,112 @@
+/**
+ * Proving a restore: the restored copy against the fingerprint recorded at backup time, and
+ * the verdict with the dataset's checks (strict for verify, lenient for a restore of a busy source).
+ */
+import { coerceError } from '../errors.js';
+import { describeError } from './backup.js';
+import { type CheckResult } from './checks.js';
+import { compareFingerprints, type Fingerprint, type RestoreTarget, type Source } from './sources/index.js';
+
+import type { FingerprintReport, RestorePlan } from './restore.js';
+
+export async function proveFingerprint(
+  plan: RestorePlan,
+  source: Source,
+  target: RestoreTarget,
+  streamedHash: { sha256: string; bytes: number } | undefined,
+): Promise<FingerprintReport> {
+  const recorded = plan.recoveryPoint.fingerprint;
+  if (plan.sourceType === 'command') {
+    const unit = plan.units[0];
+    const want = unit && recorded?.items[unit.filename];
+    if (!want || !streamedHash) {
+      return {
+        compared: false,
+        equal: false,
+        differences: [],
+        items: 0,
+        note: 'a command dataset is proven by its checks',
+      };
+    }
+    const differences = (['sha256', 'bytes'] as const)
+      .filter((f) => want[f] !== streamedHash[f])
+      .map((f) => `${unit.filename}: ${f} recorded ${String(want[f])}, restored ${String(streamedHash[f])}`);
+    return {
+      compared: false,
+      equal: differences.length === 0,
+      differences,
+      items: 1,
+      note: "a command's fingerprint is a second run of the command, equal only for stable output; its checks prove it",
+    };
+  }
+  if (!recorded)
+    return {
+      compared: false,
+      equal: false,
+      differences: [],
+      items: 0,
+      note: 'no fingerprint was recorded with this backup',
+    };
+  let restored: Fingerprint;
+  try {
+    restored = await source.fingerprintOf(target);
+  } catch (error) {
+    return {
+      compared: true,
+      equal: false,
+      differences: [`the restored copy could not be measured: ${describeError(coerceError(error))}`],
+      items: 0,
+    };
+  }
+  const expected = scopeFingerprint(recorded, plan);
+  const comparison = compareFingerprints(expected, restored);
+  return { compared: true, ...comparison, items: Object.keys(expected.items).length };
+}
+
+/** A selective database restore is compared on the databases it restored only. */
+function scopeFingerprint(recorded: Fingerprint, plan: RestorePlan): Fingerprint {
+  const target = plan.target;
+  if (target.kind !== 'postgres' && target.kind !== 'mysql') return recorded;
+  const prefixes = Object.keys(target.databases).map((db) => `${db}/`);
+  return {
+    ...recorded,
+    items: Object.fromEntries(
+      Object.entries(recorded.items).filter(([key]) => prefixes.some((p) => key.startsWith(p))),
+    ),
+  };
+}
+
+export function judge(
+  plan: RestorePlan,
+  fingerprint: FingerprintReport,
+  checks: CheckResult[],
+  policy: 'strict' | 'lenient',
+): { ok: boolean; warnings: string[]; error?: string } {
+  const failedChecks = checks.filter((c) => !c.ok);
+  const warnings: string[] = [];
+  const problems: string[] = [];
+  if (failedChecks.length > 0) {
+    problems.push(
+      `${failedChecks.length} check(s) failed: ${failedChecks.map((c) => `${c.name} (${c.error ?? 'failed'})`).join('; ')}`,
+    );
+  }
+  if (fingerprint.compared && !fingerprint.equal) {
+    const summary = `the restored copy differs from the fingerprint recorded at backup time in ${fingerprint.differences.length} item(s): ${fingerprint.differences.slice(0, 3).join('; ')}${fingerprint.differences.length > 3 ? '; …' : ''}`;
+    if (policy === 'lenient' && checks.length > 0 && failedChecks.length === 0) {
+      warnings.push(
+        `${summary}. The dataset's checks pass: the source was probably written to between the fingerprint and the dump`,
+      );
+    } else {
+      problems.push(
+        policy === 'strict'
+          ? summary
+          : `${summary}; ${checks.length === 0 ? `add verify.checks to dataset '${plan.dataset}' to prove a copy of a busy source` : 'and a check failed'}`,
+      );
+    }
+  }
+  return {
+    ok: problems.length === 0,
+    warnings,
+    ...(problems.length > 0 ? { error: problems.join('; ') } : {}),
+  };
+}

@@ -1,0 +1,279 @@
+/** Moving a recovery point's units from the repository into the restore target. */
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
+import { OperationError, RefusedError, UsageError } from '../errors.js';
+import { storedName } from './backup.js';
+import {
+  copyRedisKeys,
+  dropDatabase,
+  flushRedis,
+  isInside,
+  moveAside,
+  postgresRoles,
+  redisKeyCount,
+  withoutExistingRoles,
+  type PostgresTarget,
+  type TargetSpec,
+} from './restore-target.js';
+import type { ResticRepository } from './restic/repository.js';
+import { startRedis } from './sandbox/redis.js';
+import type { SourceConfig } from '../plan/schema.js';
+import { type RestoreTarget, type Source } from './sources/index.js';
+
+import type { RestoreEvent, RestorePlan, RestoreResult, RestoreUnitPlan } from './restore.js';
+
+export interface TransferInput {
+  plan: RestorePlan;
+  source: Source;
+  config: SourceConfig;
+  repository: ResticRepository;
+  existing: string[];
+  force: boolean;
+  emit: (event: RestoreEvent) => void;
+  cleanups: (() => Promise<void>)[];
+}
+
+export type UnitOutcome = RestoreResult['units'][number];
+
+export async function transfer(
+  input: TransferInput,
+): Promise<{ units: UnitOutcome[]; streamedHash?: { sha256: string; bytes: number } }> {
+  const { plan, source, repository, emit } = input;
+  const target = plan.target;
+  const outcomes: UnitOutcome[] = [];
+  const timed = async (unit: RestoreUnitPlan, work: () => Promise<{ bytes: number; note?: string }>) => {
+    emit({ type: 'unit-start', unit: unit.filename, into: unit.into });
+    const t0 = Date.now();
+    const { bytes, note } = await work();
+    const outcome = {
+      filename: unit.filename,
+      into: unit.into,
+      bytes,
+      seconds: (Date.now() - t0) / 1000,
+      ...(note ? { note } : {}),
+    };
+    outcomes.push(outcome);
+    emit({
+      type: 'unit-done',
+      unit: unit.filename,
+      bytes,
+      seconds: outcome.seconds,
+      ...(note ? { note } : {}),
+    });
+  };
+  const stream = (
+    unit: RestoreUnitPlan,
+    consume: (input: Readable) => Promise<void>,
+    hash?: ReturnType<typeof createHash>,
+  ) => streamUnit(repository, unit, consume, emit, hash);
+
+  switch (target.kind) {
+    case 'postgres':
+    case 'mysql': {
+      const restoreTarget = restoreTargetOf(target);
+      for (const unit of plan.units) {
+        await timed(unit, async () => {
+          if (unit.database === undefined) {
+            // PostgreSQL roles: read whole (a few KB), keep only roles the target lacks.
+            const text = await readUnit(repository, unit);
+            const filtered = withoutExistingRoles(text, await postgresRoles(target as PostgresTarget));
+            await source.restoreUnit(unit.filename, Readable.from([filtered.sql]), restoreTarget);
+            const note = [
+              filtered.created.length > 0
+                ? `created roles ${filtered.created.join(', ')}`
+                : 'no role created',
+              filtered.kept.length > 0 ? `left existing ${filtered.kept.join(', ')} as they are` : '',
+            ]
+              .filter(Boolean)
+              .join('; ');
+            return { bytes: Buffer.byteLength(text), note };
+          }
+          const dest = target.databases[unit.database]!;
+          if (input.force && input.existing.includes(dest)) await dropDatabase(target, dest);
+          return { bytes: await stream(unit, (s) => source.restoreUnit(unit.filename, s, restoreTarget)) };
+        });
+      }
+      return { units: outcomes };
+    }
+    case 'redis-server': {
+      const unit = plan.units[0]!;
+      const dir = mkdtempSync(join(tmpdir(), 'lifeboat-redis-restore-'));
+      input.cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+      await timed(unit, async () => {
+        const bytes = await stream(unit, (s) =>
+          source.restoreUnit(unit.filename, s, { kind: 'directory', path: dir }),
+        );
+        // Redis loads an RDB only at start-up: load it into a throwaway server, copy the keys over.
+        const loaded = await startRedis({ rdbFile: join(dir, 'dump.rdb') });
+        try {
+          if ((await redisKeyCount(target.url)) > 0) {
+            if (!input.force)
+              throw new RefusedError(
+                `Redis at ${target.host}:${target.port} holds keys now; refusing to write into it`,
+              );
+            await flushRedis(target.url);
+          }
+          const keys = await copyRedisKeys(loaded.url, target.url);
+          return { bytes, note: `${keys} key(s) copied` };
+        } finally {
+          await loaded.stop();
+        }
+      });
+      return { units: outcomes };
+    }
+    case 'directory': {
+      if (!target.source) mkdirSync(target.path, { recursive: true });
+      if (plan.sourceType === 'files') {
+        for (const unit of plan.units) {
+          await timed(unit, async () => {
+            await repository.restoreTo(unit.snapshotId, target.path);
+            return { bytes: unit.bytes };
+          });
+        }
+        return { units: outcomes };
+      }
+      const unit = plan.units[0]!;
+      if (plan.sourceType === 'redis') {
+        await timed(unit, async () => {
+          const aside = input.force ? moveAside(join(target.path, 'dump.rdb')) : undefined;
+          const bytes = await stream(unit, (s) =>
+            source.restoreUnit(unit.filename, s, { kind: 'directory', path: target.path }),
+          );
+          return { bytes, ...(aside ? { note: `the previous dump.rdb was moved to ${aside}` } : {}) };
+        });
+        return { units: outcomes };
+      }
+      // A command dataset: its restore command reads the stream, or the file is written back.
+      const hash = createHash('sha256');
+      const hasCommand = input.config.type === 'command' && input.config.restore !== undefined;
+      let bytes = 0;
+      await timed(unit, async () => {
+        if (hasCommand) {
+          bytes = await stream(
+            unit,
+            (s) => source.restoreUnit(unit.filename, s, { kind: 'directory', path: target.path }),
+            hash,
+          );
+          return { bytes, note: 'piped into the restore command' };
+        }
+        const file = join(target.path, unit.filename);
+        if (!isInside(file, target.path))
+          throw new UsageError(`the stored file name ${unit.filename} points outside ${target.path}`);
+        mkdirSync(dirname(file), { recursive: true });
+        bytes = await stream(
+          unit,
+          (s) => pipelineAsync(s, createWriteStream(file, { flags: input.force ? 'w' : 'wx' })),
+          hash,
+        );
+        return { bytes, note: `written to ${file}` };
+      });
+      return { units: outcomes, streamedHash: { sha256: hash.digest('hex'), bytes } };
+    }
+  }
+}
+
+/**
+ * Pipes one stored file from `restic dump` into `consume`, counting bytes. Both must succeed;
+ * when both fail, the first failure is the cause (the other is collateral: a consumer that
+ * stopped reading makes restic fail on a closed pipe, a failed dump truncates the input).
+ */
+async function streamUnit(
+  repository: ResticRepository,
+  unit: RestoreUnitPlan,
+  consume: (input: Readable) => Promise<void>,
+  emit: (event: RestoreEvent) => void,
+  hash?: ReturnType<typeof createHash>,
+): Promise<number> {
+  const handle = await repository.dumpStream(unit.snapshotId, unit.stored ?? storedName(unit.filename));
+  const started = Date.now();
+  let bytes = 0;
+  let lastEmit = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length;
+      hash?.update(chunk);
+      const now = Date.now();
+      if (now - lastEmit >= 250) {
+        lastEmit = now;
+        emit({
+          type: 'progress',
+          unit: unit.filename,
+          bytesDone: bytes,
+          totalBytes: unit.bytes,
+          secondsElapsed: (now - started) / 1000,
+        });
+      }
+      callback(null, chunk);
+    },
+  });
+  // Not stream.pipeline: it would destroy `counter` when restic fails, and a consumer that
+  // has not started its tool yet (it creates the database first) would then pipe a dead
+  // stream into the tool's stdin, which never ends: the restore would hang. Ending it
+  // instead hands the tool a truncated input it fails on (or not: either way `done` rejects
+  // and restic's error is the one reported). A consumer that stops reading destroys
+  // `counter`; restic is then stopped through its closed pipe.
+  const dump = handle.stream;
+  dump.pipe(counter);
+  dump.on('error', () => {
+    dump.unpipe(counter);
+    if (!counter.destroyed && !counter.writableEnded) counter.end();
+  });
+  counter.once('close', () => {
+    if (!dump.readableEnded) dump.destroy();
+  });
+  let first: unknown;
+  let failed = false;
+  const watch = (p: Promise<void>) =>
+    p.catch((error: unknown) => {
+      if (!failed) {
+        failed = true;
+        first = error;
+      }
+    });
+  await Promise.all([watch(consume(counter)), watch(handle.done)]);
+  if (failed) throw first;
+  emit({
+    type: 'progress',
+    unit: unit.filename,
+    bytesDone: bytes,
+    totalBytes: unit.bytes,
+    secondsElapsed: (Date.now() - started) / 1000,
+  });
+  return bytes;
+}
+
+async function readUnit(repository: ResticRepository, unit: RestoreUnitPlan): Promise<string> {
+  const handle = await repository.dumpStream(unit.snapshotId, unit.stored ?? storedName(unit.filename));
+  const [text] = await Promise.all([readAll(handle.stream, 256 * 1024 * 1024), handle.done]);
+  return text;
+}
+
+export async function readAll(stream: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      stream.destroy();
+      throw new OperationError(`a stored file expected to be small is larger than ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function restoreTargetOf(target: TargetSpec): RestoreTarget {
+  switch (target.kind) {
+    case 'postgres':
+    case 'mysql':
+      return { kind: 'server', url: target.url, databases: target.databases };
+    case 'redis-server':
+      return { kind: 'server', url: target.url };
+    case 'directory':
+      return { kind: 'directory', path: target.path };
+  }
+}
