@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// Backup benchmark: Lifeboat against the plain tools, in the same run, on the same database.
+//   node bench/backup/run.mjs [--scale 50] [--keep]
+// Needs a build (npm run build). Prints a JSON report and a Markdown table for bench/README.md.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { scale: { type: 'string', default: '50' }, keep: { type: 'boolean' } } });
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = join(root, 'bin', 'lifeboat.js');
+const rssPreload = join(root, 'bench', 'backup', 'rss.mjs');
+const { startPostgres } = await import(join(root, 'dist', 'protect', 'sandbox', 'postgres.js'));
+
+const dir = mkdtempSync(join(tmpdir(), 'lifeboat-bench-backup-'));
+const log = (text) => process.stderr.write(`bench: ${text}\n`);
+
+function timed(label, command, args, options = {}) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`${label} failed (${result.status}): ${result.stderr}`);
+  log(`${label}: ${seconds.toFixed(2)} s`);
+  return { seconds, stdout: result.stdout };
+}
+
+function lifeboat(label, args) {
+  const rssFile = join(dir, `${label}.rss`);
+  const run = timed(label, process.execPath, ['--import', rssPreload, bin, ...args, '--plan', join(dir, 'lifeboat.yaml'), '--json'], {
+    env: { ...process.env, LIFEBOAT_BENCH_RSS_FILE: rssFile },
+  });
+  return { ...run, peakRss: Number(readFileSync(rssFile, 'utf8')), result: JSON.parse(run.stdout) };
+}
+
+const pg = await startPostgres({ fast: true, extraConf: { max_wal_size: '2GB', checkpoint_timeout: '30min' } });
+try {
+  log(`pgbench -i -s ${values.scale} on a throwaway PostgreSQL (port ${pg.port})`);
+  await pg.psql('CREATE DATABASE bench');
+  execFileSync('pgbench', ['-i', '-q', '-s', values.scale, pg.urlFor('bench')], { stdio: 'ignore' });
+  const dbBytes = Number((await pg.psql("SELECT pg_database_size('bench')"))[0][0]);
+
+  // Baseline: the plain tools into and out of a local file.
+  const dumpFile = join(dir, 'bench.dump');
+  const pgDump = timed('pg_dump -Fc', 'pg_dump', ['-Fc', '-f', dumpFile, pg.urlFor('bench')]);
+  await pg.psql('CREATE DATABASE baseline_restore');
+  const pgRestore = timed('pg_restore', 'pg_restore', ['-d', pg.urlFor('baseline_restore'), dumpFile]);
+  const dumpBytes = statSync(dumpFile).size;
+  await pg.psql('DROP DATABASE baseline_restore');
+
+  writeFileSync(
+    join(dir, 'lifeboat.yaml'),
+    `version: 1\norganization: Bench\ndatasets:\n  bench:\n    rpo: 1h\n    source: { type: postgres, url: "${pg.urlFor('bench')}", databases: [bench] }\n    backup: { every: 15m }\n`,
+  );
+  const first = lifeboat('lifeboat backup', ['backup', 'bench']);
+  const firstAdded = first.result.results[0].bytesAdded;
+
+  // Dedup: 1 % more rows, then a second backup.
+  await pg.psql(
+    `INSERT INTO pgbench_accounts (aid, bid, abalance, filler) SELECT aid + 100000 * ${values.scale}, 1, 0, '' FROM pgbench_accounts WHERE aid <= 1000 * ${values.scale}`,
+    'bench',
+  );
+  const second = lifeboat('lifeboat backup (+1 % rows)', ['backup', 'bench']);
+  const secondAdded = second.result.results[0].bytesAdded;
+
+  const restore = lifeboat('lifeboat restore', ['restore', 'bench', '--to', pg.urlFor('lifeboat_restore')]);
+
+  const report = {
+    machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    date: new Date().toISOString().slice(0, 10),
+    scale: Number(values.scale),
+    databaseBytes: dbBytes,
+    baseline: { pgDumpSeconds: pgDump.seconds, pgRestoreSeconds: pgRestore.seconds, dumpBytes },
+    lifeboat: {
+      backupSeconds: first.seconds,
+      restoreSeconds: restore.seconds,
+      firstBytesAdded: firstAdded,
+      secondBytesAdded: secondAdded,
+      peakRssBytes: Math.max(first.peakRss, second.peakRss, restore.peakRss),
+    },
+    ratios: {
+      backupVsPgDump: first.seconds / pgDump.seconds,
+      restoreVsPgRestore: restore.seconds / pgRestore.seconds,
+      secondBackupAddedFraction: secondAdded / firstAdded,
+    },
+  };
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  const mib = (b) => (b / 2 ** 20).toFixed(0);
+  process.stdout.write(
+    [
+      '',
+      `| measure | Lifeboat | baseline | ratio | goal |`,
+      `| --- | --- | --- | --- | --- |`,
+      `| backup wall time | ${first.seconds.toFixed(1)} s | pg_dump -Fc to a file: ${pgDump.seconds.toFixed(1)} s | ${report.ratios.backupVsPgDump.toFixed(2)} | ≤ 1.2 |`,
+      `| restore wall time | ${restore.seconds.toFixed(1)} s | pg_restore of that file: ${pgRestore.seconds.toFixed(1)} s | ${report.ratios.restoreVsPgRestore.toFixed(2)} | ≤ 1.0 |`,
+      `| bytes added by a 2nd backup after +1 % rows | ${mib(secondAdded)} MiB of ${mib(firstAdded)} MiB | pg_dump -Fc: a new ${mib(dumpBytes)} MiB file | ${(100 * report.ratios.secondBackupAddedFraction).toFixed(1)} % | ≤ 5 % |`,
+      `| peak memory of the Lifeboat process | ${mib(report.lifeboat.peakRssBytes)} MiB | | | ≤ 200 MB |`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await pg.stop();
+  if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  else log(`kept ${dir}`);
+}
