@@ -237,6 +237,17 @@ describe('ResticRepository against a real restic', { concurrency: 4 }, () => {
       process.kill(-child.pid!, 'SIGKILL');
       await closed;
     }
+    // Until init reaps them, killed processes linger as zombies, and restic counts a lock of a
+    // pid that still exists as live. A crashed host has no such window; wait it out here.
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      try {
+        process.kill(-child.pid!, 0);
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
     // Both locks stayed behind: Lifeboat's lock file and restic's lock in the repository.
     assert.equal(readdirSync(join(dir, `locks-${name}`)).filter((f) => f.endsWith('.lock')).length, 1);
     assert.ok(readdirSync(join(repoPath(name), 'locks')).length > 0);
