@@ -1,0 +1,293 @@
+#!/usr/bin/env node
+// Failover benchmark: the same kill-the-primary drill against Lifeboat and against Patroni
+// (etcd + HAProxy, from Debian's packages), in one run, on the same machine.
+//   node bench/failover/run.mjs [--runs 5] [--sync] [--settings lifeboat,patroni-default-crash,...]
+//                               [--timeout 120] [--keep]
+// Needs a build (npx tsc -p tsconfig.json) and, as root, apt-get install patroni etcd-server
+// etcd-client haproxy. Progress goes to stderr; the JSON report and a Markdown table to
+// stdout, and both to bench/failover/results/ (ignored by git). See README.md.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clearTimeout } from 'node:timers';
+import { parseArgs } from 'node:util';
+import { runPatroniDrill } from './patroni-drill.mjs';
+import { HAPROXY_CHECK, startEtcd, TIMERS, versions } from './patroni.mjs';
+import { cleanupAll, keep, postmasterOnPort } from './processes.mjs';
+import { markdownReport } from './report.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dist = (path) => import(join(root, 'dist', path));
+const { runFailoverDrill } = await dist('drill/failover.js');
+const { killPostgres } = await dist('drill/failover-host.js');
+const { lostWrites } = await dist('drill/failover-measure.js');
+const { startLoad, startWriter, writesTableSql } = await dist('drill/failover-writer.js');
+const { query } = await dist('respond/failover/sql.js');
+const { freePort } = await dist('protect/sandbox/free-port.js');
+const { stopAll } = await dist('protect/sandbox/instance.js');
+const lifeboatParts = { query, killPostgres, startLoad, startWriter, writesTableSql, lostWrites };
+
+const SETTINGS = {
+  lifeboat: {
+    system: 'Lifeboat',
+    setting: 'drill defaults: probe every 200 ms, lost after 3 failures, lease 2 s; pgbouncer',
+    fault: 'crash: SIGKILL postmaster + children',
+    lifeboatFault: 'crash',
+  },
+  // Not run by default: the drill's host loss (network silent, processes killed, data dir
+  // gone), the closest Lifeboat has to the Patroni node kill. --settings lifeboat-host,...
+  'lifeboat-host': {
+    system: 'Lifeboat',
+    setting: 'drill defaults: probe every 200 ms, lost after 3 failures, lease 2 s; pgbouncer',
+    fault: 'host: network cut, SIGKILL postmaster + children, data dir gone',
+    lifeboatFault: 'host',
+  },
+  // Not run by default: Lifeboat told to restart a crashed primary in place first, as
+  // Patroni does. --settings lifeboat-restart,...
+  'lifeboat-restart': {
+    system: 'Lifeboat',
+    setting: 'drill defaults, restartInPlace: true; pgbouncer',
+    fault: 'crash: SIGKILL postmaster + children',
+    lifeboatFault: 'crash',
+    restartInPlace: true,
+  },
+  'patroni-default-crash': patroni('default', 'crash'),
+  'patroni-default-node': patroni('default', 'node'),
+  'patroni-fast-crash': patroni('fast', 'crash'),
+  'patroni-fast-node': patroni('fast', 'node'),
+};
+
+function patroni(timers, fault) {
+  const t = TIMERS[timers];
+  return {
+    system: 'Patroni',
+    timers,
+    setting: `${timers} timers: ttl ${t.ttl}, loop_wait ${t.loop_wait}, retry_timeout ${t.retry_timeout}; HAProxy ${HAPROXY_CHECK}`,
+    fault:
+      fault === 'crash'
+        ? 'crash: SIGKILL postmaster + children'
+        : 'node: SIGKILL Patroni + postmaster + children',
+    patroniFault: fault,
+  };
+}
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    sync: { type: 'boolean', default: false },
+    settings: {
+      type: 'string',
+      default: Object.keys(SETTINGS)
+        .filter((id) => id !== 'lifeboat-host')
+        .join(','),
+    },
+    timeout: { type: 'string', default: '120' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const runs = Number(values.runs);
+const sync = values.sync;
+const recoverTimeoutMs = Number(values.timeout) * 1000;
+const chosen = values.settings.split(',').map((s) => s.trim());
+for (const id of chosen)
+  if (!SETTINGS[id])
+    throw new Error(`--settings: unknown "${id}" (known: ${Object.keys(SETTINGS).join(', ')})`);
+keep.dirs = values.keep;
+
+const log = (text) => process.stderr.write(`bench: ${text}\n`);
+
+// Ctrl-C or a kill: stop Lifeboat's sandbox instances and the bench's own processes, once.
+let interrupted = false;
+for (const name of ['SIGINT', 'SIGTERM']) {
+  process.on(name, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${name}: cleaning up`);
+    const hardStop = setTimeout(() => process.exit(130), 15_000);
+    // Lifeboat's registry removes a standby's temp dir before it stops the standby's
+    // PostgreSQL (both registered, stopped at once), which then keeps running: stop the
+    // drill's servers by port first. SIGQUIT is PostgreSQL's immediate shutdown.
+    for (const port of lifeboatPorts) {
+      const pid = postmasterOnPort(port, join(tmpdir(), 'lifeboat-'));
+      if (pid) process.kill(pid, 'SIGQUIT');
+    }
+    stopAll()
+      .catch(() => undefined)
+      .finally(() => {
+        cleanupAll();
+        clearTimeout(hardStop);
+        process.exit(130);
+      });
+  });
+}
+
+/** The ports of the PostgreSQL servers of the Lifeboat drill now running (from its progress line). */
+const lifeboatPorts = new Set();
+
+async function lifeboatRun({ lifeboatFault: fault, restartInPlace = false }) {
+  const onProgress = (line) => {
+    log(`  ${line}`);
+    if (line.startsWith('primary :'))
+      for (const [, port] of line.matchAll(/:(\d+)/g)) lifeboatPorts.add(Number(port));
+  };
+  // As for Patroni (patroni-drill.mjs), the fault lands at a random phase of the detector's
+  // cycle: the drill's 1.5 s warm-up plus up to one probe interval (200 ms).
+  const phaseDelayMs = Math.random() * 200;
+  const result = await runFailoverDrill({
+    sandbox: true,
+    sync,
+    fault,
+    restartInPlace,
+    warmupMs: 1500 + phaseDelayMs,
+    onProgress,
+  }).finally(() => lifeboatPorts.clear());
+  return {
+    rto_seconds: result.rto_seconds,
+    fault_phase_delay_seconds: round(phaseDelayMs / 1000),
+    outcome: result.outcome === 'failed-over' ? 'failed over' : 'restarted in place',
+    acknowledged_writes: result.acknowledged_writes,
+    lost_writes: result.lost_writes,
+    lost_ids: result.lost_ids,
+    // As primary_back_seconds for Patroni: a primary takes writes again (failed over:
+    // detect + decide + fence + promote; restarted: detect + restart); the rest of the RTO
+    // is routing pgbouncer and the writer's reconnect.
+    primary_back_seconds: round(result.rto_seconds - result.route_seconds - result.reconnect_seconds),
+    detect_seconds: result.detect_seconds,
+    fence_seconds: result.fence_seconds,
+    promote_seconds: result.promote_seconds,
+    route_seconds: result.route_seconds,
+    reconnect_seconds: result.reconnect_seconds,
+    fenced: result.fenced,
+  };
+}
+
+let etcd;
+async function patroniRun(id, index) {
+  const setting = SETTINGS[id];
+  etcd ??= await startEtcd(freePort);
+  return runPatroniDrill(lifeboatParts, {
+    etcdPort: etcd.port,
+    freePort,
+    timers: TIMERS[setting.timers],
+    sync,
+    fault: setting.patroniFault,
+    scope: `${id}-${index}-${Date.now()}`,
+    recoverTimeoutMs,
+    progress: (line) => log(`  ${line}`),
+  });
+}
+
+const startedAt = new Date();
+const loadBefore = loadavg();
+const results = Object.fromEntries(chosen.map((id) => [id, []]));
+try {
+  // Round robin, not one setting after another: the machine's load drifts (other work runs
+  // on it), and interleaving spreads that drift over every setting alike.
+  for (let i = 0; i < runs; i++) {
+    for (const id of chosen) {
+      log(`${id}, run ${i + 1}/${runs}${sync ? ' (sync)' : ' (async)'}`);
+      const run = await (SETTINGS[id].lifeboatFault ? lifeboatRun(SETTINGS[id]) : patroniRun(id, i)).catch(
+        (error) => ({
+          rto_seconds: null,
+          lost_writes: null,
+          error: error.message,
+        }),
+      );
+      log(
+        `  -> RTO ${run.rto_seconds ?? 'FAILED'} s, lost ${run.lost_writes ?? '?'}${run.outcome ? `, ${run.outcome}` : ''}${run.error ? `: ${run.error}` : ''}`,
+      );
+      results[id].push(run);
+    }
+  }
+} finally {
+  etcd?.stop();
+  cleanupAll();
+}
+
+const report = buildReport();
+const markdown = markdownReport(report);
+const resultsDir = join(root, 'bench', 'failover', 'results');
+mkdirSync(resultsDir, { recursive: true });
+const stamp = startedAt.toISOString().replace(/[:]/g, '-');
+writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(resultsDir, `${stamp}.md`), markdown);
+process.stdout.write(`${JSON.stringify(report, null, 2)}\n\n${markdown}`);
+
+function buildReport() {
+  const settings = chosen.map((id) => {
+    const list = results[id];
+    const rtos = list.map((r) => r.rto_seconds).filter((x) => x !== null);
+    const backs = list.map((r) => r.primary_back_seconds).filter((x) => x !== null && x !== undefined);
+    return {
+      id,
+      ...SETTINGS[id],
+      median_rto_seconds: rtos.length ? median(rtos) : null,
+      median_primary_back_seconds: backs.length ? median(backs) : null,
+      rto_seconds: list.map((r) => r.rto_seconds),
+      lost_writes: list.map((r) => r.lost_writes),
+      outcomes: list.map((r) => r.outcome ?? 'error'),
+      failed_runs: list.length - rtos.length,
+      runs: list,
+    };
+  });
+  const ratios = {};
+  for (const lifeboat of settings.filter((s) => s.system === 'Lifeboat'))
+    for (const other of settings.filter((s) => s.system === 'Patroni'))
+      if (lifeboat.median_rto_seconds && other.median_rto_seconds)
+        ratios[`${lifeboat.id} / ${other.id}`] = round(
+          lifeboat.median_rto_seconds / other.median_rto_seconds,
+        );
+  return {
+    date: startedAt.toISOString(),
+    command: `node bench/failover/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    sync,
+    runs_per_setting: runs,
+    recover_timeout_seconds: recoverTimeoutMs / 1000,
+    goal: 'lifeboat median RTO / patroni default median RTO <= 1/3',
+    ratios,
+    settings: settings.map(
+      ({
+        patroniFault: _fault,
+        lifeboatFault: _lifeboatFault,
+        restartInPlace: _restart,
+        timers: _timers,
+        ...rest
+      }) => rest,
+    ),
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memory_gib: round(totalmem() / 2 ** 30),
+      kernel: release(),
+      load_average_before: loadBefore.map(round),
+      load_average_after: loadavg().map(round),
+    },
+    versions: { node: process.version, lifeboat: lifeboatVersion(), ...versions() },
+  };
+}
+
+function lifeboatVersion() {
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  try {
+    const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+    }).trim();
+    const dirty =
+      execFileSync('git', ['-C', root, 'status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
+    return `${version} (${commit}${dirty ? ', uncommitted changes' : ''})`;
+  } catch {
+    return version;
+  }
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : round((sorted[mid - 1] + sorted[mid]) / 2);
+}
+
+function round(x) {
+  return Math.round(x * 1000) / 1000;
+}
