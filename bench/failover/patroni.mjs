@@ -119,10 +119,33 @@ function startNode(options) {
   const configFile = join(dir, 'patroni.yml');
   writeFileSync(configFile, YAML.stringify(nodeConfig({ ...options, dir })));
   const node = { ...options, dir, dataDir: join(dir, 'data'), logFile: join(dir, 'patroni.log') };
-  // Patroni starts PostgreSQL in its own session, reparented to init: not Patroni's descendant.
+  // Patroni double-forks PostgreSQL into its own session: without a subreaper it is
+  // reparented to PID 1, not Patroni's descendant.
   onCleanup(() => killPostmaster(node.dataDir));
-  node.proc = startProcess('patroni', [configFile], { cwd: dir, logFile: node.logFile });
+  node.proc = REAPER
+    ? startProcess(REAPER, ['-s', '--', 'patroni', configFile], { cwd: dir, logFile: node.logFile })
+    : startProcess('patroni', [configFile], { cwd: dir, logFile: node.logFile });
   return node;
+}
+
+/**
+ * tini as the subreaper of each Patroni node, when installed (apt-get install tini), standing
+ * in for systemd. Patroni tells a crashed PostgreSQL by its postmaster's pid (psutil), and
+ * psutil counts a zombie as running; a killed postmaster, an orphan, stays a zombie until
+ * PID 1 reaps it. systemd reaps at once; the PID 1 of a container or micro-VM may take
+ * seconds, and Patroni then loses a whole loop_wait before it restarts PostgreSQL. With tini
+ * the postmaster is reparented to tini, which reaps it at once. BENCH_NO_REAPER=1 runs
+ * without it, to see the difference.
+ */
+export const REAPER = process.env.BENCH_NO_REAPER === '1' ? undefined : findReaper();
+
+function findReaper() {
+  try {
+    execFileSync('tini', ['--version'], { stdio: 'ignore' });
+    return 'tini';
+  } catch {
+    return undefined;
+  }
 }
 
 function haproxyConfig(port, nodes, socket) {
@@ -283,5 +306,6 @@ export function versions() {
     etcd: first('etcd', ['--version']).replace('etcd Version:', 'etcd'),
     haproxy: first('haproxy', ['-v']).replace(/^HAProxy version (\S+).*/, 'HAProxy $1'),
     postgres: first(join(PG_BIN, 'postgres'), ['--version']),
+    patroni_subreaper: REAPER ? first('tini', ['--version']) : 'none: orphans reaped by PID 1',
   };
 }

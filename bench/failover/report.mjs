@@ -28,7 +28,7 @@ export function markdownReport(report) {
   lines.push(
     '',
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memory_gib} GiB, Linux ${m.kernel}; load average ${m.load_average_before.join(' / ')} before, ${m.load_average_after.join(' / ')} after.`,
-    `Versions: Node ${v.node}, Lifeboat ${v.lifeboat}, ${v.patroni}, ${v.etcd}, ${v.haproxy}, ${v.postgres}.`,
+    `Versions: Node ${v.node}, Lifeboat ${v.lifeboat}, ${v.patroni}, ${v.etcd}, ${v.haproxy}, ${v.postgres}; Patroni's subreaper: ${v.patroni_subreaper}.`,
     '',
   );
   return lines.join('\n');

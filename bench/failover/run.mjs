@@ -4,7 +4,7 @@
 //   node bench/failover/run.mjs [--runs 5] [--sync] [--settings lifeboat,patroni-default-crash,...]
 //                               [--timeout 120] [--keep]
 // Needs a build (npx tsc -p tsconfig.json) and, as root, apt-get install patroni etcd-server
-// etcd-client haproxy. Progress goes to stderr; the JSON report and a Markdown table to
+// etcd-client haproxy tini. Progress goes to stderr; the JSON report and a Markdown table to
 // stdout, and both to bench/failover/results/ (ignored by git). See README.md.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { clearTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
 import { runPatroniDrill } from './patroni-drill.mjs';
-import { HAPROXY_CHECK, startEtcd, TIMERS, versions } from './patroni.mjs';
+import { HAPROXY_CHECK, REAPER, startEtcd, TIMERS, versions } from './patroni.mjs';
 import { cleanupAll, keep, postmasterOnPort } from './processes.mjs';
 import { markdownReport } from './report.mjs';
 
@@ -36,6 +36,15 @@ const SETTINGS = {
     fault: 'crash: SIGKILL postmaster + children',
     lifeboatFault: 'crash',
   },
+  // Lifeboat told to restart a crashed primary in place first, as Patroni does: the
+  // like-for-like counterpart of Patroni's crash behaviour.
+  'lifeboat-restart': {
+    system: 'Lifeboat',
+    setting: 'drill defaults, restartInPlace: true; pgbouncer',
+    fault: 'crash: SIGKILL postmaster + children',
+    lifeboatFault: 'crash',
+    restartInPlace: true,
+  },
   // Not run by default: the drill's host loss (network silent, processes killed, data dir
   // gone), the closest Lifeboat has to the Patroni node kill. --settings lifeboat-host,...
   'lifeboat-host': {
@@ -43,15 +52,6 @@ const SETTINGS = {
     setting: 'drill defaults: probe every 200 ms, lost after 3 failures, lease 2 s; pgbouncer',
     fault: 'host: network cut, SIGKILL postmaster + children, data dir gone',
     lifeboatFault: 'host',
-  },
-  // Not run by default: Lifeboat told to restart a crashed primary in place first, as
-  // Patroni does. --settings lifeboat-restart,...
-  'lifeboat-restart': {
-    system: 'Lifeboat',
-    setting: 'drill defaults, restartInPlace: true; pgbouncer',
-    fault: 'crash: SIGKILL postmaster + children',
-    lifeboatFault: 'crash',
-    restartInPlace: true,
   },
   'patroni-default-crash': patroni('default', 'crash'),
   'patroni-default-node': patroni('default', 'node'),
@@ -88,6 +88,8 @@ const { values } = parseArgs({
   },
 });
 const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1)
+  throw new Error(`--runs: a whole number of 1 or more, not "${values.runs}"`);
 const sync = values.sync;
 const recoverTimeoutMs = Number(values.timeout) * 1000;
 const chosen = values.settings.split(',').map((s) => s.trim());
@@ -97,6 +99,10 @@ for (const id of chosen)
 keep.dirs = values.keep;
 
 const log = (text) => process.stderr.write(`bench: ${text}\n`);
+if (!REAPER && chosen.some((id) => id.startsWith('patroni')))
+  log(
+    'warning: no tini (apt-get install tini): a killed postmaster may stay a zombie and slow Patroni (README.md)',
+  );
 
 // Ctrl-C or a kill: stop Lifeboat's sandbox instances and the bench's own processes, once.
 let interrupted = false;
@@ -153,7 +159,9 @@ async function lifeboatRun({ lifeboatFault: fault, restartInPlace = false }) {
     // As primary_back_seconds for Patroni: a primary takes writes again (failed over:
     // detect + decide + fence + promote; restarted: detect + restart); the rest of the RTO
     // is routing pgbouncer and the writer's reconnect.
-    primary_back_seconds: round(result.rto_seconds - result.route_seconds - result.reconnect_seconds),
+    primary_back_seconds: round(
+      Math.min(result.rto_seconds, result.rto_seconds - result.route_seconds - result.reconnect_seconds),
+    ),
     detect_seconds: result.detect_seconds,
     fence_seconds: result.fence_seconds,
     promote_seconds: result.promote_seconds,
@@ -211,7 +219,14 @@ const markdown = markdownReport(report);
 const resultsDir = join(root, 'bench', 'failover', 'results');
 mkdirSync(resultsDir, { recursive: true });
 const stamp = startedAt.toISOString().replace(/[:]/g, '-');
-writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+// Formatted as the repository's `prettier --check .` wants it, when prettier is installed.
+const jsonFile = join(resultsDir, `${stamp}.json`);
+const json = `${JSON.stringify(report, null, 2)}\n`;
+const prettier = await import('prettier').catch(() => undefined);
+const formatted = await Promise.resolve(prettier?.resolveConfig(jsonFile))
+  .then((config) => (prettier ? prettier.format(json, { ...config, filepath: jsonFile }) : json))
+  .catch(() => json);
+writeFileSync(jsonFile, formatted);
 writeFileSync(join(resultsDir, `${stamp}.md`), markdown);
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n\n${markdown}`);
 
