@@ -45,6 +45,12 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
   const dir = makeTempDir('mariadb', owner);
   const dataDir = join(dir, 'data');
   const userArgs = owner ? [`--user=${owner.name}`] : [];
+  // Its own tmpdir: concurrent servers sharing /tmp can collide on internal temp-table
+  // names during bootstrap ("Could not remove temporary table ... Aborting").
+  const tmpDir = join(dir, 'tmp');
+  mkdirSync(tmpDir);
+  if (owner) chownSync(tmpDir, owner.uid, owner.gid);
+  const serverArgs = [...userArgs, `--tmpdir=${tmpDir}`];
   try {
     const install = await runTool(
       'mariadb-install-db',
@@ -54,7 +60,7 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
         '--skip-name-resolve',
-        ...userArgs,
+        ...serverArgs,
       ],
       { cwd: dir },
     );
@@ -68,7 +74,7 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePort());
       try {
-        return await startOn({ dir, dataDir, files, port, userArgs, options });
+        return await startOn({ dir, dataDir, files, port, serverArgs, options });
       } catch (error) {
         if (options.port === undefined && attempt < 3 && /in use/i.test(String(error))) continue;
         throw error;
@@ -85,7 +91,7 @@ interface StartParts {
   dataDir: string;
   files: string;
   port: number;
-  userArgs: string[];
+  serverArgs: string[];
   options: StartMariadbOptions;
 }
 
@@ -94,7 +100,7 @@ async function startOn({
   dataDir,
   files,
   port,
-  userArgs,
+  serverArgs,
   options,
 }: StartParts): Promise<MariadbInstance> {
   const socket = join(dir, 'mysqld.sock');
@@ -115,7 +121,7 @@ async function startOn({
     ...(options.fast
       ? ['--innodb-flush-log-at-trx-commit=0', '--innodb-doublewrite=0', '--sync-binlog=0']
       : []),
-    ...userArgs,
+    ...serverArgs,
     ...(options.extraArgs ?? []),
   ];
   const child = spawn('mariadbd', args, { cwd: dir, stdio: 'ignore' });
