@@ -5,7 +5,8 @@ set -e
 cd "$(dirname "$0")/.."
 
 missing=""
-for tool in restic:restic pgbackrest:pgbackrest pgbouncer:pgbouncer haproxy:haproxy redis-server:redis-server mariadb-dump:mariadb-client; do
+for tool in restic:restic pgbackrest:pgbackrest pgbouncer:pgbouncer haproxy:haproxy redis-server:redis-server mariadb-dump:mariadb-client \
+    patroni:patroni etcd:etcd-server etcdctl:etcd-client; do
   bin=${tool%%:*}; pkg=${tool#*:}
   command -v "$bin" >/dev/null 2>&1 || missing="$missing $pkg"
 done
