@@ -78,6 +78,22 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/restore-point.js'),
   },
   {
+    name: 'standby create',
+    summary:
+      "build a streaming standby of a dataset's PostgreSQL primary on this host (sync when the RPO is 0)",
+    load: () => import('./commands/standby-create.js'),
+  },
+  {
+    name: 'failover',
+    summary: "promote a dataset's standby: fence the old primary, move clients; refuses beyond the RPO",
+    load: () => import('./commands/failover.js'),
+  },
+  {
+    name: 'switchover',
+    summary: "planned handover to a dataset's standby with no loss: hold clients, catch up, promote, release",
+    load: () => import('./commands/switchover.js'),
+  },
+  {
     name: 'drill pitr',
     summary: 'measured point-in-time recovery drill on a throwaway cluster (--sandbox)',
     load: () => import('./commands/drill-pitr.js'),

@@ -59,6 +59,7 @@ export function collectReferences(plan: Plan): Reference[] {
     add(['datasets', id, 'backup', 'repository'], d.backup?.repository, ['repositories']);
     add(['datasets', id, 'backup', 'copy_to'], d.backup?.copy_to, ['repositories']);
     add(['datasets', id, 'replication', 'site'], d.replication?.site, ['sites']);
+    add(['datasets', id, 'replication', 'traffic'], d.replication?.traffic, ['traffic']);
     if (d.source?.type === 'external')
       add(['datasets', id, 'source', 'vendor'], d.source.vendor, ['vendors']);
   }

@@ -109,9 +109,33 @@ export const Backup = z
 
 export const Replication = z
   .strictObject({
-    standby: Text.optional().describe('Connection URL or name of the standby.'),
+    standby: Text.optional().describe(
+      'The standby: a libpq connection URI (credentials via `env:`/`file:`), which `lifeboat failover` and `switchover` need, or a name for the document only.',
+    ),
+    standby_name: z
+      .string()
+      .regex(/^[a-z0-9_]{1,63}$/, '1 to 63 of `a-z`, `0-9`, `_`')
+      .optional()
+      .describe(
+        "PostgreSQL: the standby's `application_name`, as the primary's `pg_stat_replication` and `synchronous_standby_names` know it. Default: read from the standby's `primary_conninfo`.",
+      ),
+    standby_data_dir: Text.optional().describe(
+      "PostgreSQL: the standby's data directory, when Lifeboat runs on its host; lets it stop, rewind (pg_rewind) and restart the standby. Default: none (the standby is reached over SQL only).",
+    ),
     mode: z.enum(['sync', 'async']).optional().describe('Default: async, or sync when the RPO is 0.'),
     max_lag: Duration.optional().describe('Replication lag above which the RPO is at risk.'),
+    traffic: Id.optional().describe(
+      "PostgreSQL failover: the switch (a key of `traffic`, of type `pgbouncer`, `haproxy` or `command`) that moves the dataset's clients to the new primary and cuts them off the old one. Default: none (clients are repointed by other means).",
+    ),
+    restart_in_place: z
+      .boolean()
+      .optional()
+      .describe(
+        'Automatic failover: when PostgreSQL crashed but its host answers, start it again first (crash recovery loses nothing and moves no client); needs `source.data_dir`. Default: false.',
+      ),
+    detect_after: Duration.optional().describe(
+      'Automatic failover: how long the primary must fail its health probes before it is declared lost. Default: `3s`.',
+    ),
     site: Id.optional(),
     managed_by: Text.optional().describe(
       'When a vendor replicates the data for you (e.g. a CDN, a managed database).',

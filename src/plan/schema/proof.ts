@@ -74,6 +74,18 @@ export const TrafficSwitch = z
     verify: Text.optional().describe('A command that proves the switch took effect.'),
     config: Text.optional().describe('pgbouncer: path of its ini file; haproxy: runtime API socket.'),
     backend: Text.optional(),
+    admin_url: Text.optional().describe(
+      "pgbouncer: its admin console, `postgres://USER@HOST:PORT/pgbouncer`; USER must be in pgbouncer's `admin_users`. Default: `postgres://postgres@127.0.0.1:6432/pgbouncer`.",
+    ),
+    database: Text.optional().describe(
+      "pgbouncer: the `[databases]` entry the dataset's clients use, rewritten on failover. Default: the database of the dataset's source URL, else `postgres`.",
+    ),
+    server: Text.optional().describe(
+      'haproxy: the server line of `backend` that points at the primary. Default: `primary`.',
+    ),
+    block: Text.optional().describe(
+      'For `command`: a command that cuts clients off the old primary before a failover promotes anything. Default: none (the old primary is fenced by stopping it).',
+    ),
     targets: z.record(Id, Text).optional().describe('Named destinations (primary, secondary...).'),
     http: z
       .strictObject({

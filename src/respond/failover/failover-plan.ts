@@ -72,6 +72,11 @@ export interface FailoverOptions {
   rpoSeconds?: number;
   /** Act although the lag exceeds the RPO, or is unknown, or the primary still answers. Default: false. */
   force?: boolean;
+  /**
+   * Act although the lag exceeds the RPO or is unknown: lets a caller force past a primary
+   * that still answers while still refusing to lose more than the RPO. Default: `force`.
+   */
+  acceptLoss?: boolean;
   /** Promote this standby. Default: the synchronous one, else the least behind. */
   standby?: string;
   /** Safety margin after a lease runs out before promoting. Default: 500 ms. */
@@ -231,7 +236,7 @@ function checkLag(
   }
   const limited = options.rpoBytes !== undefined || options.rpoSeconds !== undefined;
   if (sync || !limited) return expected;
-  const force = options.force ?? false;
+  const force = options.acceptLoss ?? options.force ?? false;
   const rpo = [
     options.rpoBytes !== undefined ? `${options.rpoBytes} bytes` : undefined,
     options.rpoSeconds !== undefined ? `${options.rpoSeconds} s` : undefined,

@@ -2,11 +2,11 @@
  * What the plan says to do when a dataset's primary is lost, read from the plan alone (no
  * I/O). The link is explicit in the plan: a scenario whose `detect` names a probe of the
  * dataset's source, and whose runbook fails the dataset over. That scenario's decision
- * (the first rung of its ladder) says whether Lifeboat acts alone, and the probe's own
- * timers are the detector's. A dataset no scenario covers this way is watched and reported,
- * never failed over automatically: acting without the plan's say-so is the worse mistake.
+ * (the first rung of its ladder) says whether Lifeboat acts alone. A dataset no scenario
+ * covers this way is watched and reported, never failed over automatically: acting without
+ * the plan's say-so is the worse mistake. How fast the loss is declared is the dataset's
+ * own `replication.detect_after`, not the probes' timers, which pace status pages.
  */
-import { parseDuration } from '../../plan/duration.js';
 import type { Plan, Probe, Runbook } from '../../plan/schema.js';
 import type { Decision } from './auto-failover.js';
 
@@ -17,20 +17,9 @@ export interface FailoverPolicy {
   decision: Decision;
   /** The probes that detect the loss (postgres probes of the dataset). */
   probes: string[];
-  /** Detector timers, from the fastest of those probes. */
-  intervalMs: number;
-  timeoutMs: number;
-  failures: number;
-  /** Time from the last good look to the declaration: interval × failures. */
-  detectAfterMs: number;
   /** Why the decision is what it is, for the operator. */
   reason: string;
 }
-
-/** Probe defaults, as the plan format documents them. */
-const DEFAULT_EVERY_S = 30;
-const DEFAULT_TIMEOUT_S = 5;
-const DEFAULT_FAILURES = 3;
 
 export function failoverPolicy(plan: Plan, datasetId: string): FailoverPolicy {
   const probes = datasetProbes(plan, datasetId);
@@ -44,7 +33,6 @@ export function failoverPolicy(plan: Plan, datasetId: string): FailoverPolicy {
     .map(([id, scenario]) => ({ id, decision: firstRung(scenario.decision) }))
     .sort((a, b) => caution(b.decision) - caution(a.decision));
   const chosen = ranked[0];
-  const timers = detectorTimers(probes.map(([, probe]) => probe));
   const probeIds = probes.map(([id]) => id);
   let reason: string;
   if (probeIds.length === 0)
@@ -57,8 +45,6 @@ export function failoverPolicy(plan: Plan, datasetId: string): FailoverPolicy {
     scenario: chosen?.id,
     decision: chosen?.decision ?? 'approval',
     probes: probeIds,
-    ...timers,
-    detectAfterMs: timers.intervalMs * timers.failures,
     reason,
   };
 }
@@ -96,24 +82,4 @@ function firstRung(decision: Decision | Decision[] | undefined): Decision {
 
 function caution(decision: Decision): number {
   return decision === 'automatic' ? 0 : decision === 'approval' ? 1 : 2;
-}
-
-function detectorTimers(probes: Probe[]): { intervalMs: number; timeoutMs: number; failures: number } {
-  const each = probes.map((probe) => {
-    const intervalMs = seconds(probe.every, DEFAULT_EVERY_S) * 1000;
-    const failures = probe.failures ?? DEFAULT_FAILURES;
-    return { intervalMs, timeoutMs: seconds(probe.timeout, DEFAULT_TIMEOUT_S) * 1000, failures };
-  });
-  const fastest = each.sort((a, b) => a.intervalMs * a.failures - b.intervalMs * b.failures)[0];
-  return (
-    fastest ?? {
-      intervalMs: DEFAULT_EVERY_S * 1000,
-      timeoutMs: DEFAULT_TIMEOUT_S * 1000,
-      failures: DEFAULT_FAILURES,
-    }
-  );
-}
-
-function seconds(text: string | undefined, fallback: number): number {
-  return text === undefined ? fallback : (parseDuration(text) ?? fallback);
 }

@@ -16,7 +16,7 @@ import {
   runningAsRoot,
 } from '../../protect/sandbox/instance.js';
 import { startPostgres, type PostgresInstance } from '../../protect/sandbox/postgres.js';
-import { firstLines } from '../../protect/sources/tool.js';
+import { firstLines, type RunResult } from '../../protect/sources/tool.js';
 import { managedFromInstance, type Endpoint, type ManagedServer } from './server.js';
 import { query } from './sql.js';
 
@@ -82,32 +82,9 @@ export async function createStandby(
   const source = new URL(primary.url);
   let instance: PostgresInstance | undefined;
   try {
-    await query(
-      primary.url,
-      `SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`,
-      { params: [name] },
+    await takeBaseBackup(primary, name, dataDir, (args) =>
+      primary.runBin('pg_basebackup', [...args, '--no-sync'], { timeoutMs: options.timeoutMs ?? 120_000 }),
     );
-    const backup = await primary.runBin(
-      'pg_basebackup',
-      [
-        '-d',
-        `host=${source.hostname} port=${source.port || 5432} user=${decodeURIComponent(source.username || 'postgres')}`,
-        '-D',
-        dataDir,
-        '-X',
-        'stream',
-        '-S',
-        name,
-        '-R',
-        '--checkpoint=fast',
-        '--no-sync',
-      ],
-      { timeoutMs: options.timeoutMs ?? 120_000 },
-    );
-    if (backup.code !== 0)
-      throw new EnvironmentError(`pg_basebackup of ${primary.name} failed: ${firstLines(backup.stderr)}`, {
-        hint: 'The primary must allow replication connections (pg_hba.conf, max_wal_senders) from here.',
-      });
     const upstream = options.upstream ?? primary.endpoint;
     writeStandbySettings(dataDir, {
       primary_conninfo: `host=${upstream.host} port=${upstream.port} user=${decodeURIComponent(source.username || 'postgres')} application_name=${name} connect_timeout=2`,
@@ -158,6 +135,41 @@ export async function createStandby(
     unregister();
     throw error;
   }
+}
+
+/**
+ * The first half of every standby: a physical replication slot named after it (so the
+ * primary keeps the WAL it still needs), then a base backup streamed from the primary with
+ * `-R` (standby.signal and a primary_conninfo). `run` runs pg_basebackup with these arguments.
+ */
+export async function takeBaseBackup(
+  primary: ManagedServer,
+  name: string,
+  dataDir: string,
+  run: (args: string[]) => Promise<RunResult>,
+): Promise<void> {
+  const source = new URL(primary.url);
+  await query(
+    primary.url,
+    `SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`,
+    { params: [name] },
+  );
+  const backup = await run([
+    '-d',
+    `host=${source.hostname} port=${source.port || 5432} user=${decodeURIComponent(source.username || 'postgres')}`,
+    '-D',
+    dataDir,
+    '-X',
+    'stream',
+    '-S',
+    name,
+    '-R',
+    '--checkpoint=fast',
+  ]);
+  if (backup.code !== 0)
+    throw new EnvironmentError(`pg_basebackup of ${primary.name} failed: ${firstLines(backup.stderr)}`, {
+      hint: 'The primary must allow replication connections (pg_hba.conf, max_wal_senders) from here.',
+    });
 }
 
 /**
