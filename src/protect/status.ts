@@ -3,7 +3,7 @@
  * plan, what the state store recorded and the time; `readStatusRecords` gathers those
  * records (the only I/O here, read-only).
  *
- * A protected dataset (one with a source Lifeboat backs up) is COMPLIANT when both hold:
+ * A protected dataset (one with a source Lifeboat backs up) is COMPLIANT when all hold:
  *
  * 1. Recency: its newest complete recovery point is no older than its RPO (the dataset's
  *    `rpo`, else `objectives.rpo`; without either, its backup cadence). A recovery point's
@@ -13,6 +13,11 @@
  *    hour, so that a verification still running when the next one falls due does not flap
  *    the status. Any recovery point counts: the proof is that this dataset's backups
  *    restore, recently.
+ * 3. Live exposure, for PostgreSQL datasets that archive WAL (`method: physical`): the
+ *    primary's archiving is on and not failing, and what a loss now would cost (the time
+ *    since the last archived segment, when WAL was written after it) is within the RPO
+ *    (see exposure/verdict.ts). It is measured on the server, so it is passed in
+ *    (`readLiveExposure`) and, when it cannot be measured, only warned about.
  *
  * A failed or interrupted backup newer than the newest complete one, or a verification that
  * failed after the last one that passed, does not by itself breach a target: while the
@@ -26,6 +31,8 @@ import { formatDuration, parseCadence } from '../plan/duration.js';
 import type { Plan } from '../plan/schema.js';
 import type { SnapshotRecord, StateStore, VerificationRecord } from '../state/store.js';
 import type { ProtectContext } from './context.js';
+import { liveFindings } from './exposure/verdict.js';
+import type { ExposureReport, LiveObservation, LiveRecords, ReplicationReport } from './exposure/live.js';
 import { backupRunning } from './prune.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -116,6 +123,10 @@ export interface StatusRow {
   /** The newest failed or interrupted backup, when newer than the newest complete one. */
   lastFailure: { at: string; ageSeconds: number; error: string; interrupted: boolean } | null;
   running: { since: string } | null;
+  /** The live WAL archive exposure; null when the dataset archives no WAL or was not measured. */
+  exposure: ExposureReport | null;
+  /** The streaming standby's lag; null when the plan names no standby or it was not measured. */
+  replication: ReplicationReport | null;
   /** Null for datasets Lifeboat does not protect: nothing is measured. */
   compliant: boolean | null;
   /** Why it is not compliant; empty exactly when it is. */
@@ -124,9 +135,17 @@ export interface StatusRow {
   warnings: string[];
 }
 
-/** One row per dataset of the plan, in plan order. No I/O. */
-export function datasetStatus(plan: Plan, records: StatusRecords, now: Date): StatusRow[] {
-  return Object.keys(plan.datasets ?? {}).map((id) => rowFor(plan, id, records[id], now));
+/**
+ * One row per dataset of the plan, in plan order. No I/O: `live` is what `readLiveExposure`
+ * measured (default: nothing).
+ */
+export function datasetStatus(
+  plan: Plan,
+  records: StatusRecords,
+  now: Date,
+  live: LiveRecords = {},
+): StatusRow[] {
+  return Object.keys(plan.datasets ?? {}).map((id) => rowFor(plan, id, records[id], now, live[id]));
 }
 
 const ageOf = (iso: string, now: Date) => Math.max(0, (now.getTime() - Date.parse(iso)) / 1000);
@@ -137,7 +156,13 @@ export function formatAge(seconds: number): string {
   return formatDuration(Math.round(seconds / unit) * unit);
 }
 
-function rowFor(plan: Plan, id: string, records: DatasetRecords | undefined, now: Date): StatusRow {
+function rowFor(
+  plan: Plan,
+  id: string,
+  records: DatasetRecords | undefined,
+  now: Date,
+  live: LiveObservation | undefined,
+): StatusRow {
   const rpo = effectiveRpo(plan, id) ?? null;
   const guard = protection(plan, id);
   const base = {
@@ -147,6 +172,8 @@ function rowFor(plan: Plan, id: string, records: DatasetRecords | undefined, now
     verified: null,
     lastFailure: null,
     running: null,
+    exposure: live?.exposure ?? null,
+    replication: live?.replication ?? null,
     reasons: [],
     warnings: [],
   };
@@ -203,6 +230,11 @@ function rowFor(plan: Plan, id: string, records: DatasetRecords | undefined, now
     );
   }
 
+  // A live breach is a reason; what could not be measured live stays a warning even when
+  // the dataset is not compliant, since it explains no breach.
+  const measured = liveFindings(live);
+  reasons.push(...measured.reasons);
+
   const lastFailure = newestFailure(records, now);
   if (lastFailure) {
     const age = formatAge(lastFailure.ageSeconds);
@@ -234,7 +266,7 @@ function rowFor(plan: Plan, id: string, records: DatasetRecords | undefined, now
     running,
     compliant,
     reasons: compliant ? [] : [...reasons, ...causes],
-    warnings: compliant ? causes : [],
+    warnings: [...(compliant ? causes : []), ...measured.warnings],
   };
 }
 

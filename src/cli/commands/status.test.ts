@@ -1,9 +1,11 @@
 /**
  * `lifeboat status` as a monitoring probe: the built CLI against a plan with a files
- * dataset and an external one; exit 0 whatever it finds unless --check.
+ * dataset and an external one; exit 0 whatever it finds unless --check. Live exposure on
+ * real servers is tested in protect/status-live.test.ts; here, servers that are not there.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -102,5 +104,58 @@ describe('lifeboat status', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /no older than its RPO/);
     assert.match(help.stdout, /--check/);
+  });
+});
+
+/** A TCP port nothing listens on: one the kernel just handed out, closed again. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('lifeboat status of a physical dataset whose servers cannot be reached', () => {
+  test('reports the exposure unknown with host and port, the standby unreachable, and does not fail', async () => {
+    const [primaryPort, standbyPort] = [await closedPort(), await closedPort()];
+    const file = join(dir, 'unreachable.yaml');
+    writeFileSync(
+      file,
+      `version: 1
+organization: Status CLI
+document: { next_review: 2099-01-01 }
+datasets:
+  orders:
+    rpo: 5m
+    source: { type: postgres, url: "postgres://postgres@127.0.0.1:${primaryPort}/postgres" }
+    backup: { method: physical, every: 1h }
+    replication: { standby: "postgres://postgres@127.0.0.1:${standbyPort}/postgres", max_lag: 1m }
+`,
+    );
+    const json = await runCli(['status', '--plan', file, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const orders = (JSON.parse(json.stdout) as { datasets: StatusRow[] }).datasets[0]!;
+    assert.equal(orders.exposure?.status, 'unknown');
+    assert.deepEqual(
+      { host: orders.exposure?.error?.host, port: orders.exposure?.error?.port },
+      { host: '127.0.0.1', port: primaryPort },
+    );
+    assert.match(orders.exposure?.reason ?? '', new RegExp(`127\\.0\\.0\\.1:${primaryPort} is unreachable`));
+    assert.equal(orders.replication?.status, 'unreachable');
+    assert.equal(orders.replication?.error?.port, standbyPort);
+    assert.equal(orders.replication?.replayLagBytes, null);
+    assert.deepEqual(orders.reasons, ['no recovery point yet', 'never verified'], 'unknown is no breach');
+    assert.equal(orders.warnings.length, 2);
+
+    const text = await runCli(['status', '--plan', file]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /WAL archive, live:\n.*\norders\s+-\s+-\s+0\s+-\s+5m\s+unknown/);
+    assert.match(text.stdout, /Standbys, live:\n.*\norders\s+\S+\s+unreachable\s+-\s+1m/);
+    assert.match(
+      text.stdout,
+      new RegExp(`orders: warning: live exposure unknown: .*127\\.0\\.0\\.1:${primaryPort}`),
+    );
+    assert.equal((await runCli(['status', '--plan', file, '--check'])).code, 1);
   });
 });

@@ -1,22 +1,28 @@
 /** lifeboat status [DATASET...] [--check]: per dataset, is it protected as the plan asks? */
 import { ExitCode } from '../../errors.js';
+import { readLiveExposure } from '../../protect/exposure/live.js';
 import { datasetStatus, formatAge, readStatusRecords, type StatusRow } from '../../protect/status.js';
 import { formatDuration } from '../../plan/duration.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
-import { table } from '../format.js';
+import { formatBytes, table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 
 const USAGE = `[DATASET...] [--check] [--plan FILE] [--json]
 
-A dataset is compliant when both hold:
+A dataset is compliant when all hold:
   1. its newest complete recovery point is no older than its RPO (dataset rpo, else
      objectives.rpo, else its backup cadence), counted from when that backup started;
   2. a verification passed within its verify cadence (verify.every, default daily), plus
-     a grace of a quarter of the cadence, at most 1h.
-A failed or interrupted backup, or a failed verification, is a warning while both hold,
-and is listed among the reasons when one does not. Datasets without a source, or with an
-external one, are not protected by Lifeboat and are not judged.
+     a grace of a quarter of the cadence, at most 1h;
+  3. for PostgreSQL with method: physical, live on the primary: WAL archiving is on and
+     not failing, and what a loss now would cost (the time since the last archived
+     segment, when WAL was written after it) is within the RPO (exposure ok).
+A failed or interrupted backup, or a failed verification, is a warning while the targets
+hold, and is listed among the reasons when one does not. A primary or standby that cannot
+be reached, a standby not streaming or lagging more than replication.max_lag, are
+warnings (exposure unknown). Datasets without a source, or with an external one, are not
+protected by Lifeboat and are not judged.
 
   --check  exit 1 when any dataset is not compliant (a monitoring probe); without it,
            status exits 0 whatever it finds`;
@@ -25,10 +31,10 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const parsed = parseCommandArgs('status', args, { check: { type: 'boolean' } }, USAGE);
   return withPlan(parsed.string('plan'), async (context) => {
     for (const id of parsed.positionals) context.dataset(id);
-    const records = await readStatusRecords(context);
-    const all = datasetStatus(context.plan, records, new Date());
-    const rows =
-      parsed.positionals.length > 0 ? all.filter((r) => parsed.positionals.includes(r.dataset)) : all;
+    const named = parsed.positionals.length > 0 ? parsed.positionals : undefined;
+    const [records, live] = await Promise.all([readStatusRecords(context), readLiveExposure(context, named)]);
+    const all = datasetStatus(context.plan, records, new Date(), live);
+    const rows = named ? all.filter((r) => named.includes(r.dataset)) : all;
     const failing = rows.filter((r) => r.compliant === false);
     if (parsed.flag('json')) {
       process.stdout.write(
@@ -61,8 +67,63 @@ function formatRows(rows: StatusRow[]): string {
     ...r.reasons.map((reason) => `${r.dataset}: ${reason}`),
     ...r.warnings.map((warning) => `${r.dataset}: warning: ${warning}`),
   ]);
-  return lines + (details.length > 0 ? `\n${details.join('\n')}\n` : '');
+  return (
+    lines + archiveTable(rows) + standbyTable(rows) + (details.length > 0 ? `\n${details.join('\n')}\n` : '')
+  );
 }
+
+/** The live WAL archive exposure of the rows that archive WAL. */
+function archiveTable(rows: StatusRow[]): string {
+  const exposed = rows.filter((r) => r.exposure);
+  return exposed.length === 0
+    ? ''
+    : '\nWAL archive, live:\n' +
+        table(
+          ['dataset', 'last archived', 'age', 'failures', 'exposure', 'rpo', 'status'],
+          exposed.map((r) => {
+            const e = r.exposure!;
+            return [
+              r.dataset,
+              e.lastArchived?.wal ?? '-',
+              e.lastArchived?.ageSeconds == null ? '-' : seconds(e.lastArchived.ageSeconds),
+              e.failures.count === 0
+                ? '0'
+                : `${e.failures.count} (last ${e.failures.lastWal ?? '?'}${e.failures.failing ? ', failing' : ''})`,
+              e.exposureSeconds === null
+                ? '-'
+                : `${seconds(e.exposureSeconds)}${e.bytesNotArchived === null ? '' : ` (${formatBytes(e.bytesNotArchived)})`}`,
+              e.rpoSeconds === null ? '-' : formatDuration(e.rpoSeconds),
+              e.status,
+            ];
+          }),
+        );
+}
+
+/** The lag of the rows' standbys. */
+function standbyTable(rows: StatusRow[]): string {
+  const replicated = rows.filter((r) => r.replication);
+  return replicated.length === 0
+    ? ''
+    : '\nStandbys, live:\n' +
+        table(
+          ['dataset', 'standby', 'status', 'replay lag', 'max lag'],
+          replicated.map((r) => {
+            const s = r.replication!;
+            return [
+              r.dataset,
+              s.applicationName ?? s.standby,
+              s.syncState ? `${s.status} (${s.syncState})` : s.status,
+              s.replayLagBytes === null
+                ? '-'
+                : `${formatBytes(s.replayLagBytes)}, ${s.replayLagSeconds === null ? '?' : seconds(s.replayLagSeconds)}`,
+              s.maxLagSeconds === null ? '-' : formatDuration(s.maxLagSeconds),
+            ];
+          }),
+        );
+}
+
+/** An age or a lag, where 0 reads `0s`. */
+const seconds = (value: number) => (value === 0 ? '0s' : formatAge(value));
 
 function verdict(row: StatusRow): string {
   const running = row.running ? ', backup running' : '';
