@@ -94,6 +94,11 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/switchover.js'),
   },
   {
+    name: 'watch',
+    summary: "watch each dataset's primary; on a loss, fail over when the plan's scenario decides automatic",
+    load: () => import('./commands/watch.js'),
+  },
+  {
     name: 'drill pitr',
     summary: 'measured point-in-time recovery drill on a throwaway cluster (--sandbox)',
     load: () => import('./commands/drill-pitr.js'),

@@ -1,0 +1,178 @@
+/**
+ * `lifeboat watch` on throwaway servers: with a scenario that decides `automatic`, a crashed
+ * primary is failed over and clients reach the standby through pgbouncer; with `approval`,
+ * the loss is reported and nothing is promoted.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { stopAll } from '../../protect/sandbox/instance.js';
+import { samplePrimary } from '../../respond/failover/monitor.js';
+import { dropClient, query } from '../../respond/failover/sql.js';
+import { pollUntil } from '../../respond/failover/standby.js';
+import { startTestCluster, type TestCluster } from '../../respond/failover/test-cluster.js';
+import { BIN } from '../testing/run-cli.js';
+import { writeTestPlan, type TestPlan } from './failover-testing.js';
+
+after(() => stopAll());
+
+interface Watcher {
+  child: ChildProcess;
+  events: Record<string, unknown>[];
+  stderr: string[];
+  /** Resolves with the first event of that kind. */
+  next(kind: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exit: Promise<number | null>;
+}
+
+function startWatcher(plan: TestPlan): Watcher {
+  const child = spawn(process.execPath, [BIN, 'watch', '--json', '--plan', plan.file], {
+    env: { ...process.env, LIFEBOAT_HOME: join(dirname(plan.file), '.lifeboat') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const events: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  const waiters: (() => void)[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    events.push(JSON.parse(line) as Record<string, unknown>);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const next = async (kind: string, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = events.find((e) => e.event === kind);
+      if (found) return found;
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`no ${kind} event; got ${JSON.stringify(events)}; stderr: ${stderr.join('')}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  };
+  return { child, events, stderr, next, exit };
+}
+
+/** A plan whose postgres probe detects the loss of `users` and whose scenario decides. */
+function planWithScenario(cluster: TestCluster, decision: 'automatic' | 'approval'): TestPlan {
+  const plan = writeTestPlan({
+    primaryUrl: cluster.primary.url,
+    primaryDataDir: cluster.pg.dataDir,
+    standbyUrl: cluster.standby.server.url,
+    standbyDataDir: cluster.standby.instance.dataDir,
+    bouncer: { iniPath: cluster.bouncer!.iniPath, adminPort: cluster.bouncer!.port },
+    replication: 'detect_after: 1s',
+  });
+  appendFileSync(
+    plan.file,
+    [
+      'probes:',
+      '  users-db: { type: postgres, dataset: users }',
+      'runbooks:',
+      '  promote-standby:',
+      '    steps:',
+      '      - failover: { dataset: users }',
+      'scenarios:',
+      `  primary-lost: { detect: [users-db], decision: ${decision}, runbooks: [promote-standby] }`,
+      '',
+    ].join('\n'),
+  );
+  return plan;
+}
+
+async function writeThroughBouncer(cluster: TestCluster, id: number): Promise<number> {
+  const client = new pg.Client({ connectionString: cluster.bouncer!.url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const result = await client.query('INSERT INTO writes VALUES ($1) RETURNING inet_server_port() AS p', [
+      id,
+    ]);
+    return Number(result.rows[0].p);
+  } finally {
+    dropClient(client);
+  }
+}
+
+async function caughtUp(cluster: TestCluster): Promise<void> {
+  await pollUntil(
+    async () => (await samplePrimary(cluster.primary.url)).replicas[0]?.unflushedBytes === 0,
+    30_000,
+    'the standby caught up',
+  );
+}
+
+describe('lifeboat watch', () => {
+  test('automatic: a crashed primary is failed over and clients follow through pgbouncer', async (t) => {
+    const cluster = await startTestCluster({ bouncer: true });
+    const plan = planWithScenario(cluster, 'automatic');
+    const watcher = startWatcher(plan);
+    try {
+      const watching = await watcher.next('watching');
+      assert.equal(watching.decision, 'automatic');
+      assert.equal(watching.scenario, 'primary-lost');
+      for (let id = 1; id <= 20; id++) await writeThroughBouncer(cluster, id);
+      await caughtUp(cluster);
+      const crashedAt = Date.now();
+      await cluster.primary.stop('immediate');
+      const lost = await watcher.next('lost');
+      assert.equal(lost.failure, 'refused', 'a crash: the host answers, PostgreSQL does not');
+      const done = await watcher.next('failed-over');
+      t.diagnostic(
+        `crash to failed-over event: ${((Date.parse(String(done.at)) - crashedAt) / 1000).toFixed(2)}s`,
+      );
+      assert.equal(done.to, 'standby1');
+      assert.deepEqual(await query(cluster.standby.server.url, 'SELECT pg_is_in_recovery() AS r'), [
+        { r: false },
+      ]);
+      assert.equal(await writeThroughBouncer(cluster, 1000), cluster.standby.instance.port);
+      assert.deepEqual(
+        await query(cluster.standby.server.url, 'SELECT count(*)::int AS n FROM writes WHERE id <= 20'),
+        [{ n: 20 }],
+      );
+      watcher.child.kill('SIGTERM');
+      assert.equal(await watcher.exit, 0, watcher.stderr.join(''));
+    } finally {
+      watcher.child.kill('SIGKILL');
+      plan.remove();
+      await cluster.stop();
+    }
+  });
+
+  test('approval: the loss is reported with the command to run, and nothing is promoted', async () => {
+    const cluster = await startTestCluster({ bouncer: true });
+    const plan = planWithScenario(cluster, 'approval');
+    const watcher = startWatcher(plan);
+    try {
+      assert.equal((await watcher.next('watching')).decision, 'approval');
+      await cluster.primary.stop('immediate');
+      const asked = await watcher.next('approval-needed');
+      assert.match(String(asked.message), /lifeboat failover users/);
+      assert.equal(await watcher.exit, 0, watcher.stderr.join(''));
+      assert.deepEqual(await query(cluster.standby.server.url, 'SELECT pg_is_in_recovery() AS r'), [
+        { r: true },
+      ]);
+    } finally {
+      watcher.child.kill('SIGKILL');
+      plan.remove();
+      await cluster.stop();
+    }
+  });
+
+  test('a plan with no dataset to watch is a usage error that says what to add', async () => {
+    const plan = writeTestPlan({ primaryUrl: 'postgres://postgres@127.0.0.1:1/postgres' });
+    try {
+      const result = await plan.run(['watch']);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /replication\.standby/);
+    } finally {
+      plan.remove();
+    }
+  });
+});
