@@ -60,14 +60,18 @@ function startWatcher(plan: TestPlan): Watcher {
 }
 
 /** A plan whose postgres probe detects the loss of `users` and whose scenario decides. */
-function planWithScenario(cluster: TestCluster, decision: 'automatic' | 'approval'): TestPlan {
+function planWithScenario(
+  cluster: TestCluster,
+  decision: 'automatic' | 'approval',
+  replication = 'detect_after: 1s',
+): TestPlan {
   const plan = writeTestPlan({
     primaryUrl: cluster.primary.url,
     primaryDataDir: cluster.pg.dataDir,
     standbyUrl: cluster.standby.server.url,
     standbyDataDir: cluster.standby.instance.dataDir,
     bouncer: { iniPath: cluster.bouncer!.iniPath, adminPort: cluster.bouncer!.port },
-    replication: 'detect_after: 1s',
+    replication,
   });
   appendFileSync(
     plan.file,
@@ -138,6 +142,36 @@ describe('lifeboat watch', () => {
       );
       watcher.child.kill('SIGTERM');
       assert.equal(await watcher.exit, 0, watcher.stderr.join(''));
+    } finally {
+      watcher.child.kill('SIGKILL');
+      plan.remove();
+      await cluster.stop();
+    }
+  });
+
+  test('automatic with restart_in_place: a crash is met by a restart where it is, and watching goes on', async () => {
+    const cluster = await startTestCluster({ bouncer: true });
+    const plan = planWithScenario(cluster, 'automatic', 'detect_after: 1s, restart_in_place: true');
+    const watcher = startWatcher(plan);
+    try {
+      await watcher.next('watching');
+      await writeThroughBouncer(cluster, 1);
+      await cluster.primary.stop('immediate');
+      const restarted = await watcher.next('restarted');
+      assert.equal(typeof restarted.seconds, 'number');
+      assert.deepEqual(await query(cluster.primary.url, 'SELECT pg_is_in_recovery() AS r'), [{ r: false }]);
+      assert.deepEqual(await query(cluster.standby.server.url, 'SELECT pg_is_in_recovery() AS r'), [
+        { r: true },
+      ]);
+      assert.equal(
+        await writeThroughBouncer(cluster, 2),
+        cluster.pg.port,
+        'clients stay on the restarted primary',
+      );
+      assert.equal(watcher.child.exitCode, null, 'still watching');
+      watcher.child.kill('SIGTERM');
+      assert.equal(await watcher.exit, 0, watcher.stderr.join(''));
+      assert.equal(watcher.events.filter((e) => e.event === 'failed-over').length, 0);
     } finally {
       watcher.child.kill('SIGKILL');
       plan.remove();
