@@ -55,6 +55,8 @@ export interface SandboxPrimaryOptions {
   repository?: string;
   /** Added to the environment the plan's `env:` references read. */
   env?: Record<string, string>;
+  /** More YAML for every dataset, each line indented by four spaces, e.g. its `verify:` checks. Default: none. */
+  datasetYaml?: string;
 }
 
 export async function startSandboxPrimary(options: SandboxPrimaryOptions): Promise<SandboxPrimary> {
@@ -136,7 +138,7 @@ function sandboxPlan(pg: PostgresInstance, options: SandboxPrimaryOptions): stri
       full_every: weekly
       repository: sandbox
     retention: { last: 3 }
-`,
+${options.datasetYaml ?? ''}`,
   );
   return `# Written by Lifeboat for a throwaway primary; removed with its temp dir.
 version: 1
