@@ -123,6 +123,23 @@ export async function runVerify(
   return results;
 }
 
+/** A result before anything was proven: each step fills in what it showed. */
+export function notVerified(dataset: string, repository: string): VerifyResult {
+  return {
+    dataset,
+    snapshotId: '',
+    backupStartedAt: null,
+    repository,
+    ok: false,
+    restoreSeconds: 0,
+    instanceSeconds: 0,
+    fingerprint: { compared: false, equal: false, differences: [], items: 0 },
+    checks: [],
+    resticCheck: { ok: false, readDataSubset: '' },
+    verifiedAt: new Date().toISOString(),
+  };
+}
+
 async function verifyDataset(
   context: ProtectContext,
   id: string,
@@ -145,21 +162,7 @@ async function verifyPoint(
   emit: (event: VerifyEvent) => void,
   found: (recordId: string) => void,
 ): Promise<VerifyResult> {
-  const verifiedAt = new Date().toISOString();
-  const repository = context.repositoryOf(id);
-  const empty = {
-    dataset: id,
-    snapshotId: '',
-    backupStartedAt: null,
-    repository,
-    ok: false,
-    restoreSeconds: 0,
-    instanceSeconds: 0,
-    fingerprint: { compared: false, equal: false, differences: [], items: 0 },
-    checks: [],
-    resticCheck: { ok: false, readDataSubset: '' },
-    verifiedAt,
-  } satisfies VerifyResult;
+  const empty = notVerified(id, context.repositoryOf(id));
 
   let point: RecoveryPoint;
   try {

@@ -7,14 +7,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { freePort } from '../../protect/sandbox/free-port.js';
 import { stopAll } from '../../protect/sandbox/instance.js';
 import { openStateStore } from '../../state/store.js';
 import { samplePrimary } from '../../respond/failover/monitor.js';
-import { dropClient, query } from '../../respond/failover/sql.js';
+import { query } from '../../respond/failover/sql.js';
 import { pollUntil } from '../../respond/failover/standby.js';
-import { startTestCluster, type TestCluster } from '../../respond/failover/test-cluster.js';
+import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
 import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from './failover-testing.js';
 
 after(() => stopAll());
@@ -31,19 +30,7 @@ function planFor(cluster: TestCluster, extra: Partial<TestPlanInput> = {}): Test
 }
 
 /** Through pgbouncer: the port of the server that answered a write. */
-async function writeThroughBouncer(cluster: TestCluster, id: number): Promise<number> {
-  const client = new pg.Client({ connectionString: cluster.bouncer!.url, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    const result = await client.query('INSERT INTO writes VALUES ($1) RETURNING inet_server_port() AS p', [
-      id,
-    ]);
-    return Number(result.rows[0].p);
-  } finally {
-    dropClient(client);
-  }
-}
+const writeThroughBouncer = (cluster: TestCluster, id: number) => writeOnce(cluster.bouncer!.url, id);
 
 describe('lifeboat failover: refusals and --dry-run change nothing', () => {
   let cluster: TestCluster;

@@ -9,12 +9,11 @@ import { appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
 import { stopAll } from '../../protect/sandbox/instance.js';
 import { samplePrimary } from '../../respond/failover/monitor.js';
-import { dropClient, query } from '../../respond/failover/sql.js';
+import { query } from '../../respond/failover/sql.js';
 import { pollUntil } from '../../respond/failover/standby.js';
-import { startTestCluster, type TestCluster } from '../../respond/failover/test-cluster.js';
+import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
 import { BIN } from '../testing/run-cli.js';
 import { writeTestPlan, type TestPlan } from './failover-testing.js';
 
@@ -90,19 +89,8 @@ function planWithScenario(
   return plan;
 }
 
-async function writeThroughBouncer(cluster: TestCluster, id: number): Promise<number> {
-  const client = new pg.Client({ connectionString: cluster.bouncer!.url, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    const result = await client.query('INSERT INTO writes VALUES ($1) RETURNING inet_server_port() AS p', [
-      id,
-    ]);
-    return Number(result.rows[0].p);
-  } finally {
-    dropClient(client);
-  }
-}
+/** Through pgbouncer: the port of the server that answered a write. */
+const writeThroughBouncer = (cluster: TestCluster, id: number) => writeOnce(cluster.bouncer!.url, id);
 
 async function caughtUp(cluster: TestCluster): Promise<void> {
   await pollUntil(

@@ -13,7 +13,7 @@ import type { ProtectContext } from '../context.js';
 import { findRecoveryPoint } from '../recovery-points.js';
 import { removeDir } from '../sandbox/instance.js';
 import { findPostgresBinDir } from '../sandbox/postgres.js';
-import type { VerifyEvent, VerifyResult } from '../verify.js';
+import { notVerified, type VerifyEvent, type VerifyResult } from '../verify.js';
 import { verifyPhysical } from './backup.js';
 import { openPhysicalDataset } from './dataset.js';
 import { restorePhysical, type RestorePhysicalResult } from './restore.js';
@@ -26,21 +26,8 @@ export async function verifyPhysicalDataset(
   emit: (event: VerifyEvent) => void,
   options: { actor?: string } = {},
 ): Promise<{ result: VerifyResult; recordId: string | null }> {
-  const verifiedAt = new Date().toISOString();
-  const base: VerifyResult = {
-    dataset: id,
-    snapshotId: '',
-    backupStartedAt: null,
-    repository: context.repositoryOf(id),
-    ok: false,
-    restoreSeconds: 0,
-    instanceSeconds: 0,
-    fingerprint: { compared: false, equal: false, differences: [], items: 0 },
-    checks: [],
-    // The repository's own read-back, in the shape the restic datasets report.
-    resticCheck: { ok: false, readDataSubset: '' },
-    verifiedAt,
-  };
+  // pgbackrest verify's read-back goes where the restic datasets report restic check.
+  const base = notVerified(id, context.repositoryOf(id));
   let recordId: string | null = null;
   try {
     const point = await findRecoveryPoint(context, id);

@@ -105,6 +105,21 @@ export function startTestWriter(url: string): TestWriter {
   };
 }
 
+/** Inserts one id into `writes` through `url`; returns the port of the server that acknowledged it. */
+export async function writeOnce(url: string, id: number): Promise<number> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const result = await client.query('INSERT INTO writes VALUES ($1) RETURNING inet_server_port() AS p', [
+      id,
+    ]);
+    return Number(result.rows[0].p);
+  } finally {
+    dropClient(client);
+  }
+}
+
 /** Ids of `acks` missing from the `writes` table at `url`. */
 export async function missingIds(url: string, acks: { id: number }[]): Promise<number[]> {
   const present = new Set((await query(url, 'SELECT id FROM writes')).map((r) => Number(r.id)));
