@@ -5,6 +5,7 @@
 import { ExitCode, LifeboatError } from '../errors.js';
 import type { CommandModule } from './command.js';
 import { commands, findCommand, usageText } from './commands.js';
+import { shutdownOwned } from './shutdown.js';
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
@@ -55,8 +56,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.stderr.write(`lifeboat: interrupted by ${signal}\n`);
     process.exitCode = ExitCode.interrupted;
     // Commands that own child processes register their own cleanup on the same signal;
-    // give them a moment, then leave.
-    setTimeout(() => process.exit(ExitCode.interrupted), 2000).unref();
+    // give them a moment, then leave, unless the command finishes its work itself.
+    if (!shutdownOwned()) setTimeout(() => process.exit(ExitCode.interrupted), 2000).unref();
   });
 }
 main(argv).then(

@@ -20,6 +20,7 @@ import { datasetFailover, patroniUrl } from '../../respond/failover/plan-topolog
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { withPlan } from '../open-plan.js';
+import { ownShutdown } from '../shutdown.js';
 
 const USAGE = `[DATASET...] [--plan FILE] [--json]
 
@@ -68,6 +69,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    ownShutdown();
     try {
       // Topologies first, all of them: a plan mistake stops the command before anything is watched.
       const watched = await Promise.all(
