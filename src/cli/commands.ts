@@ -105,7 +105,8 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'drill failover',
-    summary: 'measured failover drill: primary, standby, pgbouncer, load and a fault (--sandbox)',
+    summary:
+      "measured failover drill: a fault, the failover, RTO and lost writes (--sandbox, or a plan's DATASET)",
     load: () => import('./commands/drill-failover.js'),
   },
   {

@@ -22,8 +22,9 @@ export async function lostWrites(
   acks: readonly Ack[],
   newPrimaryUrl: string,
   faultAt: number,
+  table = writesTable,
 ): Promise<LostWrites> {
-  const rows = await query(newPrimaryUrl, `SELECT id FROM ${writesTable}`);
+  const rows = await query(newPrimaryUrl, `SELECT id FROM ${table}`);
   const present = new Set(rows.map((r) => Number(r.id)));
   const lost = acks.filter((a) => !present.has(a.id));
   const oldest = lost.reduce((min, a) => Math.min(min, a.at), Infinity);
@@ -88,13 +89,15 @@ export interface FenceCheck {
 export async function checkFence(options: {
   acks: readonly Ack[];
   old: ManagedServer;
-  oldPort: number;
+  /** The old primary acknowledged this write. */
+  fromOld(ack: Ack): boolean;
   newPrimaryUrl: string;
   promotionStartedAt: number;
+  /** Start a copy of the old data directory to compare rows: the sandbox's own servers only. */
   inspect: boolean;
 }): Promise<FenceCheck> {
   const acksFromOldAfterPromotion = options.acks.filter(
-    (a) => a.port === options.oldPort && a.at >= options.promotionStartedAt,
+    (a) => options.fromOld(a) && a.at >= options.promotionStartedAt,
   ).length;
   const oldPrimaryStopped = !isRunning(options.old.dataDir);
   let after: number | null = null;

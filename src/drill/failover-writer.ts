@@ -11,9 +11,15 @@ import pg from 'pg';
 import { killAndWait, registerInstance } from '../protect/sandbox/instance.js';
 import { dropClient } from '../respond/failover/sql.js';
 
+/** The sandbox's table; a drill on a real dataset names its own. */
 export const writesTable = 'drill_writes';
 
-export const writesTableSql = `CREATE TABLE ${writesTable} (id bigint PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT clock_timestamp())`;
+export function writesTableSql(table = writesTable): string {
+  return `CREATE TABLE ${table} (id bigint PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT clock_timestamp())`;
+}
+
+/** What Ack.server holds, for asking a server directly which one it is. */
+export const serverIdSql = 'extract(epoch FROM pg_postmaster_start_time())::text';
 
 export interface Ack {
   id: number;
@@ -21,6 +27,11 @@ export interface Ack {
   at: number;
   /** inet_server_port() of the server that committed it. */
   port: number;
+  /**
+   * When that server's postmaster started (epoch seconds, as text): tells servers apart where
+   * ports cannot (two hosts both on 5432), and a restarted server from the one that crashed.
+   */
+  server: string;
 }
 
 export interface Writer {
@@ -31,7 +42,8 @@ export interface Writer {
   stop(): Promise<void>;
 }
 
-export function startWriter(url: string): Writer {
+/** Writes into `table` (default: the sandbox's) through `url`, the client endpoint. */
+export function startWriter(url: string, table = writesTable): Writer {
   const acks: Ack[] = [];
   let errors = 0;
   let stopped = false;
@@ -53,10 +65,11 @@ export function startWriter(url: string): Writer {
         // An id is never retried: a write whose answer was lost may or may not have committed.
         const next = ++id;
         const result = await client.query(
-          `INSERT INTO ${writesTable} (id) VALUES ($1) RETURNING inet_server_port() AS port`,
+          `INSERT INTO ${table} (id) VALUES ($1) RETURNING inet_server_port() AS port, ${serverIdSql} AS server`,
           [next],
         );
-        acks.push({ id: next, at: Date.now(), port: Number(result.rows[0]?.port) });
+        const row = result.rows[0] as { port?: unknown; server?: unknown } | undefined;
+        acks.push({ id: next, at: Date.now(), port: Number(row?.port), server: String(row?.server) });
       } catch {
         errors++;
         if (client) dropClient(client);

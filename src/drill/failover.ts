@@ -6,16 +6,14 @@
  * promote, route and reconnect; writes lost; and whether the old primary was fenced.
  * Everything it starts is stopped and removed whatever happens.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { OperationError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { startPostgres, type PostgresInstance } from '../protect/sandbox/postgres.js';
 import { runToolOk } from '../protect/sources/tool.js';
-import { superviseFailover, type SuperviseOutcome } from '../respond/failover/auto-failover.js';
-import { switchLsn } from '../respond/failover/promote.js';
 import { startPgbouncer, type PgbouncerInstance } from '../respond/failover/route-pgbouncer.js';
-import { createStandby, pollUntil, type StandbyServer } from '../respond/failover/standby.js';
+import { createStandby, type StandbyServer } from '../respond/failover/standby.js';
+import { runFault, withDeadline, type Cleanups } from './failover-fault.js';
 import { startSimulatedHost, type FaultKind, type SimulatedHost } from './failover-host.js';
-import { checkFence, lostWalBytes, lostWrites } from './failover-measure.js';
+import { measureDrill, type FailoverDrillResult } from './failover-result.js';
 import {
   startLoad,
   startWriter,
@@ -50,45 +48,13 @@ export interface FailoverDrillOptions {
   onProgress?(line: string): void;
 }
 
-export interface FailoverDrillResult {
-  fault: FaultKind;
-  sync: boolean;
-  outcome: 'failed-over' | 'restarted';
-  /** How the detector saw the fault: refused (host answers) or timeout (silence). */
-  detected_as: string;
-  rto_seconds: number;
-  detect_seconds: number;
-  fence_seconds: number;
-  promote_seconds: number;
-  route_seconds: number;
-  /** From the declaration to the first step: looking at the standbys and the router, planning. */
-  decide_seconds: number;
-  /** From routing done to the writer's first acknowledged write (its reconnect). */
-  reconnect_seconds: number;
-  acknowledged_writes: number;
-  lost_writes: number;
-  lost_ids: number[];
-  lost_window_seconds: number;
-  lost_wal_bytes: number | null;
-  fenced: boolean;
-  fence: {
-    method: string;
-    acks_from_old_after_promotion: number;
-    old_primary_stopped: boolean;
-    old_rows_after_promotion: number | null;
-    old_rows_before_promotion: number | null;
-    /** Why the old primary's rows could not be inspected (then the two counts above are null). */
-    inspection_error?: string;
-    self_fenced_after_fault_seconds: number | null;
-  };
-  warnings: string[];
-}
+export { median, type FailoverDrillResult } from './failover-result.js';
 
 export async function runFailoverDrill(options: FailoverDrillOptions): Promise<FailoverDrillResult> {
   if (options.sandbox !== true)
     throw new UsageError('the failover drill runs in a sandbox only (sandbox: true)');
   const progress = options.onProgress ?? (() => undefined);
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const cleanups: Cleanups = [];
   try {
     const setup = await startTopology(options, cleanups, progress);
     return await exercise(options, setup, cleanups, progress);
@@ -111,7 +77,7 @@ interface Topology {
 
 async function startTopology(
   options: FailoverDrillOptions,
-  cleanups: (() => Promise<unknown> | unknown)[],
+  cleanups: Cleanups,
   progress: (line: string) => void,
 ): Promise<Topology> {
   // fsync off: the faults kill processes, whose writes the kernel keeps, so an acknowledged
@@ -130,7 +96,7 @@ async function startTopology(
   const host = await startSimulatedHost(primary, { leaseTtlMs: options.leaseTtlMs ?? 2000 });
   cleanups.push(() => host.close());
   await primary.psql('CREATE DATABASE drill');
-  await primary.psqlScript(writesTableSql, 'drill');
+  await primary.psqlScript(writesTableSql(), 'drill');
   await runToolOk('pgbench', [
     '-i',
     '-q',
@@ -172,179 +138,51 @@ async function startTopology(
 async function exercise(
   options: FailoverDrillOptions,
   topology: Topology,
-  cleanups: (() => Promise<unknown> | unknown)[],
+  cleanups: Cleanups,
   progress: (line: string) => void,
 ): Promise<FailoverDrillResult> {
   const { primary, host, standby, bouncer, writer } = topology;
-  const supervisor = superviseFailover({
+  const fromOld = (a: Ack) => a.port === primary.port;
+  const run = await runFault({
     topology: { primary: host.server, standbys: [standby.server], router: bouncer },
+    writer,
     watch: {
       intervalMs: options.pollMs ?? 200,
       timeoutMs: options.probeTimeoutMs ?? 400,
       failures: options.failures ?? 3,
     },
-    decision: 'automatic',
     failover: options.sync ? { rpoBytes: 0 } : {},
     restartInPlace: options.restartInPlace ?? false,
+    warmupMs: options.warmupMs ?? 1500,
+    fault: options.fault,
+    inject: () => host.inject(options.fault),
+    fromNew: (a) => a.port === standby.instance.port,
+    fromOld,
+    cleanups,
+    progress,
   });
-  cleanups.push(() => supervisor.stop());
-  const warm = await writer.waitForAck(() => true, 30_000);
-  if (!warm) throw new OperationError('the drill writer got no acknowledgement before the fault');
-  // The failover's RPO check needs the detector to have seen the standby streaming.
-  await pollUntil(
-    async () => supervisor.lastSample()?.replicas.some((r) => r.state === 'streaming') === true,
-    30_000,
-    'the detector did not see the standby streaming',
-  );
-  await sleep(options.warmupMs ?? 1500);
-
-  const faultAt = Date.now();
-  host.inject(options.fault);
-  progress(`${options.fault} injected after ${writer.acks.length} acknowledged writes`);
-  // Past the deadline the failover may still fail later: that must not surface unhandled.
-  supervisor.done.catch(() => undefined);
-  const outcome = await withDeadline(supervisor.done, 90_000, 'the failover did not finish');
-  if (!outcome) throw new OperationError('the detector stopped without declaring the primary lost');
-  if (outcome.outcome === 'failed-over') cleanups.push(() => outcome.result.fenceWatch?.cancel());
-  if (outcome.outcome === 'refused' || outcome.outcome === 'approval-needed')
-    throw new OperationError(
-      `the automatic failover did not run: ${outcome.outcome === 'refused' ? outcome.error.message : 'approval needed'}`,
-    );
-  // Restored service: a write acknowledged by the new primary, or after a restart in place by
-  // the old one once it was declared lost (an answer in flight at the fault does not count).
-  const restored =
-    outcome.outcome === 'failed-over'
-      ? (a: Ack) => a.at > faultAt && a.port === standby.instance.port
-      : (a: Ack) => a.at > outcome.loss.declaredAt && a.port === primary.port;
-  const firstAck = await writer.waitForAck(restored, 60_000);
-  if (!firstAck) throw new OperationError('no write was acknowledged through pgbouncer after the failover');
-  await sleep(300);
-  await writer.stop();
   await topology.load?.stop();
-  progress(`first write acknowledged ${((firstAck.at - faultAt) / 1000).toFixed(2)} s after the fault`);
-  return measure(options, topology, outcome, faultAt, firstAck.at);
-}
-
-async function measure(
-  options: FailoverDrillOptions,
-  topology: Topology,
-  outcome: Exclude<SuperviseOutcome, { outcome: 'refused' | 'approval-needed' }>,
-  faultAt: number,
-  firstAckAt: number,
-): Promise<FailoverDrillResult> {
-  const { primary, host, standby, writer } = topology;
-  const detect = (outcome.loss.declaredAt - faultAt) / 1000;
-  const rto = (firstAckAt - faultAt) / 1000;
-  const base = {
+  const { outcome } = run;
+  if (outcome.outcome === 'failed-over') {
+    if (options.fault !== 'crash') host.heal();
+    const { fenceWatch } = outcome.result;
+    if (fenceWatch)
+      await withDeadline(fenceWatch.done, 30_000, 'the old primary was not fenced on its return').finally(
+        () => fenceWatch.cancel(),
+      );
+    if (options.fault === 'host') host.recoverDisk();
+  }
+  return measureDrill({
     fault: options.fault,
     sync: options.sync,
-    detected_as: outcome.loss.failure,
-    rto_seconds: round(rto),
-    detect_seconds: round(detect),
-    acknowledged_writes: writer.acks.length,
-  };
-  if (outcome.outcome === 'restarted') {
-    const lost = await lostWrites(writer.acks, primary.urlFor('drill'), faultAt);
-    return {
-      ...base,
-      outcome: 'restarted',
-      decide_seconds: 0,
-      fence_seconds: 0,
-      promote_seconds: 0,
-      route_seconds: 0,
-      reconnect_seconds: round(rto - detect - outcome.seconds),
-      lost_writes: lost.count,
-      lost_ids: lost.ids,
-      lost_window_seconds: round(lost.windowSeconds),
-      lost_wal_bytes: 0,
-      fenced: true,
-      fence: {
-        method: 'none (restarted in place)',
-        acks_from_old_after_promotion: 0,
-        old_primary_stopped: false,
-        old_rows_after_promotion: null,
-        old_rows_before_promotion: null,
-        self_fenced_after_fault_seconds: null,
-      },
-      warnings: [],
-    };
-  }
-  const { result, plan } = outcome;
-  const routedAt = result.steps.find((s) => s.kind === 'route')?.endedAt ?? result.promotion.promotedAt;
-  if (options.fault !== 'crash') host.heal();
-  if (result.fenceWatch) {
-    await withDeadline(
-      result.fenceWatch.done,
-      30_000,
-      'the old primary was not fenced on its return',
-    ).finally(() => result.fenceWatch?.cancel());
-  }
-  if (options.fault === 'host') host.recoverDisk();
-  const newUrl = standby.instance.urlFor('drill');
-  const lost = await lostWrites(writer.acks, newUrl, faultAt);
-  const walBytes = await lostWalBytes(host.server, await switchLsn(standby.server)).catch(() => null);
-  const fence = await checkFence({
+    run,
     acks: writer.acks,
     old: host.server,
-    oldPort: primary.port,
-    newPrimaryUrl: newUrl,
-    promotionStartedAt: result.promotion.startedAt,
-    inspect: options.inspectOldPrimary ?? true,
+    newPrimary: standby.server,
+    oldPrimaryUrl: primary.urlFor('drill'),
+    newPrimaryUrl: standby.instance.urlFor('drill'),
+    fromOld,
+    inspectOldPrimary: options.inspectOldPrimary ?? true,
+    ...(host.selfFencedAt === undefined ? {} : { selfFencedAt: host.selfFencedAt }),
   });
-  const method = plan.steps.some((s) => s.kind === 'stop-primary')
-    ? 'router + stop'
-    : plan.steps.some((s) => s.kind === 'wait-lease')
-      ? 'router + lease'
-      : 'router only';
-  return {
-    ...base,
-    outcome: 'failed-over',
-    decide_seconds: round((result.startedAt - outcome.loss.declaredAt) / 1000),
-    fence_seconds: round(result.seconds.fence),
-    promote_seconds: round(result.seconds.promote),
-    route_seconds: round(result.seconds.route),
-    reconnect_seconds: round((firstAckAt - routedAt) / 1000),
-    lost_writes: lost.count,
-    lost_ids: lost.ids,
-    lost_window_seconds: round(lost.windowSeconds),
-    lost_wal_bytes: walBytes,
-    fenced: fence.fenced,
-    fence: {
-      method,
-      acks_from_old_after_promotion: fence.acksFromOldAfterPromotion,
-      old_primary_stopped: fence.oldPrimaryStopped,
-      old_rows_after_promotion: fence.oldRowsAfterPromotion,
-      old_rows_before_promotion: fence.oldRowsBeforePromotion,
-      ...(fence.inspectionError === undefined ? {} : { inspection_error: fence.inspectionError }),
-      self_fenced_after_fault_seconds:
-        host.selfFencedAt === undefined ? null : round((host.selfFencedAt - faultAt) / 1000),
-    },
-    warnings: result.warnings,
-  };
-}
-
-async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OperationError(`${what} within ${ms / 1000} s`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function round(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
-}
-
-/** The median of a list of numbers (the mean of the middle two for an even count). */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return NaN;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

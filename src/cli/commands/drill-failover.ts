@@ -1,18 +1,35 @@
 /**
- * lifeboat drill failover --sandbox [--sync|--async] [--fault crash|host|partition] [--runs N]:
- * the measured failover drill on throwaway servers. Prints each run and, with several, the
- * medians. Exit 1 when a run was not fenced or a synchronous run lost an acknowledged write.
+ * lifeboat drill failover: the measured failover drill. With --sandbox, on throwaway servers
+ * ([--sync|--async] [--fault crash|host|partition] [--runs N]); with a DATASET, on the plan's
+ * real servers after a typed confirmation, leaving the dataset failed over. Prints each run
+ * and, with several, the medians. Exit 1 when a run was not fenced or a synchronous run lost
+ * an acknowledged write.
  */
-import { ExitCode, UsageError } from '../../errors.js';
+import { actor } from '../../protect/backup.js';
+import type { ProtectContext } from '../../protect/context.js';
+import { ExitCode, LifeboatError, RefusedError, UsageError } from '../../errors.js';
 import { median, runFailoverDrill, type FailoverDrillResult } from '../../drill/failover.js';
+import {
+  datasetWritesTable,
+  prepareDatasetDrill,
+  type DatasetDrill,
+} from '../../drill/failover-dataset-check.js';
+import { rejoinOldPrimary, runDatasetDrill } from '../../drill/failover-dataset.js';
 import type { FaultKind } from '../../drill/failover-host.js';
 import { stopAll } from '../../protect/sandbox/instance.js';
-import { parseCommandArgs } from '../args.js';
+import { safeHost } from '../../respond/failover/sql.js';
+import { parseCommandArgs, type ParsedArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
+import { confirmTyped } from '../confirm.js';
 import { table } from '../format.js';
+import { withPlan } from '../open-plan.js';
+import { progressReporter } from '../progress.js';
+import { ownShutdown } from '../shutdown.js';
 
-const usage =
+const sandboxUsage =
   '--sandbox [--sync|--async] [--fault crash|host|partition] [--runs N] [--restart-in-place] [--json]';
+const datasetUsage = 'DATASET [--fault crash] [--rejoin] [--yes] [--json] [--plan FILE]';
+const usage = `${sandboxUsage} | ${datasetUsage}`;
 const faults: FaultKind[] = ['crash', 'host', 'partition'];
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
@@ -26,21 +43,42 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       fault: { type: 'string' },
       runs: { type: 'string' },
       'restart-in-place': { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' },
+      rejoin: { type: 'boolean' },
     },
     usage,
   );
-  const json = parsed.flag('json');
-  if (!parsed.flag('sandbox'))
-    throw new UsageError('drill failover is not yet supported without --sandbox', {
-      hint: `Run it on throwaway servers: lifeboat drill failover ${usage}. Drilling a plan's real dataset (with typed confirmation) is not built yet.`,
-    });
-  if (parsed.flag('sync') && parsed.flag('async'))
-    throw new UsageError('drill failover: --sync and --async exclude each other');
   const fault = (parsed.string('fault') ?? 'crash') as FaultKind;
   if (!faults.includes(fault))
     throw new UsageError(`drill failover: unknown fault "${fault}"`, {
       hint: `One of: ${faults.join(', ')}.`,
     });
+  if (parsed.flag('sandbox')) return runSandbox(parsed, fault);
+  const [dataset, ...extra] = parsed.positionals;
+  if (dataset === undefined || extra.length > 0)
+    throw new UsageError(
+      `drill failover: name one dataset of the plan, or pass --sandbox (got ${parsed.positionals.join(', ') || 'neither'})`,
+      { hint: `usage: lifeboat drill failover ${datasetUsage}, or lifeboat drill failover ${sandboxUsage}` },
+    );
+  for (const flag of ['sync', 'async', 'runs', 'restart-in-place'])
+    if (parsed.values[flag] !== undefined)
+      throw new UsageError(`drill failover ${dataset}: --${flag} is for --sandbox only`, {
+        hint: `A real dataset is drilled as its plan says (replication.mode, restart_in_place), once: lifeboat drill failover ${datasetUsage}.`,
+      });
+  return withPlan(parsed.string('plan'), (context) => runDataset(context, dataset, fault, parsed));
+}
+
+async function runSandbox(parsed: ParsedArgs, fault: FaultKind): Promise<number> {
+  const json = parsed.flag('json');
+  if (parsed.positionals.length > 0)
+    throw new UsageError(`drill failover --sandbox takes no dataset, not '${parsed.positionals.join(' ')}'`, {
+      hint: `usage: lifeboat drill failover ${sandboxUsage}`,
+    });
+  for (const flag of ['yes', 'rejoin'])
+    if (parsed.flag(flag))
+      throw new UsageError(`drill failover --sandbox: --${flag} is for a plan's dataset only`);
+  if (parsed.flag('sync') && parsed.flag('async'))
+    throw new UsageError('drill failover: --sync and --async exclude each other');
   const runs = Number(parsed.string('runs') ?? '1');
   if (!Number.isInteger(runs) || runs < 1 || runs > 100)
     throw new UsageError(
@@ -71,6 +109,148 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const summary = summarize(results);
   if (json) process.stdout.write(JSON.stringify(runs === 1 ? results[0] : summary, null, 2) + '\n');
   else if (runs > 1) process.stdout.write(summaryTable(summary));
+  return verdict(results);
+}
+
+/** What `--json` prints for a plan's dataset: the sandbox's result, and what was left behind. */
+export interface DatasetDrillReport extends FailoverDrillResult {
+  dataset: string;
+  old_primary: string;
+  new_primary: string;
+  /** null without --rejoin; `error` when it failed (the drill itself still counts). */
+  rejoin: { seconds: number; rewind: string } | { error: string; hint: string | null } | null;
+}
+
+async function runDataset(
+  context: ProtectContext,
+  dataset: string,
+  fault: FaultKind,
+  parsed: ParsedArgs,
+): Promise<number> {
+  const json = parsed.flag('json');
+  context.dataset(dataset);
+  const audit = async (outcome: string, details: Record<string, unknown>) =>
+    (await context.state()).appendAudit({
+      actor: actor(),
+      action: 'drill.failover',
+      target: `dataset:${dataset}`,
+      outcome,
+      details,
+    });
+  try {
+    const drill = await prepareDatasetDrill(context, dataset, fault);
+    await confirmTyped({ expected: dataset, message: warning(drill), yes: parsed.flag('yes') }).catch(
+      (error: unknown) => {
+        throw error instanceof RefusedError
+          ? new RefusedError(`the failover drill of ${dataset} was not confirmed: ${error.message}`, {
+              hint: 'Confirm on a terminal by typing the dataset, or with --yes where there is none; nothing was changed.',
+              cause: error,
+            })
+          : error;
+      },
+    );
+    const progress = progressReporter({ json });
+    // Cut off between the crash and the failover, the dataset would be left without a primary:
+    // an interrupt stops the drill before the fault only.
+    ownShutdown();
+    const interrupt = new AbortController();
+    const onSignal = () => {
+      interrupt.abort();
+      process.stderr.write(
+        'lifeboat: the drill stops before the fault, or finishes the failover it started\n',
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let result: FailoverDrillResult;
+    let rejoin: DatasetDrillReport['rejoin'] = null;
+    try {
+      result = await runDatasetDrill(drill, {
+        signal: interrupt.signal,
+        onProgress: (line) => {
+          progress.line(`  ${line}`);
+          progress.event({ event: 'drill', message: line });
+        },
+      });
+      if (parsed.flag('rejoin') && result.outcome === 'failed-over') rejoin = await rejoined(drill);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      progress.done();
+    }
+    const report: DatasetDrillReport = {
+      ...result,
+      dataset,
+      old_primary: drill.observed.primary.name,
+      new_primary: result.outcome === 'failed-over' ? drill.plan.standby : drill.observed.primary.name,
+      rejoin,
+    };
+    const { lost_ids: _ids, ...summary } = report;
+    await audit('ok', summary);
+    process.stdout.write(
+      json ? JSON.stringify(report, null, 2) + '\n' : `${describe(result)}\n${afterwards(drill, report)}`,
+    );
+    return rejoin && 'error' in rejoin ? ExitCode.failed : verdict([result]);
+  } catch (error) {
+    // A mistyped command is no action; a refusal or a failure is.
+    if (!(error instanceof UsageError))
+      await audit(error instanceof RefusedError ? 'refused' : 'failed', {
+        error: (error as Error).message,
+      }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A rejoin that fails leaves the drill's numbers standing: it is reported beside them. */
+async function rejoined(drill: DatasetDrill): Promise<NonNullable<DatasetDrillReport['rejoin']>> {
+  try {
+    const done = await rejoinOldPrimary(drill);
+    return { seconds: Math.round(done.seconds * 1000) / 1000, rewind: done.rewind };
+  } catch (error) {
+    return {
+      error: (error as Error).message,
+      hint: error instanceof LifeboatError ? (error.hint ?? null) : null,
+    };
+  }
+}
+
+/** What the operator confirms: this fails the dataset over for real. */
+function warning(drill: DatasetDrill): string {
+  const { dataset, observed, plan } = drill;
+  const standby = observed.standbys.find((s) => s.name === plan.standby);
+  const lag = plan.expectedLoss.sync
+    ? 'synchronous: no acknowledged write may be lost'
+    : `async, ${standby?.lagBytes ?? '?'} bytes behind`;
+  return [
+    `The failover drill of ${dataset} fails it over for real:`,
+    `  - writes into ${datasetWritesTable} through ${safeHost(drill.clientUrl)} (dropped afterwards);`,
+    `  - kills PostgreSQL of ${observed.primary.name} (${drill.dataDir}) with SIGKILL;`,
+    `  - lets Lifeboat detect it, fence it and promote ${plan.standby} (${lag}), then move clients through ${observed.router?.name ?? 'the router'}.`,
+    `Afterwards ${plan.standby} is the primary and ${observed.primary.name} stays stopped until it is rejoined.`,
+  ].join('\n');
+}
+
+function afterwards(drill: DatasetDrill, report: DatasetDrillReport): string {
+  const { dataset } = drill;
+  const field = `datasets.${dataset}`;
+  if (report.outcome === 'restarted')
+    return `  ${report.old_primary} was restarted in place (replication.restart_in_place); nothing failed over.\n`;
+  const swap = `swap ${field}.source (url, data_dir) with ${field}.replication (standby, standby_data_dir) in the plan`;
+  if (report.rejoin && 'seconds' in report.rejoin)
+    return `  ${report.old_primary} rejoined as a standby of ${report.new_primary} in ${report.rejoin.seconds.toFixed(2)}s (${report.rejoin.rewind}); next: ${swap}.\n`;
+  const failed =
+    report.rejoin && 'error' in report.rejoin
+      ? `  the rejoin failed: ${report.rejoin.error}${report.rejoin.hint ? ` (${report.rejoin.hint})` : ''}\n`
+      : '';
+  return (
+    failed +
+    `  ${report.old_primary} is fenced and stopped: it must not start as a primary again. Rejoin it as a standby of ${report.new_primary} ` +
+    `as its OS user: pg_rewind -D ${drill.dataDir} --source-server=URL -R (URL: ${field}.replication.standby, ` +
+    `${safeHost(drill.failover.topology.standbys[0]!.url)}), then pg_ctl start -D ${drill.dataDir} (a drill with --rejoin does both at its end); next: ${swap}.\n`
+  );
+}
+
+function verdict(results: FailoverDrillResult[]): number {
   const bad = results.some((r) => !r.fenced || (r.sync && r.lost_writes > 0));
   return bad ? ExitCode.failed : ExitCode.ok;
 }

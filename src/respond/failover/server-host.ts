@@ -29,7 +29,14 @@ export interface HostServerOptions {
 export function managedFromHost(options: HostServerOptions): ManagedServer {
   const { name, dataDir } = options;
   const field = options.dataDirField ?? 'its data directory';
-  const binDir = () => options.binDir ?? (dataDir && startedBinDir(dataDir)) ?? findPostgresBinDir();
+  // pg_rewind removes postmaster.opts: a rejoined server starts with the options read before.
+  let remembered = dataDir === undefined ? undefined : readOpts(dataDir);
+  const opts = (): string[] | undefined => {
+    const read = dataDir === undefined ? undefined : readOpts(dataDir);
+    if (read) remembered = read;
+    return remembered;
+  };
+  const binDir = () => options.binDir ?? startedBinDir(opts()) ?? findPostgresBinDir();
   const runBin = (tool: string, args: string[], runOptions: { timeoutMs?: number } = {}) =>
     runTool(join(binDir(), tool), args, {
       ...ownerOf(dataDir),
@@ -64,8 +71,8 @@ export function managedFromHost(options: HostServerOptions): ManagedServer {
       const dir = onHost('start');
       clearStalePidFile(dir);
       const args = ['-D', dir, '-l', logFileOf(dir), '-w', '-t', '60'];
-      const opts = startedOptions(dir);
-      check(await runBin('pg_ctl', [...args, ...(opts ? ['-o', opts] : []), 'start']), 'start');
+      const started = startedOptions(opts());
+      check(await runBin('pg_ctl', [...args, ...(started ? ['-o', started] : []), 'start']), 'start');
     },
     stop: async (mode) => {
       const dir = onHost('stop');
@@ -76,8 +83,10 @@ export function managedFromHost(options: HostServerOptions): ManagedServer {
     recoverOffline: async () => {
       const dir = onHost('recover');
       clearStalePidFile(dir);
-      const opts = startedArgs(dir);
-      check(await runBin('postgres', ['--single', '-D', dir, ...opts, 'template1']), 'recover');
+      check(
+        await runBin('postgres', ['--single', '-D', dir, ...startedArgs(opts()), 'template1']),
+        'recover',
+      );
     },
     agentReachable: async () => dataDir !== undefined && existsSync(join(dataDir, 'PG_VERSION')),
   };
@@ -114,13 +123,13 @@ function readOpts(dataDir: string): string[] | undefined {
   }
 }
 
-function startedBinDir(dataDir: string): string | undefined {
-  const binary = readOpts(dataDir)?.[0];
+function startedBinDir(opts: string[] | undefined): string | undefined {
+  const binary = opts?.[0];
   return binary && existsSync(binary) ? dirname(binary) : undefined;
 }
 
-function startedArgs(dataDir: string): string[] {
-  const [, ...args] = readOpts(dataDir) ?? [];
+function startedArgs(opts: string[] | undefined): string[] {
+  const [, ...args] = opts ?? [];
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '-D') i++;
@@ -130,7 +139,7 @@ function startedArgs(dataDir: string): string[] {
 }
 
 /** The same options as one string for pg_ctl -o, which hands it to a shell. */
-function startedOptions(dataDir: string): string | undefined {
-  const args = startedArgs(dataDir);
+function startedOptions(opts: string[] | undefined): string | undefined {
+  const args = startedArgs(opts);
   return args.length ? args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ') : undefined;
 }
