@@ -1,13 +1,13 @@
 /**
  * Before a failover drill on a plan's real dataset: everything it needs, looked at without
  * touching anything. It refuses unless the plan says how to crash and fence the primary
- * (source.data_dir, on this host), where clients connect (a pgbouncer traffic switch), and
+ * (source.data_dir, on this host), where clients connect (the traffic switch's client_url,
+ * or a pgbouncer switch's own address), and
  * the standby streams within the RPO: the drill fails the dataset over for real, so what
  * would refuse a failover refuses the drill.
  */
 import { statSync } from 'node:fs';
 import { EnvironmentError, RefusedError, UsageError } from '../errors.js';
-import { resolveSecret } from '../plan/secret.js';
 import type { ProtectContext } from '../protect/context.js';
 import { planFailover, type FailoverObserved, type FailoverPlan } from '../respond/failover/failover-plan.js';
 import { observeFailover } from '../respond/failover/observe.js';
@@ -19,6 +19,7 @@ import {
 } from '../respond/failover/plan-topology.js';
 import { postmasterPid } from '../respond/failover/server.js';
 import { query, safeHost } from '../respond/failover/sql.js';
+import { clientEndpoint, databaseOf, withDatabase } from './client-endpoint.js';
 import type { FaultKind } from './failover-host.js';
 import { serverIdSql } from './failover-writer.js';
 
@@ -30,7 +31,7 @@ export interface DatasetDrill {
   failover: DatasetFailover;
   /** The primary's data directory, whose postmaster the crash kills. */
   dataDir: string;
-  /** Where the writer connects: pgbouncer's address and its database entry, as admin_url's user. */
+  /** Where the writer connects: the switch's client_url, else pgbouncer's address and database entry. */
   clientUrl: string;
   /** The drill table's database on the primary and on the standby. */
   primaryDbUrl: string;
@@ -55,7 +56,12 @@ export async function prepareDatasetDrill(
     );
   const spec = failoverSpec(context, dataset);
   const dataDir = requireDataDir(spec);
-  const clientUrl = clientEndpoint(context, spec);
+  const clientUrl = clientEndpoint(context, {
+    dataset,
+    traffic: spec.traffic,
+    sourceUrl: spec.primary.url,
+    drill: `the failover drill of ${dataset}`,
+  }).url;
   const failover = await datasetFailover(context, dataset);
   checkCanKill(dataset, dataDir);
   const observed = await observeFailover(failover.topology);
@@ -76,36 +82,6 @@ function requireDataDir(spec: FailoverSpec): string {
       },
     );
   return dataDir;
-}
-
-/**
- * The writer measures what clients see, so it writes through the router. The plan gives
- * that address for pgbouncer only: clients connect where its admin console listens, to the
- * `database` entry the failover rewrites.
- */
-function clientEndpoint(context: ProtectContext, spec: FailoverSpec): string {
-  const field = `datasets.${spec.dataset}.replication.traffic`;
-  if (spec.traffic === undefined)
-    throw new UsageError(
-      `the failover drill of ${spec.dataset} writes through the clients' endpoint, and the plan names no traffic switch`,
-      {
-        hint: `Set ${field} to a pgbouncer switch declared under traffic: (config, admin_url, database); nothing was changed.`,
-      },
-    );
-  const config = context.plan.traffic?.[spec.traffic];
-  if (config?.type !== 'pgbouncer')
-    throw new UsageError(
-      `the failover drill of ${spec.dataset} needs the clients' endpoint, which Lifeboat knows for a pgbouncer switch only, and traffic.${spec.traffic} is ${config?.type ?? 'undeclared'}`,
-      {
-        hint: `Point ${field} at a pgbouncer switch (traffic.NAME: { type: pgbouncer, config, admin_url, database }), or drill on throwaway servers with --sandbox; nothing was changed.`,
-      },
-    );
-  const admin = new URL(
-    config.admin_url
-      ? resolveSecret(config.admin_url, context.planDir, context.env)
-      : 'postgres://postgres@127.0.0.1:6432/pgbouncer',
-  );
-  return withDatabase(admin.href, config.database ?? databaseOf(spec.primary.url));
 }
 
 /** SIGKILL needs the data directory's owner or root, and a postmaster to kill. */
@@ -167,23 +143,13 @@ async function checkClientEndpoint(clientUrl: string, primaryUrl: string): Promi
     throw new EnvironmentError(
       `the drill cannot connect through ${safeHost(clientUrl)}: ${(error as Error).message}`,
       {
-        hint: "The writer connects where pgbouncer's admin_url says it listens, as its user, to the traffic switch's database entry; nothing was changed.",
+        hint: "The writer connects to the traffic switch's client_url, else where pgbouncer's admin_url says it listens, as its user, to the switch's database entry; check that address and its credentials; nothing was changed.",
         cause: error,
       },
     );
   }
   if (through !== (await ask(primaryUrl)))
     throw new EnvironmentError(`${safeHost(clientUrl)} does not lead to the primary`, {
-      hint: "Its [databases] entry must point at the dataset's primary (source.url); nothing was changed.",
+      hint: "The switch must send its clients to the dataset's primary (source.url): check pgbouncer's [databases] entry or the proxy's backend; nothing was changed.",
     });
-}
-
-function databaseOf(url: string): string {
-  return decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${encodeURIComponent(database)}`;
-  return parsed.href;
 }

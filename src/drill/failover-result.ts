@@ -5,12 +5,16 @@
 import { switchLsn } from '../respond/failover/promote.js';
 import type { ManagedServer } from '../respond/failover/server.js';
 import type { FaultRun } from './failover-fault.js';
+import type { PatroniHandoverMode } from '../respond/patroni/handover-plan.js';
 import type { FaultKind } from './failover-host.js';
 import { checkFence, lostWalBytes, lostWrites } from './failover-measure.js';
 import { writesTable, type Ack } from './failover-writer.js';
 
+/** What a drill inflicts: a fault, or (Patroni only) a handover asked of Patroni. */
+export type DrillFault = FaultKind | PatroniHandoverMode;
+
 export interface FailoverDrillResult {
-  fault: FaultKind;
+  fault: DrillFault;
   sync: boolean;
   outcome: 'failed-over' | 'restarted';
   /** How the detector saw the fault: refused (host answers) or timeout (silence). */
@@ -30,6 +34,11 @@ export interface FailoverDrillResult {
   lost_window_seconds: number;
   lost_wal_bytes: number | null;
   fenced: boolean;
+  /**
+   * Patroni drills only: the longest time without an acknowledged write between the fault
+   * (or the request to Patroni) and service restored, what clients saw of it.
+   */
+  interruption_seconds?: number;
   fence: {
     method: string;
     acks_from_old_after_promotion: number;
@@ -158,4 +167,9 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return NaN;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** A drill passes when every run fenced the old primary and no synchronous run lost an acknowledged write. */
+export function drillPassed(results: FailoverDrillResult[]): boolean {
+  return results.every((r) => r.fenced && !(r.sync && r.lost_writes > 0));
 }

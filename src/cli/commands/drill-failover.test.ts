@@ -4,6 +4,7 @@
  * fails over, measures, and rejoins the old primary as a standby.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -101,6 +102,21 @@ describe('lifeboat drill failover DATASET', () => {
       assert.equal(hasStackTrace(run.stderr), false, run.stderr);
       await assertNothingChanged();
     }
+  });
+
+  test("the switch's client_url is where the writer connects: one that leads to the standby is refused", async () => {
+    const made = plan();
+    // client_url overrides pgbouncer's own address, whatever the switch's type.
+    const yaml = readFileSync(made.file, 'utf8').replace(
+      'database: postgres }',
+      `database: postgres, client_url: "${cluster.standby.server.url}" }`,
+    );
+    writeFileSync(made.file, yaml);
+    const run = await made.run(['drill', 'failover', 'users', '--yes']);
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, /does not lead to the primary/);
+    assert.match(run.stderr, /nothing was changed/i);
+    await assertNothingChanged();
   });
 
   test('--yes --json --rejoin: crashed, failed over with no acknowledged write lost, fenced, rejoined', async (t) => {

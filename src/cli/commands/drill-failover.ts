@@ -1,9 +1,10 @@
 /**
  * lifeboat drill failover: the measured failover drill. With --sandbox, on throwaway servers
  * ([--sync|--async] [--fault crash|host|partition] [--runs N]); with a DATASET, on the plan's
- * real servers after a typed confirmation, leaving the dataset failed over. Prints each run
- * and, with several, the medians. Exit 1 when a run was not fenced or a synchronous run lost
- * an acknowledged write.
+ * real servers after a typed confirmation, leaving the dataset failed over (a dataset Patroni
+ * manages is drilled through Patroni: drill-failover-patroni.ts). Prints each run and, with
+ * several, the medians. Exit 1 when a run was not fenced or a synchronous run lost an
+ * acknowledged write.
  */
 import { actor } from '../../protect/backup.js';
 import type { ProtectContext } from '../../protect/context.js';
@@ -16,6 +17,8 @@ import {
 } from '../../drill/failover-dataset-check.js';
 import { rejoinOldPrimary, runDatasetDrill } from '../../drill/failover-dataset.js';
 import type { FaultKind } from '../../drill/failover-host.js';
+import { drillPassed, type DrillFault } from '../../drill/failover-result.js';
+import { patroniUrl } from '../../respond/failover/plan-topology.js';
 import { stopAll } from '../../protect/sandbox/instance.js';
 import { safeHost } from '../../respond/failover/sql.js';
 import { parseCommandArgs, type ParsedArgs } from '../args.js';
@@ -25,12 +28,16 @@ import { table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 import { progressReporter } from '../progress.js';
 import { ownShutdown } from '../shutdown.js';
+import { runPatroniDataset } from './drill-failover-patroni.js';
 
 const sandboxUsage =
   '--sandbox [--sync|--async] [--fault crash|host|partition] [--runs N] [--restart-in-place] [--json]';
-const datasetUsage = 'DATASET [--fault crash] [--rejoin] [--yes] [--json] [--plan FILE]';
+const datasetUsage = 'DATASET [--fault crash|switchover|failover] [--rejoin] [--yes] [--json] [--plan FILE]';
 const usage = `${sandboxUsage} | ${datasetUsage}`;
-const faults: FaultKind[] = ['crash', 'host', 'partition'];
+const sandboxFaults: FaultKind[] = ['crash', 'host', 'partition'];
+/** Asked of Patroni: a dataset with source.patroni only. */
+const handoverFaults: DrillFault[] = ['switchover', 'failover'];
+const faults: DrillFault[] = [...sandboxFaults, ...handoverFaults];
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const parsed = parseCommandArgs(
@@ -48,12 +55,21 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     },
     usage,
   );
-  const fault = (parsed.string('fault') ?? 'crash') as FaultKind;
+  const fault = (parsed.string('fault') ?? 'crash') as DrillFault;
   if (!faults.includes(fault))
     throw new UsageError(`drill failover: unknown fault "${fault}"`, {
       hint: `One of: ${faults.join(', ')}.`,
     });
-  if (parsed.flag('sandbox')) return runSandbox(parsed, fault);
+  if (parsed.flag('sandbox')) {
+    if (handoverFaults.includes(fault))
+      throw new UsageError(
+        `drill failover --sandbox: --fault ${fault} asks Patroni, for a plan's dataset only`,
+        {
+          hint: `The sandbox's faults: ${sandboxFaults.join(', ')}.`,
+        },
+      );
+    return runSandbox(parsed, fault as FaultKind);
+  }
   const [dataset, ...extra] = parsed.positionals;
   if (dataset === undefined || extra.length > 0)
     throw new UsageError(
@@ -124,7 +140,7 @@ export interface DatasetDrillReport extends FailoverDrillResult {
 async function runDataset(
   context: ProtectContext,
   dataset: string,
-  fault: FaultKind,
+  fault: DrillFault,
   parsed: ParsedArgs,
 ): Promise<number> {
   const json = parsed.flag('json');
@@ -138,7 +154,16 @@ async function runDataset(
       details,
     });
   try {
-    const drill = await prepareDatasetDrill(context, dataset, fault);
+    const patroni = patroniUrl(context, dataset);
+    if (patroni !== undefined) return await runPatroniDataset(context, dataset, fault, parsed, audit);
+    if (handoverFaults.includes(fault))
+      throw new UsageError(
+        `drill failover ${dataset}: --fault ${fault} asks Patroni, and datasets.${dataset}.source.patroni is not set`,
+        {
+          hint: `Drill a crash (--fault crash); lifeboat ${fault} ${dataset} performs and times a plain ${fault}. Nothing was changed.`,
+        },
+      );
+    const drill = await prepareDatasetDrill(context, dataset, fault as FaultKind);
     await confirmTyped({ expected: dataset, message: warning(drill), yes: parsed.flag('yes') }).catch(
       (error: unknown) => {
         throw error instanceof RefusedError
@@ -251,8 +276,7 @@ function afterwards(drill: DatasetDrill, report: DatasetDrillReport): string {
 }
 
 function verdict(results: FailoverDrillResult[]): number {
-  const bad = results.some((r) => !r.fenced || (r.sync && r.lost_writes > 0));
-  return bad ? ExitCode.failed : ExitCode.ok;
+  return drillPassed(results) ? ExitCode.ok : ExitCode.failed;
 }
 
 function describe(r: FailoverDrillResult): string {

@@ -80,6 +80,9 @@ export const TrafficSwitch = z
     database: Text.optional().describe(
       "pgbouncer: the `[databases]` entry the dataset's clients use, rewritten on failover. Default: the database of the dataset's source URL, else `postgres`.",
     ),
+    client_url: Text.optional().describe(
+      "The libpq URL the dataset's clients connect through this switch (credentials via `env:`/`file:`), e.g. HAProxy's frontend: where `lifeboat drill failover` writes to measure what clients see. One host only. Default: for pgbouncer, `admin_url`'s user, host and port with the switch's `database`; for other types, none.",
+    ),
     server: Text.optional().describe(
       'haproxy: the server line of `backend` that points at the primary. Default: `primary`.',
     ),
