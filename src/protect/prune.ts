@@ -46,6 +46,8 @@ export interface PrunePlan {
   /** restic tags that select this plan's snapshots in a repository (`lifeboat`, `org=`). */
   tags: string[];
   repositories: PrunePlanRepository[];
+  /** Datasets in pgBackRest repositories: `pgbackrest expire` applies their retention. */
+  physical: string[];
   skipped: { dataset: string; reason: string }[];
 }
 
@@ -63,6 +65,7 @@ export function planTags(plan: Plan): string[] {
 export function planPrune(plan: Plan): PrunePlan {
   const byRepository = new Map<string, PrunePlanDataset[]>();
   const skipped: PrunePlan['skipped'] = [];
+  const physical: string[] = [];
   for (const [id, dataset] of Object.entries(plan.datasets ?? {})) {
     if (!dataset.source) {
       skipped.push({ dataset: id, reason: 'no source in the plan' });
@@ -73,11 +76,8 @@ export function planPrune(plan: Plan): PrunePlan {
       continue;
     }
     const repository = datasetRepository(plan, id);
-    if (plan.repositories?.[repository]?.type === 'pgbackrest') {
-      skipped.push({
-        dataset: id,
-        reason: `repository ${repository} is pgBackRest's, which applies its own retention`,
-      });
+    if (plan.repositories?.[repository]?.type === 'pgbackrest' || dataset.backup?.method === 'physical') {
+      physical.push(id);
       continue;
     }
     const list = byRepository.get(repository) ?? [];
@@ -91,6 +91,7 @@ export function planPrune(plan: Plan): PrunePlan {
   return {
     tags: planTags(plan),
     repositories: [...byRepository].map(([repository, datasets]) => ({ repository, datasets })),
+    physical,
     skipped,
   };
 }
@@ -129,9 +130,18 @@ export interface RepositoryPruneReport {
   note?: string;
 }
 
+export interface PhysicalPruneReport {
+  dataset: string;
+  /** Backup sets pgBackRest expired (none in a dry run, which does not ask it). */
+  expired: string[];
+  kept: string[];
+  error?: { kind: string; message: string };
+}
+
 export interface PruneReport {
   dryRun: boolean;
   repositories: RepositoryPruneReport[];
+  physical: PhysicalPruneReport[];
   skipped: PrunePlan['skipped'];
 }
 
@@ -152,12 +162,39 @@ export async function applyPrune(
   const report: PruneReport = {
     dryRun: options.dryRun === true,
     repositories: [],
+    physical: [],
     skipped: prunePlan.skipped,
   };
   for (const item of prunePlan.repositories) {
     report.repositories.push(await pruneRepository(context, prunePlan.tags, item, options));
   }
+  for (const dataset of prunePlan.physical)
+    report.physical.push(await prunePhysical(context, dataset, options));
   return report;
+}
+
+/** pgBackRest's retention, written into its config from the plan's; a dry run changes nothing and reports nothing expired. */
+async function prunePhysical(
+  context: ProtectContext,
+  dataset: string,
+  options: ApplyPruneOptions,
+): Promise<PhysicalPruneReport> {
+  if (options.dryRun) return { dataset, expired: [], kept: [] };
+  const { expirePhysical } = await import('./pgbackrest/backup.js');
+  try {
+    return {
+      dataset,
+      ...(await expirePhysical(context, dataset, options.actor ? { actor: options.actor } : {})),
+    };
+  } catch (cause) {
+    const error = coerceError(cause);
+    return {
+      dataset,
+      expired: [],
+      kept: [],
+      error: { kind: error instanceof LifeboatError ? error.kind : 'internal', message: error.message },
+    };
+  }
 }
 
 async function pruneRepository(

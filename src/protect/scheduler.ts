@@ -271,7 +271,8 @@ export const defaultExecutors: Executors = {
     const plan = planPrune(context.plan);
     const report = await applyPrune(
       context,
-      { ...plan, repositories: plan.repositories.filter((r) => r.repository === repository) },
+      // pgBackRest expires by itself after every backup: a scheduled prune is restic's only.
+      { ...plan, repositories: plan.repositories.filter((r) => r.repository === repository), physical: [] },
       { actor },
     );
     const repo = report.repositories[0];

@@ -26,7 +26,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     const report = await applyPrune(context, planPrune(context.plan), { dryRun: parsed.flag('dry-run') });
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else process.stdout.write(formatReport(report));
-    const errors = report.repositories.flatMap((r) => (r.error ? [r.error] : []));
+    const errors = [...report.repositories, ...report.physical].flatMap((r) => (r.error ? [r.error] : []));
     if (errors.length === 0) return ExitCode.ok;
     if (!json) for (const e of errors) process.stderr.write(`lifeboat: ${e.message}\n`);
     return errors.every((e) => e.kind === 'environment') ? ExitCode.environment : ExitCode.failed;
@@ -60,6 +60,16 @@ function formatReport(report: PruneReport): string {
     }
     out.push('');
   }
+  for (const p of report.physical) {
+    if (p.error) out.push(`pgBackRest ${p.dataset}: FAILED: ${p.error.message}`);
+    else if (report.dryRun)
+      out.push(`pgBackRest ${p.dataset}: pgbackrest expire would apply the plan's retention`);
+    else
+      out.push(
+        `pgBackRest ${p.dataset}: expired ${p.expired.length ? p.expired.join(', ') : 'nothing'}; kept ${p.kept.join(', ') || 'nothing'}`,
+      );
+  }
+  if (report.physical.length > 0) out.push('');
   for (const s of report.skipped) out.push(`skipped ${s.dataset}: ${s.reason}`);
   return out.join('\n') + (report.skipped.length > 0 ? '\n' : '');
 }

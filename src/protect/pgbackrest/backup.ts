@@ -158,6 +158,11 @@ export async function backupPhysical(
     const known = new Set(before.backups.map((b) => b.label));
     const made = after.backups.filter((b) => !known.has(b.label)).at(-1);
     if (!made) throw new Error('pgbackrest backup succeeded but info lists no new backup');
+    // pgBackRest expires by its retention at the end of every backup: what it removed is no
+    // longer a recovery point, and status or restore must not offer it.
+    const kept = new Set(after.backups.map((b) => b.label));
+    for (const gone of before.backups.filter((b) => !kept.has(b.label)))
+      await state.deleteSnapshotByResticId(gone.label);
     await state.markSnapshotComplete(record.id, {
       resticSnapshotId: made.label,
       totalBytes: made.sizeBytes ?? null,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backupPhysical } from './backup.js';
 import { startSandboxPrimary, type SandboxPrimary } from './sandbox-primary.js';
+import { applyPrune, planPrune } from '../prune.js';
 import { runVerify } from '../verify.js';
 
 describe('verify of a physical dataset (real cluster, pgBackRest)', { timeout: 150_000 }, () => {
@@ -52,6 +53,23 @@ describe('verify of a physical dataset (real cluster, pgBackRest)', { timeout: 1
     assert.equal(verification?.ok, true);
     const restores = join(primary.workDir, '.lifeboat', 'restores');
     assert.deepEqual(existsSync(restores) ? readdirSync(restores) : [], [], 'the copy is removed');
+  });
+
+  test('prune applies pgBackRest retention to physical datasets, and a dry run asks nothing', async () => {
+    const plan = planPrune(primary.context.plan);
+    assert.deepEqual(plan.physical, ['db', 'strict']);
+    assert.deepEqual(plan.repositories, []);
+    const dry = await applyPrune(primary.context, plan, { dryRun: true });
+    assert.deepEqual(dry.physical[0], { dataset: 'db', expired: [], kept: [] });
+    const report = await applyPrune(primary.context, plan, { actor: 'test' });
+    const db = report.physical.find((p) => p.dataset === 'db');
+    assert.equal(db?.error, undefined);
+    const [newest] = await (await primary.context.state()).listSnapshots('db', { status: 'complete' });
+    assert.ok(
+      newest?.resticSnapshotId && db?.kept.includes(newest.resticSnapshotId),
+      'the newest set is kept',
+    );
+    assert.deepEqual(db?.expired, []);
   });
 
   test('a check the restored copy fails makes the verification fail, with the reason', async () => {
