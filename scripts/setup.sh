@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 missing=""
 for tool in restic:restic pgbackrest:pgbackrest pgbouncer:pgbouncer haproxy:haproxy redis-server:redis-server mariadb-dump:mariadb-client \
-    patroni:patroni etcd:etcd-server etcdctl:etcd-client; do
+    patroni:patroni etcd:etcd-server etcdctl:etcd-client promtool:prometheus; do
   bin=${tool%%:*}; pkg=${tool#*:}
   command -v "$bin" >/dev/null 2>&1 || missing="$missing $pkg"
 done

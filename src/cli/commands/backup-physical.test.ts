@@ -6,8 +6,6 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openPhysicalDataset } from '../../protect/pgbackrest/dataset.js';
-import { execFileSync } from 'node:child_process';
-import { findPostgresBinDir } from '../../protect/sandbox/postgres.js';
 import { startSandboxPrimary, type SandboxPrimary } from '../../protect/pgbackrest/sandbox-primary.js';
 import { applyArchiving, planDatasetArchiving } from '../../protect/pgbackrest/setup.js';
 import { runCli } from '../testing/run-cli.js';

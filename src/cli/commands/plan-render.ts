@@ -1,6 +1,4 @@
 /** lifeboat plan render: the human-readable DR document, regenerated from the plan (Markdown or HTML). */
-import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExitCode, PlanInvalidError, UsageError } from '../../errors.js';
 import { loadPlanFile, planPath, type LoadedPlan } from '../../plan/load.js';
@@ -10,6 +8,7 @@ import type { Plan } from '../../plan/schema.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { displayPath } from '../findings-output.js';
+import { writeFileAtomically } from '../write-file.js';
 
 const USAGE = '[--plan FILE] [--format md|html] [-o FILE] [--json]';
 
@@ -54,7 +53,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   }
 
   const target = resolve(output);
-  writeAtomically(target, document);
+  writeFileAtomically(target, document);
   if (parsed.flag('json')) {
     process.stdout.write(
       JSON.stringify(
@@ -114,17 +113,3 @@ export function loadValidPlan(file: string): LoadedPlan & { plan: Plan } {
 }
 
 /** Write to a temporary file beside the target, then rename: a reader never sees half a document. */
-function writeAtomically(target: string, content: string): void {
-  const temporary = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    writeFileSync(temporary, content);
-    renameSync(temporary, target);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot write ${target}: ${code ?? String(error)}`, {
-      cause: error,
-      hint: code === 'ENOENT' ? 'create the directory first' : 'check the path and its permissions',
-    });
-  }
-}

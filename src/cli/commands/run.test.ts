@@ -17,7 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { promtoolCheck } from '../../metrics/testing/promtool.js';
 import type { SchedulerLogEntry } from '../../protect/scheduler.js';
+import type { StatusRow } from '../../protect/status.js';
 import type { SnapshotRecord } from '../../state/store.js';
 import { BIN, runCli } from '../testing/run-cli.js';
 
@@ -26,12 +28,27 @@ let dir: string;
 /** Two plans, each with its own `.lifeboat/` beside it. */
 const onceDir = () => join(dir, 'once');
 const signalDir = () => join(dir, 'signal');
+const metricsDir = () => join(dir, 'metrics');
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'lifeboat-run-'));
   mkdirSync(join(onceDir(), 'files'), { recursive: true });
   mkdirSync(signalDir());
   writeFileSync(join(onceDir(), 'files', 'a.txt'), 'hello\n');
+  mkdirSync(join(metricsDir(), 'files'), { recursive: true });
+  writeFileSync(join(metricsDir(), 'files', 'a.txt'), 'metrics\n');
+  writeFileSync(
+    join(metricsDir(), 'lifeboat.yaml'),
+    `version: 1
+organization: Run Metrics Test
+document: { next_review: 2099-01-01 }
+datasets:
+  docs:
+    rpo: 1h
+    source: { type: files, paths: [./files] }
+    backup: { every: 15m }
+`,
+  );
   writeFileSync(
     join(onceDir(), 'lifeboat.yaml'),
     `version: 1
@@ -145,5 +162,82 @@ describe('lifeboat run', () => {
     };
     assert.equal((await exec('restic', ['list', 'locks', '--no-lock'], { env })).stdout.trim(), '');
     await exec('restic', ['check'], { env });
+  });
+
+  test('--metrics serves the status and the scheduler counters over HTTP while it runs, then closes', async () => {
+    const plan = join(metricsDir(), 'lifeboat.yaml');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', '--plan', plan, '--tick', '1', '--json', '--metrics', '127.0.0.1:0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const entries = () =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as SchedulerLogEntry & { url?: string });
+    const waitFor = async (what: string, found: () => boolean) => {
+      const deadline = Date.now() + 90_000;
+      while (!found()) {
+        assert.ok(Date.now() < deadline, `${what} never happened:\n${stdout}\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await waitFor('metrics listening', () => entries().some((e) => e.url));
+      const url = entries().find((e) => e.url)!.url!;
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      // Everything due (backup, verify, prune) has run.
+      await waitFor('the prune', () => entries().some((e) => e.kind === 'prune' && e.event !== 'start'));
+
+      const scrape = await fetch(url);
+      assert.equal(scrape.status, 200);
+      assert.equal(scrape.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+      const text = await scrape.text();
+      assert.equal(promtoolCheck(text), '');
+      const values = new Map(
+        text
+          .split('\n')
+          .filter((l) => l && !l.startsWith('#'))
+          .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))] as const),
+      );
+      for (const kind of ['backup', 'verify', 'prune']) {
+        assert.equal(values.get(`lifeboat_scheduler_runs_started_total{kind="${kind}"}`), 1, kind);
+        assert.equal(values.get(`lifeboat_scheduler_runs_failed_total{kind="${kind}"}`), 0, kind);
+      }
+      const status = await runCli(['status', '--plan', plan, '--json']);
+      const docs = (JSON.parse(status.stdout) as { datasets: StatusRow[] }).datasets[0]!;
+      assert.equal(docs.compliant, true, status.stdout);
+      assert.equal(values.get('lifeboat_dataset_compliant{dataset="docs"}'), 1);
+      assert.equal(values.get('lifeboat_dataset_rpo_seconds{dataset="docs"}'), docs.rpoSeconds);
+      assert.equal(
+        values.get('lifeboat_dataset_last_recovery_point_timestamp_seconds{dataset="docs"}'),
+        Date.parse(docs.newest!.at) / 1000,
+      );
+      assert.equal(
+        values.get('lifeboat_dataset_last_verified_timestamp_seconds{dataset="docs"}'),
+        Date.parse(docs.verified!.at) / 1000,
+      );
+
+      const base = url.replace(/\/metrics$/, '');
+      assert.equal(await (await fetch(`${base}/healthz`)).text(), 'ok\n');
+      assert.equal((await fetch(`${base}/nothing`)).status, 404);
+
+      // The same port again: refused before any work starts, naming the port.
+      const port = new URL(url).port;
+      const taken = await runCli(['run', '--once', '--plan', plan, '--metrics', `127.0.0.1:${port}`]);
+      assert.equal(taken.code, 3, taken.stderr);
+      assert.match(taken.stderr, new RegExp(`another process already listens on 127\\.0\\.0\\.1:${port}`));
+      assert.equal(taken.stdout, '');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, `${stdout}\n${stderr}`);
+    await assert.rejects(fetch(entries().find((e) => e.url)!.url!), 'closed with the scheduler');
   });
 });

@@ -1,11 +1,15 @@
 /** lifeboat run [--once]: the foreground scheduler (back up, verify and prune at the plan's cadence). */
 import { ExitCode, UsageError } from '../../errors.js';
+import { serveRunMetrics } from '../../metrics/run-metrics.js';
+import { schedulerCounters } from '../../metrics/scheduler-metrics.js';
+import { parseListenAddress, type MetricsServer } from '../../metrics/server.js';
 import { runScheduler, type SchedulerLogEntry } from '../../protect/scheduler.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { withPlan } from '../open-plan.js';
+import { ownShutdown } from '../shutdown.js';
 
-const USAGE = `[--once] [--tick SECONDS] [--plan FILE] [--json]
+const USAGE = `[--once] [--tick SECONDS] [--metrics HOST:PORT] [--plan FILE] [--json]
 
 Runs in the foreground (under systemd, a container, or a terminal) and, every tick, starts
 what is due: a dataset's backup when its newest recovery point is backup.every old (with
@@ -16,22 +20,29 @@ One line per action on stdout (a JSON object per line with --json).
 SIGINT or SIGTERM stops it: no new work starts, a running backup is aborted and recorded as
 interrupted, a verification or prune in progress finishes; exit 0.
 
-  --once          run what is due now, each piece at most once, then exit (1 if any failed)
-  --tick SECONDS  how often to look at what is due. Default: 5`;
+  --once              run what is due now, each piece at most once, then exit (1 if any failed)
+  --tick SECONDS      how often to look at what is due. Default: 5
+  --metrics HOST:PORT serve Prometheus metrics at http://HOST:PORT/metrics (the status of
+                      every dataset, computed on a scrape and kept 10s, and the scheduler's
+                      counters) and /healthz, until the scheduler stops; e.g. 127.0.0.1:9187,
+                      port 0 picks a free one. Default: none`;
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const parsed = parseCommandArgs(
     'run',
     args,
-    { once: { type: 'boolean' }, tick: { type: 'string' } },
+    { once: { type: 'boolean' }, tick: { type: 'string' }, metrics: { type: 'string' } },
     USAGE,
   );
   const tick = Number(parsed.string('tick') ?? 5);
   if (!Number.isFinite(tick) || tick <= 0) {
     throw new UsageError(`run: --tick must be a positive number of seconds, not ${parsed.string('tick')}`);
   }
+  const metricsOption = parsed.string('metrics');
+  const listen = metricsOption === undefined ? undefined : parseListenAddress(metricsOption);
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {
+    const counters = schedulerCounters();
     const stop = new AbortController();
     // The first signal stops the scheduler; later ones only say that it is stopping, so the
     // shutdown (aborting restic, recording the interrupted run, releasing locks) runs once.
@@ -47,27 +58,52 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       write({ at: new Date().toISOString(), event: 'stopping', message: `${signal} received` });
       stop.abort();
     };
-    const write = (entry: SchedulerLogEntry) =>
+    const write = (entry: RunLogEntry) =>
       process.stdout.write((json ? JSON.stringify(entry) : formatEntry(entry)) + '\n');
+    const log = (entry: SchedulerLogEntry) => {
+      counters.observe(entry);
+      write(entry);
+    };
+    let metrics: MetricsServer | undefined;
+    if (listen) {
+      metrics = await serveRunMetrics(context, {
+        listen,
+        counters,
+        warn: (message) => write({ at: new Date().toISOString(), event: 'metrics', message }),
+      });
+      write({
+        at: new Date().toISOString(),
+        event: 'metrics',
+        message: `serving ${metrics.url}`,
+        url: metrics.url,
+      });
+    }
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // A verification or prune in progress finishes, however long it takes: not cut off after 2 s.
+    ownShutdown();
     try {
       const summary = await runScheduler(context, {
         once: parsed.flag('once'),
         tickMs: tick * 1000,
         signal: stop.signal,
-        log: write,
+        log,
       });
       return parsed.flag('once') && summary.failed > 0 ? ExitCode.failed : ExitCode.ok;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      await metrics?.close();
     }
   });
 }
 
-function formatEntry(e: SchedulerLogEntry): string {
+/** What `run` prints: the scheduler's entries, and what the metrics endpoint has to say. */
+type RunLogEntry = SchedulerLogEntry | { at: string; event: 'metrics'; message: string; url?: string };
+
+function formatEntry(e: RunLogEntry): string {
   const time = e.at.replace(/\.\d+Z$/, 'Z');
+  if (e.event === 'metrics') return `${time} metrics: ${e.message}`;
   const what = e.kind ? `${e.kind} ${e.dataset ?? e.repository}` : 'scheduler';
   switch (e.event) {
     case 'scheduler-start':

@@ -4,11 +4,12 @@
  * real servers is tested in protect/status-live.test.ts; here, servers that are not there.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promtoolCheck } from '../../metrics/testing/promtool.js';
 import { openStateStore } from '../../state/store.js';
 import type { StatusRow } from '../../protect/status.js';
 import { runCli } from '../testing/run-cli.js';
@@ -104,6 +105,88 @@ describe('lifeboat status', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /no older than its RPO/);
     assert.match(help.stdout, /--check/);
+  });
+});
+
+/** `name{labels}` → value, for every sample of an exposition. */
+function samples(text: string): Map<string, number> {
+  const map = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    map.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return map;
+}
+
+describe('lifeboat status --format prometheus (after the backup above)', () => {
+  test('promtool accepts it, and it says what --json says', async () => {
+    const prom = await runCli(['status', '--plan', plan(), '--format', 'prometheus']);
+    assert.equal(prom.code, 0, prom.stderr);
+    assert.equal(promtoolCheck(prom.stdout), '');
+    const values = samples(prom.stdout);
+    const docs = (await statusJson()).report.datasets.find((d) => d.dataset === 'docs')!;
+    assert.equal(values.get('lifeboat_dataset_compliant{dataset="docs"}'), docs.compliant ? 1 : 0);
+    assert.equal(values.get('lifeboat_dataset_compliant{dataset="docs"}'), 1);
+    assert.equal(values.get('lifeboat_dataset_rpo_seconds{dataset="docs"}'), docs.rpoSeconds);
+    assert.equal(
+      values.get('lifeboat_dataset_last_recovery_point_timestamp_seconds{dataset="docs"}'),
+      Date.parse(docs.newest!.at) / 1000,
+    );
+    assert.equal(
+      values.get('lifeboat_dataset_last_verified_timestamp_seconds{dataset="docs"}'),
+      Date.parse(docs.verified!.at) / 1000,
+    );
+    assert.ok(values.get('lifeboat_backup_last_duration_seconds{dataset="docs"}')! > 0);
+    assert.equal(values.get('lifeboat_backup_last_size_bytes{dataset="docs"}'), 'hello\n'.length);
+    assert.equal(values.get('lifeboat_dataset_protected{dataset="cdn"}'), 0);
+    assert.equal(values.has('lifeboat_dataset_compliant{dataset="cdn"}'), false);
+  });
+
+  test('-o FILE writes the exposition whole, beside no temporary file, and prints nothing', async () => {
+    const out = join(dir, 'textfile');
+    mkdirSync(out);
+    const file = join(out, 'lifeboat.prom');
+    writeFileSync(file, 'the previous scrape\n');
+    const written = await runCli([
+      'status',
+      '--plan',
+      plan(),
+      '--format',
+      'prometheus',
+      '-o',
+      file,
+      '--check',
+    ]);
+    assert.equal(written.code, 0, written.stderr);
+    assert.equal(written.stdout, '');
+    assert.deepEqual(readdirSync(out), ['lifeboat.prom']);
+    const text = readFileSync(file, 'utf8');
+    assert.equal(promtoolCheck(text), '');
+    assert.match(text, /^lifeboat_dataset_compliant\{dataset="docs"\} 1$/m);
+
+    const missing = await runCli([
+      'status',
+      '--plan',
+      plan(),
+      '-f',
+      'prometheus',
+      '-o',
+      join(dir, 'no', 'x.prom'),
+    ]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot write .*x\.prom: ENOENT\nhint: create its directory first/);
+  });
+
+  test('an unknown format, or --json with another, is a usage error', async () => {
+    const unknown = await runCli(['status', '--plan', plan(), '--format', 'xml']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown format 'xml'/);
+    const both = await runCli(['status', '--plan', plan(), '--json', '--format', 'prometheus']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--json and --format prometheus/);
+    const json = await runCli(['status', '--plan', plan(), '--format', 'json']);
+    assert.equal((JSON.parse(json.stdout) as { compliant: boolean }).compliant, true);
   });
 });
 

@@ -1,14 +1,18 @@
 /** lifeboat status [DATASET...] [--check]: per dataset, is it protected as the plan asks? */
-import { ExitCode } from '../../errors.js';
-import { readLiveExposure } from '../../protect/exposure/live.js';
-import { datasetStatus, formatAge, readStatusRecords, type StatusRow } from '../../protect/status.js';
+import { resolve } from 'node:path';
+import { ExitCode, UsageError } from '../../errors.js';
+import { collectStatus } from '../../metrics/collect-status.js';
+import { datasetMetrics } from '../../metrics/dataset-metrics.js';
+import { renderExposition } from '../../metrics/exposition.js';
+import { writeFileAtomically } from '../write-file.js';
+import { formatAge, type StatusRow } from '../../protect/status.js';
 import { formatDuration } from '../../plan/duration.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { formatBytes, table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 
-const USAGE = `[DATASET...] [--check] [--plan FILE] [--json]
+const USAGE = `[DATASET...] [--check] [--format text|json|prometheus] [-o FILE] [--plan FILE] [--json]
 
 A dataset is compliant when all hold:
   1. its newest complete recovery point is no older than its RPO (dataset rpo, else
@@ -24,27 +28,61 @@ be reached, a standby not streaming or lagging more than replication.max_lag, ar
 warnings (exposure unknown). Datasets without a source, or with an external one, are not
 protected by Lifeboat and are not judged.
 
-  --check  exit 1 when any dataset is not compliant (a monitoring probe); without it,
-           status exits 0 whatever it finds`;
+  --check        exit 1 when any dataset is not compliant (a monitoring probe); without it,
+                 status exits 0 whatever it finds
+  --format FMT   text (tables), json (the same as --json: { compliant, datasets }) or
+                 prometheus (the text exposition format 0.0.4, for node_exporter's textfile
+                 collector). Default: text
+  -o FILE        write to FILE instead of stdout, whole or not at all (a temporary file
+                 beside it, then a rename), as the textfile collector needs, e.g.
+                 -o /var/lib/prometheus/node-exporter/lifeboat.prom. Default: stdout`;
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
-  const parsed = parseCommandArgs('status', args, { check: { type: 'boolean' } }, USAGE);
+  const parsed = parseCommandArgs(
+    'status',
+    args,
+    {
+      check: { type: 'boolean' },
+      format: { type: 'string', short: 'f' },
+      output: { type: 'string', short: 'o' },
+    },
+    USAGE,
+  );
+  const format = chooseFormat(parsed.string('format'), parsed.flag('json'));
+  const output = parsed.string('output');
   return withPlan(parsed.string('plan'), async (context) => {
     for (const id of parsed.positionals) context.dataset(id);
     const named = parsed.positionals.length > 0 ? parsed.positionals : undefined;
-    const [records, live] = await Promise.all([readStatusRecords(context), readLiveExposure(context, named)]);
-    const all = datasetStatus(context.plan, records, new Date(), live);
-    const rows = named ? all.filter((r) => named.includes(r.dataset)) : all;
+    const snapshot = await collectStatus(context, named);
+    const rows = snapshot.rows;
     const failing = rows.filter((r) => r.compliant === false);
-    if (parsed.flag('json')) {
-      process.stdout.write(
-        JSON.stringify({ compliant: failing.length === 0, datasets: rows }, null, 2) + '\n',
-      );
-    } else {
-      process.stdout.write(formatRows(rows));
-    }
+    const text =
+      format === 'json'
+        ? JSON.stringify({ compliant: failing.length === 0, datasets: rows }, null, 2) + '\n'
+        : format === 'prometheus'
+          ? renderExposition(datasetMetrics(snapshot))
+          : formatRows(rows);
+    if (output === undefined) process.stdout.write(text);
+    else writeFileAtomically(resolve(output), text);
     return parsed.flag('check') && failing.length > 0 ? ExitCode.failed : ExitCode.ok;
   });
+}
+
+type Format = 'text' | 'json' | 'prometheus';
+
+function chooseFormat(option: string | undefined, json: boolean): Format {
+  const format = option?.toLowerCase() ?? (json ? 'json' : 'text');
+  if (format !== 'text' && format !== 'json' && format !== 'prometheus') {
+    throw new UsageError(`status: unknown format '${option}'`, {
+      hint: `use --format text, json or prometheus; usage: lifeboat status ${USAGE.split('\n')[0]}`,
+    });
+  }
+  if (json && format !== 'json') {
+    throw new UsageError(`status: --json and --format ${format} ask for two formats`, {
+      hint: 'give one of them',
+    });
+  }
+  return format;
 }
 
 function formatRows(rows: StatusRow[]): string {
