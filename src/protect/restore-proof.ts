@@ -49,7 +49,7 @@ export async function proveFingerprint(
     };
   let restored: Fingerprint;
   try {
-    restored = await source.fingerprintOf(target);
+    restored = await source.fingerprintOf(target, recorded);
   } catch (error) {
     return {
       compared: true,

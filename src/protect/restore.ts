@@ -11,8 +11,9 @@
  *
  * The proof, after every restore: the restored copy's fingerprint against the one recorded at
  * backup time, then the dataset's `verify.checks` on the copy. Policy on a fingerprint that
- * differs: a backup's fingerprint is measured on the live source just before the dump, so a
- * source under writes legitimately differs from its own dump. `lenient` (restore's default)
+ * differs: a backup's fingerprint is measured on the live source beside the dump, so a
+ * source under writes may legitimately differ from its own dump (not PostgreSQL's, whose
+ * fingerprint reads the dump's own snapshot). `lenient` (restore's default)
  * accepts the difference with a warning when the dataset has checks and they all pass; with
  * no checks, or a failing one, the restore is reported failed (the data is there, but
  * unproven). `strict` (verify) never accepts a difference. A command dataset's fingerprint is

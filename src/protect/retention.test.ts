@@ -198,13 +198,21 @@ function snap(
 ): TaggedSnapshot {
   return { id, time, tags: ['lifeboat', `lifeboat:${state}`, 'dataset=db', `run=${run}`, `unit=${unit}`] };
 }
-/** A complete run: globals, a dump and its manifest, written one after the other from `start`. */
-function completeRun(run: string, start: string): TaggedSnapshot[] {
+/**
+ * A complete run: globals, a dump and its manifest, written one after the other from `start`.
+ * Its units stay pending and the manifest alone is complete; runs written before 2026-12
+ * (`units: 'complete'`) had every unit retagged complete.
+ */
+function completeRun(
+  run: string,
+  start: string,
+  units: 'complete' | 'pending' = 'pending',
+): TaggedSnapshot[] {
   const t0 = Date.parse(start);
   const iso = (s: number) => new Date(t0 + s * 1000).toISOString();
   return [
-    snap(`${run}-g`, run, iso(0), 'postgres/globals.sql'),
-    snap(`${run}-d`, run, iso(15), 'postgres/app.dump'),
+    snap(`${run}-g`, run, iso(0), 'postgres/globals.sql', units),
+    snap(`${run}-d`, run, iso(15), 'postgres/app.dump', units),
     snap(`${run}-m`, run, iso(40), 'lifeboat-manifest.json'),
   ];
 }
@@ -250,7 +258,7 @@ describe('groupRuns and decidePrune', () => {
   test('interrupted runs never count toward retention and go when dead or a day old', () => {
     const now = new Date('2026-11-26T12:00:00Z');
     const snapshots = [
-      ...completeRun('good-old', '2026-11-20T02:00:00Z'),
+      ...completeRun('good-old', '2026-11-20T02:00:00Z', 'complete'),
       ...completeRun('good-new', '2026-11-25T02:00:00Z'),
       // Newer than every good run, without a manifest: killed mid-run, recorded failed.
       snap('dead-g', 'dead', '2026-11-26T11:00:00Z', 'postgres/globals.sql'),
@@ -258,8 +266,6 @@ describe('groupRuns and decidePrune', () => {
       snap('fresh-g', 'fresh', '2026-11-26T11:30:00Z', 'postgres/globals.sql'),
       // Left pending two days ago by a run that never finished.
       snap('stale-d', 'stale', '2026-11-24T02:00:00Z', 'postgres/app.dump', 'pending'),
-      // A pending leftover inside a good run that is kept.
-      snap('good-new-p', 'good-new', '2026-11-25T02:00:05Z', 'postgres/app.dump', 'pending'),
       // Not Lifeboat's shape (no run tag): never touched.
       { id: 'foreign', time: '2020-01-01T00:00:00Z', tags: ['lifeboat', 'lifeboat:complete', 'dataset=db'] },
     ];
@@ -271,16 +277,16 @@ describe('groupRuns and decidePrune', () => {
       deadRuns: new Set(['dead']),
     });
     assert.deepEqual(
-      decision.keep.map((k) => k.run),
-      ['good-new'],
+      decision.keep.map((k) => [k.run, k.snapshotIds]),
+      [['good-new', ['good-new-g', 'good-new-d', 'good-new-m']]],
+      'a kept run keeps the pending units its manifest vouches for',
     );
     assert.deepEqual(
-      decision.remove.map((r) => r.run),
-      ['good-old'],
+      decision.remove.map((r) => [r.run, r.snapshotIds]),
+      [['good-old', ['good-old-g', 'good-old-d', 'good-old-m']]],
     );
     assert.deepEqual(decision.leftovers.map((l) => [l.run, l.snapshotIds]).sort(), [
       ['dead', ['dead-g']],
-      ['good-new', ['good-new-p']],
       ['stale', ['stale-d']],
     ]);
     assert.deepEqual(

@@ -155,9 +155,12 @@ export interface RunSnapshots<S extends TaggedSnapshot = TaggedSnapshot> {
   time: string;
   /** The complete-tagged manifest: only a run that has one is a recovery point. */
   manifest: S | undefined;
-  /** Complete-tagged snapshots, units and manifest. */
+  /** Complete-tagged snapshots: the manifest, and the units of runs written before 2026-12. */
   complete: S[];
-  /** Still tagged pending: a snapshot whose writer died between saving and retagging it. */
+  /**
+   * Tagged pending: the units of a run, which its complete manifest vouches for (since
+   * 2026-12 units are never retagged); in a run without one, what an interrupted run left.
+   */
   pending: S[];
 }
 
@@ -240,7 +243,8 @@ export interface PruneDecisionInput<S extends TaggedSnapshot> {
 /**
  * What prune does to one dataset. Retention counts only complete runs (a run is complete
  * when its manifest is complete-tagged), so an interrupted run can never push a good one
- * out. A removed run loses all its snapshots; a kept run keeps all its complete ones.
+ * out. A removed run loses all its snapshots; a kept run keeps all of them: its manifest
+ * vouches for its pending units (a run that failed part-way never stores a manifest).
  */
 export function decidePrune<S extends TaggedSnapshot>(input: PruneDecisionInput<S>): DatasetPruneDecision {
   const runs = groupRuns(input.snapshots);
@@ -249,27 +253,20 @@ export function decidePrune<S extends TaggedSnapshot>(input: PruneDecisionInput<
   const decision: DatasetPruneDecision = {
     dataset: input.dataset,
     policy: input.policy,
-    keep: retention.keep.map(({ item, reasons }) => verdict(item, item.complete, reasons)),
+    keep: retention.keep.map(({ item, reasons }) => verdict(item, allOf(item), reasons)),
     remove: retention.remove.map((run) =>
-      verdict(
-        run,
-        [...run.complete, ...run.pending],
-        [`beyond the retention (${describePolicy(input.policy)})`],
-      ),
+      verdict(run, allOf(run), [`beyond the retention (${describePolicy(input.policy)})`]),
     ),
     leftovers: [],
     waiting: [],
   };
   const maxAge = input.leftoverAgeMs ?? LEFTOVER_AGE_MS;
-  const kept = new Set(retention.keep.map(({ item }) => item.run));
   for (const run of runs) {
-    // A removed complete run already takes its pending snapshots with it.
-    const stray = run.manifest ? (kept.has(run.run) ? run.pending : []) : [...run.complete, ...run.pending];
-    if (stray.length === 0) continue;
+    // A complete run is kept or removed whole, above.
+    if (run.manifest) continue;
+    const stray = allOf(run);
     const newest = Math.max(...stray.map((s) => Date.parse(s.time)));
-    const what = run.manifest
-      ? `${stray.length} snapshot(s) still tagged pending`
-      : `interrupted run: ${stray.length} snapshot(s) and no complete manifest`;
+    const what = `interrupted run: ${stray.length} snapshot(s) and no complete manifest`;
     if (input.deadRuns.has(run.run)) {
       decision.leftovers.push(
         verdict(run, stray, [`${what}; the run is dead (recorded failed, or pending with no process left)`]),
@@ -287,6 +284,11 @@ export function decidePrune<S extends TaggedSnapshot>(input: PruneDecisionInput<
     }
   }
   return decision;
+}
+
+/** Every snapshot of a run, oldest first. */
+function allOf<S extends TaggedSnapshot>(run: RunSnapshots<S>): S[] {
+  return [...run.complete, ...run.pending].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
 }
 
 function verdict<S extends TaggedSnapshot>(

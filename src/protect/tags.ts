@@ -5,9 +5,12 @@
  */
 
 export const TAG_LIFEBOAT = 'lifeboat';
-/** Set while a snapshot is being written; a snapshot that keeps it was interrupted. */
+/**
+ * On the units of a run: they count only through their run's complete manifest (a unit of a
+ * run without one was interrupted). Runs before 2026-12 retagged their units complete.
+ */
 export const TAG_PENDING = 'lifeboat:pending';
-/** Set only after the producer and restic both succeeded. Retention counts only these. */
+/** On a run's manifest, saved once every unit succeeded: the run is a recovery point. */
 export const TAG_COMPLETE = 'lifeboat:complete';
 
 export interface SnapshotLabels {

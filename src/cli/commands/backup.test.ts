@@ -92,14 +92,14 @@ describe('lifeboat backup', () => {
         'snapshots',
         '--json',
         '--tag',
-        'dataset=app,lifeboat:complete',
+        'dataset=app',
       ],
       { encoding: 'utf8' },
     );
-    const snapshots = JSON.parse(restic) as { id: string; paths: string[] }[];
+    const snapshots = JSON.parse(restic) as { id: string; paths: string[]; tags: string[] }[];
     const manifest = report.results[0]!.snapshotId;
     assert.ok(
-      snapshots.some((s) => s.id === manifest),
+      snapshots.some((s) => s.id === manifest && s.tags.includes('lifeboat:complete')),
       'the manifest snapshot is complete-tagged',
     );
     assert.ok(

@@ -12,9 +12,9 @@ const USAGE = `[--dry-run] [--plan FILE] [--json]
 Applies each dataset's retention (plan key retention; default last 3, daily 7, weekly 4,
 monthly 12) to the complete recovery points in its repository. A recovery point is a whole
 backup run: its units and manifest are kept or removed together. Buckets (daily, weekly...)
-are in UTC. Also removes what interrupted runs left: snapshots still tagged lifeboat:pending
-and units of runs without a complete manifest, at once when the state store records the
-run as failed, otherwise once they are a day old. Then prunes the repository's data and
+are in UTC. Also removes what interrupted runs left (the snapshots of runs without a
+complete manifest), at once when the state store records the run as failed, otherwise once
+they are a day old. Then prunes the repository's data and
 forgets the removed recovery points in the state store.
 
   --dry-run, -n  print which runs would be kept or removed and why; change nothing`;

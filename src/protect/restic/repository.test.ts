@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
@@ -97,6 +97,39 @@ describe('ResticRepository against a real restic', { concurrency: 4 }, () => {
     const missing = await repo.dumpStream(result.snapshotId, 'other.bin');
     await assert.rejects(sha256Of(missing.stream), OperationError);
     await assert.rejects(missing.done, OperationError);
+  });
+
+  test('a run: pending units side by side in one session, then a file stored complete at once', async () => {
+    const repo = await fresh('run');
+    const [a, b] = await repo.session(() =>
+      Promise.all(
+        ['a.bin', 'b.bin'].map((filename) =>
+          repo.backupStream({
+            producer: repeatableBytes(2 * MiB),
+            filename,
+            tags: ['run=r1'],
+            mark: 'pending',
+          }),
+        ),
+      ),
+    );
+    // Full ids although restic 0.14 prints short ones, and never retagged.
+    assert.match(a!.snapshotId, /^[0-9a-f]{64}$/);
+    assert.deepEqual(a!.tags, [PENDING_TAG, 'run=r1']);
+    const pending = await repo.snapshots({ tags: [PENDING_TAG, 'run=r1'] });
+    assert.deepEqual(pending.map((s) => s.id).sort(), [a!.snapshotId, b!.snapshotId].sort());
+
+    const file = join(dir, 'manifest.json');
+    await writeFile(file, JSON.stringify({ units: [a!.snapshotId, b!.snapshotId] }));
+    const stored = await repo.backupFile({ path: file, filename: 'manifest.json', tags: ['run=r1'] });
+    assert.equal(stored.totalBytesProcessed, (await readFile(file)).length);
+    assert.deepEqual(
+      (await completeOf(repo, 'run=r1')).map((s) => s.id),
+      [stored.snapshotId],
+    );
+    const dump = await repo.dumpStream(stored.snapshotId, 'manifest.json');
+    assert.equal(await sha256Of(dump.stream), await sha256Of(createReadStream(file)));
+    await dump.done;
   });
 
   test('a producer that fails half way: OperationError, and no complete snapshot', async () => {

@@ -1,18 +1,22 @@
 /**
  * One restic repository, driven through the restic binary.
  *
- * The completion protocol: every backup creates its snapshot with the tag
+ * The completion protocol: every stream or paths backup creates its snapshot with the tag
  * `lifeboat:pending`; only when the producer and restic both succeeded is it retagged
- * `lifeboat:complete`. A snapshot the repository calls good therefore always carries
- * `lifeboat:complete`; a run that was killed leaves `lifeboat:pending` or no snapshot.
+ * `lifeboat:complete` (or, with `mark: 'pending'`, left for something else to vouch for: a
+ * backup run's manifest, stored by `backupFile`, which restic reads whole from a file and
+ * so can tag complete as it saves it). A killed backup never leaves a complete snapshot.
  * This matters because restic before 0.17, reading stdin, cannot know that the producer
  * failed: it sees an end of file, saves a (truncated) snapshot and exits 0.
  *
- * Every operation holds the repository's lock (see lock.ts), so one Lifeboat process
- * never runs two restic commands on a repository at once, and two processes never do.
+ * Every operation holds the repository's lock (see lock.ts), so two Lifeboat processes
+ * never run restic commands on a repository at once, and one process does so only inside
+ * a `session` (the backups of one run, which restic lets share the repository).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { EnvironmentError, LifeboatError, OperationError, UsageError } from '../../errors.js';
 import { findRestic, type ResticBinary } from './binary.js';
@@ -46,7 +50,7 @@ import {
   type Snapshot,
 } from './output.js';
 import { createRedactor, redactUrl, secretEnvValues, stripUrlCredentials, type Redactor } from './redact.js';
-import { TextTail, exitOf, run, type RunResult } from './run.js';
+import { TextTail, eachLine, exitOf, run, type RunResult } from './run.js';
 import { backupLineHandler, commandBackup, pipedBackup, type BackupAttempt } from './stream-backup.js';
 
 export { COMPLETE_TAG, PENDING_TAG };
@@ -83,6 +87,13 @@ export interface BackupStreamOptions {
   onProgress?: (progress: BackupProgress) => void;
   /** Aborting interrupts restic (which then removes its lock) and the producer. */
   signal?: AbortSignal;
+  /**
+   * `complete` (the default): once the producer and restic both succeeded, the snapshot is
+   * retagged `lifeboat:complete` (two more restic commands). `pending`: it keeps
+   * `lifeboat:pending`, and something else vouches for it (a backup run's manifest, stored
+   * complete by `backupFile`, lists it).
+   */
+  mark?: 'complete' | 'pending';
 }
 
 export interface BackupPathsOptions {
@@ -93,6 +104,17 @@ export interface BackupPathsOptions {
   host?: string;
   onProgress?: (progress: BackupProgress) => void;
   signal?: AbortSignal;
+  /** As for streams. Default: `complete`. */
+  mark?: 'complete' | 'pending';
+}
+
+export interface BackupFileOptions {
+  /** A local file, whole before the backup starts. */
+  path: string;
+  /** The name of the file in the snapshot (at its root). */
+  filename: string;
+  tags: string[];
+  host?: string;
 }
 
 export interface BackupResult {
@@ -113,6 +135,9 @@ export interface DumpHandle {
 }
 
 const isLocked = (error: unknown) => error instanceof EnvironmentError && error.details?.reason === 'locked';
+
+/** Set while a `session` holds a repository's lock: the repository whose lock the current async context holds. */
+const sessionOf = new AsyncLocalStorage<ResticRepository>();
 
 export class ResticRepository {
   /** The URL with any password masked: what messages and logs show. */
@@ -175,8 +200,87 @@ export class ResticRepository {
           ? pipedBackup({ ...input, producer: options.producer, parentEnv: this.parentEnv })
           : commandBackup(input),
       );
-      return this.settleBackup(attempt, options.signal);
+      return this.settleBackup(attempt, options.signal, options.mark, options.tags);
     });
+  }
+
+  /**
+   * Backs up one local file as `/<filename>`, tagged `lifeboat:complete` at once: restic
+   * reads the file itself (it is restic's standard input, not a pipe from Lifeboat), so a
+   * snapshot it saves holds the whole file even if Lifeboat dies meanwhile, and a restic that
+   * dies saves nothing. One restic command instead of three.
+   */
+  backupFile(options: BackupFileOptions): Promise<BackupResult> {
+    checkFilename(options.filename);
+    checkTags(options.tags);
+    return this.locked(async () => {
+      const binary = await this.binary();
+      const size = statSync(options.path).size;
+      const args = [
+        ...globalArgs(this.access),
+        'backup',
+        '--json',
+        '--stdin',
+        `--stdin-filename=${options.filename}`,
+        `--tag=${[COMPLETE_TAG, ...options.tags].join(',')}`,
+        ...(options.host ? [`--host=${options.host}`] : []),
+      ];
+      const attempt = await this.attemptBackup(async () => {
+        let summary: BackupSummary | undefined;
+        // Opened for each attempt: a retry reads the file from its start again.
+        const fd = openSync(options.path, 'r');
+        const child = spawn(binary.path, args, {
+          env: resticEnv(this.access, this.parentEnv),
+          stdio: [fd, 'pipe', 'pipe'],
+        });
+        closeSync(fd); // restic has its own copy
+        const stderr = new TextTail();
+        child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
+        eachLine(
+          child.stdout!,
+          backupLineHandler(undefined, (s) => (summary = s)),
+        );
+        const exit = await exitOf(child);
+        return {
+          restic: exit,
+          resticStderr: this.redact(stderr.toString()),
+          producer: { code: 0, signal: null },
+          producerStderr: '',
+          producerStopped: false,
+          summary,
+        };
+      });
+      const saved = attempt.summary?.snapshotId;
+      if (attempt.restic.code === 0 && saved && attempt.summary?.totalBytesProcessed === size) {
+        const full = await this.fullId(saved);
+        return {
+          snapshotId: full,
+          shortId: full.slice(0, 8),
+          tags: [COMPLETE_TAG, ...options.tags],
+          dataAdded: attempt.summary.dataAdded,
+          totalBytesProcessed: attempt.summary.totalBytesProcessed,
+          durationSeconds: attempt.summary.totalDurationSeconds,
+        };
+      }
+      if (saved) await this.forgetBestEffort(saved);
+      if (attempt.restic.code !== 0) {
+        throw this.failure('backup', { ...attempt.restic, stdout: '', stderr: attempt.resticStderr });
+      }
+      throw new OperationError(
+        `restic backup of ${options.filename} on ${this.displayUrl} stored ${attempt.summary?.totalBytesProcessed ?? 'no'} bytes of ${size}`,
+        { details: { repository: this.displayUrl, resticStderr: attempt.resticStderr.slice(-2000) } },
+      );
+    });
+  }
+
+  /**
+   * Runs `fn` holding the repository's lock once: the restic commands it starts through this
+   * repository (even several at a time) do not queue for the lock each. For the backups of
+   * one run, which restic itself lets run side by side (a backup takes a shared lock).
+   */
+  session<T>(fn: () => Promise<T>): Promise<T> {
+    if (sessionOf.getStore() === this) return fn();
+    return this.locked(() => sessionOf.run(this, fn));
   }
 
   /** Backs up files and directories. */
@@ -198,7 +302,7 @@ export class ResticRepository {
           summary,
         };
       });
-      return this.settleBackup(attempt, options.signal);
+      return this.settleBackup(attempt, options.signal, options.mark, options.tags);
     });
   }
 
@@ -310,6 +414,7 @@ export class ResticRepository {
   }
 
   private locked<T>(fn: () => Promise<T>): Promise<T> {
+    if (sessionOf.getStore() === this) return fn();
     return withLock(this.lockKey, this.lockOptions, async (lock) => {
       // A crashed Lifeboat run may have left restic's own lock behind as well.
       if (lock.brokeStale) await this.removeStaleLocks().catch(() => undefined);
@@ -406,11 +511,27 @@ export class ResticRepository {
   }
 
   /** Turns a finished backup attempt into a completed snapshot or an error, cleaning up partial snapshots. */
-  private async settleBackup(attempt: BackupAttempt, signal: AbortSignal | undefined): Promise<BackupResult> {
+  private async settleBackup(
+    attempt: BackupAttempt,
+    signal: AbortSignal | undefined,
+    mark: 'complete' | 'pending' = 'complete',
+    tags: string[] = [],
+  ): Promise<BackupResult> {
     const { restic, producer, summary } = attempt;
     const snapshotId = summary?.snapshotId;
     const resticOk = restic.code === 0 && restic.signal === null;
     const producerOk = producer.code === 0 && producer.signal === null;
+    if (resticOk && producerOk && snapshotId && !signal?.aborted && mark === 'pending') {
+      const full = await this.fullId(snapshotId);
+      return {
+        snapshotId: full,
+        shortId: full.slice(0, 8),
+        tags: [PENDING_TAG, ...tags],
+        dataAdded: summary.dataAdded,
+        totalBytesProcessed: summary.totalBytesProcessed,
+        durationSeconds: summary.totalDurationSeconds,
+      };
+    }
     if (resticOk && producerOk && snapshotId && !signal?.aborted) {
       const completed = await this.markComplete(snapshotId);
       return {
@@ -483,6 +604,35 @@ export class ResticRepository {
     return matches[0]!;
   }
 
+  /**
+   * The full id of a snapshot restic has just saved. restic 0.14 prints only the short id in
+   * `backup --json`'s summary. A local repository names each snapshot's file by its id (the
+   * repository format), so the id is read from the directory, which needs no key; any other
+   * repository is asked (`restic snapshots`, one more command).
+   */
+  private async fullId(id: string): Promise<string> {
+    if (/^[0-9a-f]{64}$/.test(id)) return id;
+    const dir = localRepositoryPath(this.access.url);
+    if (dir !== undefined) {
+      try {
+        const found = readdirSync(join(dir, 'snapshots')).filter((name) => name.startsWith(id));
+        if (found.length === 1 && /^[0-9a-f]{64}$/.test(found[0]!)) return found[0]!;
+      } catch {
+        // Not laid out as expected: ask restic.
+      }
+    }
+    const matches = (await this.listSnapshots({})).filter((s) => s.id.startsWith(id));
+    if (matches.length !== 1) {
+      throw new OperationError(
+        `restic saved snapshot ${id} but lists ${matches.length} snapshots with that id`,
+        {
+          details: { repository: this.displayUrl, snapshotId: id },
+        },
+      );
+    }
+    return matches[0]!.id;
+  }
+
   private async forgetBestEffort(snapshotId: string): Promise<boolean> {
     try {
       await this.checked('forget', ['forget', snapshotId]);
@@ -491,4 +641,10 @@ export class ResticRepository {
       return false;
     }
   }
+}
+
+/** The directory of a repository on the local file system (a plain path or `local:PATH`), else undefined. */
+function localRepositoryPath(url: string): string | undefined {
+  if (url.startsWith('local:')) return resolve(url.slice('local:'.length));
+  return /^[a-z][a-z0-9]*:/i.test(url) ? undefined : resolve(url);
 }

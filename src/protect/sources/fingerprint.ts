@@ -12,6 +12,12 @@ export interface Fingerprint {
   /** ISO time of the measurement. Not compared. */
   takenAt: string;
   /**
+   * How the values were measured, where a source has had more than one way (PostgreSQL:
+   * absent for the md5 checksums of older backups, `hashtextextended` since). A restored
+   * copy is measured the same way as the fingerprint it is compared with.
+   */
+  method?: string;
+  /**
    * Measurements that must match exactly, keyed by object, e.g.
    * `appdb/table/public.users` → `{ rows: 1000, checksum: '…' }`.
    */
@@ -31,6 +37,12 @@ export function compareFingerprints(expected: Fingerprint, actual: Fingerprint):
   const differences: string[] = [];
   if (expected.type !== actual.type) {
     differences.push(`type: expected ${expected.type}, got ${actual.type}`);
+    return { equal: false, differences };
+  }
+  if (expected.method !== actual.method) {
+    differences.push(
+      `method: expected ${expected.method ?? '(the original)'}, got ${actual.method ?? '(the original)'}`,
+    );
     return { equal: false, differences };
   }
   const keys = [...new Set([...Object.keys(expected.items), ...Object.keys(actual.items)])].sort();

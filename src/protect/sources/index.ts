@@ -12,6 +12,7 @@ import type { Source, SourceContext } from './source.js';
 
 export type {
   BackupUnit,
+  Capture,
   PathsUnit,
   Producer,
   RestoreTarget,

@@ -85,8 +85,17 @@ const nullMarker = '\\N';
 export async function psqlRows(
   conn: PgConnection,
   sql: string,
-  options: { stable?: boolean } = {},
+  options: { stable?: boolean; snapshot?: string } = {},
 ): Promise<Row[]> {
+  // In a transaction that reads an exported snapshot (see postgres-snapshot.ts).
+  const statements = options.snapshot
+    ? [
+        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+        `SET TRANSACTION SNAPSHOT ${sqlLiteral(options.snapshot)}`,
+        sql,
+        'COMMIT',
+      ]
+    : [sql];
   const result = await runTool(
     'psql',
     [
@@ -100,8 +109,7 @@ export async function psqlRows(
       `null=${nullMarker}`,
       '-d',
       conn.uri,
-      '-c',
-      sql,
+      ...statements.flatMap((statement) => ['-c', statement]),
     ],
     {
       env: { ...conn.env, ...(options.stable ? { PGOPTIONS: stableOutputOptions } : {}) },

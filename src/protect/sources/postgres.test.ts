@@ -123,6 +123,48 @@ describe('postgres source', () => {
     await assert.rejects(pg.restoreUnit(unit.filename, createReadStream(file), into), RefusedError);
   });
 
+  test('a capture dumps and measures one snapshot: exact under writes that land in between', async () => {
+    const pg = postgresSource({ type: 'postgres', url: source.url, databases: ['other'] });
+    const capture = await pg.capture!();
+    // Written after the snapshot was exported, before pg_dump starts: neither may see it.
+    await source.psql("INSERT INTO notes VALUES ('late')", 'other');
+    const unit = capture.units.find(
+      (u): u is StreamUnit => u.kind === 'stream' && u.filename.endsWith('.dump'),
+    )!;
+    assert.ok(unit.producer.args.some((a) => a.startsWith('--snapshot=')));
+    const file = join(dir, 'captured.dump');
+    await pipeProducer(unit.producer, createWriteStream(file));
+    const recorded = await capture.fingerprint;
+    await capture.close();
+    assert.equal(recorded.method, 'hashtextextended');
+    assert.equal(recorded.items['other/table/public.notes']?.rows, 2);
+    const into = { kind: 'server' as const, url: target.url, databases: { other: 'other_captured' } };
+    await pg.restoreUnit(unit.filename, createReadStream(file), into);
+    assert.deepEqual(compareFingerprints(recorded, await pg.fingerprintOf(into, recorded)), {
+      equal: true,
+      differences: [],
+    });
+    // A fingerprint of an older backup (md5, no method) is measured its own way.
+    const old = { ...recorded, items: { ...recorded.items } };
+    delete old.method;
+    const md5Sum = (
+      await target.psql(
+        "SELECT sum(('x' || left(md5(t::text), 16))::bit(64)::bigint) FROM notes t",
+        'other_captured',
+      )
+    )[0]?.[0];
+    old.items['other/table/public.notes'] = { rows: 2, checksum: md5Sum ?? '' };
+    assert.equal(compareFingerprints(old, await pg.fingerprintOf(into, old)).equal, true);
+    // A changed row is caught.
+    await target.psql("UPDATE notes SET n = 'One' WHERE n = 'one'", 'other_captured');
+    const changed = compareFingerprints(recorded, await pg.fingerprintOf(into, recorded));
+    assert.deepEqual(
+      changed.differences.map((d) => d.split(':')[0]),
+      ['other/table/public.notes'],
+    );
+    await source.psql("DELETE FROM notes WHERE n = 'late'", 'other');
+  });
+
   test('an unreachable server is an EnvironmentError naming host and port, not the password', async () => {
     const port = await freePort();
     const pg = postgresSource({

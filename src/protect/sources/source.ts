@@ -14,8 +14,12 @@
  * - `restoreUnit(filename, input, target)`: reads one stored file back into a target (a new
  *   database on a server, a directory). Never overwrites: an existing target database is a
  *   RefusedError.
- * - `fingerprintOf(target)`: the same measurement on a restored copy, keyed like the
- *   source's so that `compareFingerprints(source, restored)` is meaningful.
+ * - `fingerprintOf(target, recorded)`: the same measurement on a restored copy, keyed like
+ *   the source's (and taken the way `recorded` was) so that `compareFingerprints(source,
+ *   restored)` is meaningful.
+ * - `capture()` (optional): the units and the fingerprint of one consistent state of the
+ *   source, for sources that can offer one (PostgreSQL: pg_dump and the fingerprint read
+ *   one exported snapshot). Without it, a backup uses `units()` and `fingerprint()`.
  *
  * Sources never talk to restic: the backup and verify code pipes units into repositories and
  * repositories back into `restoreUnit`. Passwords reach tools through the environment
@@ -70,13 +74,24 @@ export type RestoreTarget =
       path: string;
     };
 
+/** One backup's view of a source: what to store and what a restore of it must reproduce. */
+export interface Capture {
+  units: BackupUnit[];
+  /** Measured while the units are stored. */
+  fingerprint: Promise<Fingerprint>;
+  /** Ends what the capture holds open; called once every unit has been stored, or has failed. */
+  close(): Promise<void>;
+}
+
 export interface Source {
   readonly type: string;
   check(): Promise<void>;
   units(): Promise<BackupUnit[]>;
   fingerprint(): Promise<Fingerprint>;
+  capture?(): Promise<Capture>;
   restoreUnit(filename: string, input: Readable, target: RestoreTarget): Promise<void>;
-  fingerprintOf(target: RestoreTarget): Promise<Fingerprint>;
+  /** `recorded`: the fingerprint the backup recorded, whose way of measuring is followed. */
+  fingerprintOf(target: RestoreTarget, recorded?: Fingerprint): Promise<Fingerprint>;
 }
 
 /** What every source factory gets besides its config. */
