@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { scale: { type: 'string', default: '50' }, keep: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { scale: { type: 'string', default: '50' }, keep: { type: 'boolean' } },
+});
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin', 'lifeboat.js');
 const rssPreload = join(root, 'bench', 'backup', 'rss.mjs');
@@ -29,13 +31,21 @@ function timed(label, command, args, options = {}) {
 
 function lifeboat(label, args) {
   const rssFile = join(dir, `${label}.rss`);
-  const run = timed(label, process.execPath, ['--import', rssPreload, bin, ...args, '--plan', join(dir, 'lifeboat.yaml'), '--json'], {
-    env: { ...process.env, LIFEBOAT_BENCH_RSS_FILE: rssFile },
-  });
+  const run = timed(
+    label,
+    process.execPath,
+    ['--import', rssPreload, bin, ...args, '--plan', join(dir, 'lifeboat.yaml'), '--json'],
+    {
+      env: { ...process.env, LIFEBOAT_BENCH_RSS_FILE: rssFile },
+    },
+  );
   return { ...run, peakRss: Number(readFileSync(rssFile, 'utf8')), result: JSON.parse(run.stdout) };
 }
 
-const pg = await startPostgres({ fast: true, extraConf: { max_wal_size: '2GB', checkpoint_timeout: '30min' } });
+const pg = await startPostgres({
+  fast: true,
+  extraConf: { max_wal_size: '2GB', checkpoint_timeout: '30min' },
+});
 try {
   log(`pgbench -i -s ${values.scale} on a throwaway PostgreSQL (port ${pg.port})`);
   await pg.psql('CREATE DATABASE bench');
@@ -75,6 +85,7 @@ try {
     baseline: { pgDumpSeconds: pgDump.seconds, pgRestoreSeconds: pgRestore.seconds, dumpBytes },
     lifeboat: {
       backupSeconds: first.seconds,
+      secondBackupSeconds: second.seconds,
       restoreSeconds: restore.seconds,
       firstBytesAdded: firstAdded,
       secondBytesAdded: secondAdded,
@@ -84,6 +95,7 @@ try {
       backupVsPgDump: first.seconds / pgDump.seconds,
       restoreVsPgRestore: restore.seconds / pgRestore.seconds,
       secondBackupAddedFraction: secondAdded / firstAdded,
+      secondBackupVsPgDump: second.seconds / pgDump.seconds,
     },
   };
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -94,6 +106,7 @@ try {
       `| measure | Lifeboat | baseline | ratio | goal |`,
       `| --- | --- | --- | --- | --- |`,
       `| backup wall time | ${first.seconds.toFixed(1)} s | pg_dump -Fc to a file: ${pgDump.seconds.toFixed(1)} s | ${report.ratios.backupVsPgDump.toFixed(2)} | ≤ 1.2 |`,
+      `| backup wall time, repository already there (the +1 % backup) | ${second.seconds.toFixed(1)} s | | ${report.ratios.secondBackupVsPgDump.toFixed(2)} | |`,
       `| restore wall time | ${restore.seconds.toFixed(1)} s | pg_restore of that file: ${pgRestore.seconds.toFixed(1)} s | ${report.ratios.restoreVsPgRestore.toFixed(2)} | ≤ 1.0 |`,
       `| bytes added by a 2nd backup after +1 % rows | ${mib(secondAdded)} MiB of ${mib(firstAdded)} MiB | pg_dump -Fc: a new ${mib(dumpBytes)} MiB file | ${(100 * report.ratios.secondBackupAddedFraction).toFixed(1)} % | ≤ 5 % |`,
       `| peak memory of the Lifeboat process | ${mib(report.lifeboat.peakRssBytes)} MiB | | | ≤ 200 MB |`,
