@@ -5,16 +5,15 @@
  * switchover or failover asked of Patroni. Patroni rejoins the old leader by itself.
  */
 import type { ProtectContext } from '../../protect/context.js';
-import { ExitCode, RefusedError, UsageError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { datasetWritesTable } from '../../drill/failover-dataset-check.js';
 import { drillPassed, type DrillFault } from '../../drill/failover-result.js';
 import { preparePatroniDrill, type PatroniDrill, type PatroniFault } from '../../drill/patroni-check.js';
 import { runPatroniDrill, type PatroniDrillResult } from '../../drill/patroni-drill.js';
 import { safeHost } from '../../respond/failover/sql.js';
 import type { ParsedArgs } from '../args.js';
-import { confirmTyped } from '../confirm.js';
+import { confirmDrill, interruptBeforeFault } from './drill-guard.js';
 import { progressReporter } from '../progress.js';
-import { ownShutdown } from '../shutdown.js';
 import type { DatasetDrillReport } from './drill-failover.js';
 
 const patroniFaults: DrillFault[] = ['crash', 'switchover', 'failover'];
@@ -44,29 +43,10 @@ export async function runPatroniDataset(
       hint: 'Patroni rejoins the old leader as a replica by itself (use_pg_rewind); drill without --rejoin. Nothing was changed.',
     });
   const drill = await preparePatroniDrill(context, dataset, fault as PatroniFault);
-  await confirmTyped({ expected: dataset, message: warning(drill), yes: parsed.flag('yes') }).catch(
-    (error: unknown) => {
-      throw error instanceof RefusedError
-        ? new RefusedError(`the failover drill of ${dataset} was not confirmed: ${error.message}`, {
-            hint: 'Confirm on a terminal by typing the dataset, or with --yes where there is none; nothing was changed.',
-            cause: error,
-          })
-        : error;
-    },
-  );
+  await confirmDrill(dataset, warning(drill), parsed.flag('yes'));
   const progress = progressReporter({ json });
-  // Once the fault is injected Patroni responds whatever Lifeboat does: an interrupt stops
-  // the drill before it only, and otherwise lets the measurement finish.
-  ownShutdown();
-  const interrupt = new AbortController();
-  const onSignal = () => {
-    interrupt.abort();
-    process.stderr.write(
-      'lifeboat: the drill stops before the fault, or finishes measuring the one it caused\n',
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Once the fault is injected Patroni responds whatever Lifeboat does.
+  const interrupt = interruptBeforeFault('finishes measuring the one it caused');
   let result: PatroniDrillResult;
   try {
     result = await runPatroniDrill(drill, {
@@ -77,8 +57,7 @@ export async function runPatroniDataset(
       },
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
     progress.done();
   }
   const { new_leader: newLeader, ...measured } = result;

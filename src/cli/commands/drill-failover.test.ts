@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { stopAll } from '../../protect/sandbox/instance.js';
-import { dropClient, query } from '../../respond/failover/sql.js';
-import { startTestCluster, type TestCluster } from '../../respond/failover/test-cluster.js';
+import { query } from '../../respond/failover/sql.js';
+import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
 import { openStateStore } from '../../state/store.js';
 import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from './failover-testing.js';
 
@@ -44,19 +43,7 @@ describe('lifeboat drill failover DATASET', () => {
   });
 
   /** Through pgbouncer: the port of the server that took the write. */
-  async function writeThroughBouncer(id: number): Promise<number> {
-    const client = new pg.Client({ connectionString: cluster.bouncer!.url, connectionTimeoutMillis: 10_000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      const result = await client.query('INSERT INTO writes VALUES ($1) RETURNING inet_server_port() AS p', [
-        id,
-      ]);
-      return Number(result.rows[0].p);
-    } finally {
-      dropClient(client);
-    }
-  }
+  const writeThroughBouncer = (id: number) => writeOnce(cluster.bouncer!.url, id);
 
   const recovering = async (url: string) =>
     (await query(url, 'SELECT pg_is_in_recovery() AS r'))[0]?.r as boolean;

@@ -23,11 +23,10 @@ import { stopAll } from '../../protect/sandbox/instance.js';
 import { safeHost } from '../../respond/failover/sql.js';
 import { parseCommandArgs, type ParsedArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
-import { confirmTyped } from '../confirm.js';
+import { confirmDrill, interruptBeforeFault } from './drill-guard.js';
 import { table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 import { progressReporter } from '../progress.js';
-import { ownShutdown } from '../shutdown.js';
 import { runPatroniDataset } from './drill-failover-patroni.js';
 
 const sandboxUsage =
@@ -164,29 +163,9 @@ async function runDataset(
         },
       );
     const drill = await prepareDatasetDrill(context, dataset, fault as FaultKind);
-    await confirmTyped({ expected: dataset, message: warning(drill), yes: parsed.flag('yes') }).catch(
-      (error: unknown) => {
-        throw error instanceof RefusedError
-          ? new RefusedError(`the failover drill of ${dataset} was not confirmed: ${error.message}`, {
-              hint: 'Confirm on a terminal by typing the dataset, or with --yes where there is none; nothing was changed.',
-              cause: error,
-            })
-          : error;
-      },
-    );
+    await confirmDrill(dataset, warning(drill), parsed.flag('yes'));
     const progress = progressReporter({ json });
-    // Cut off between the crash and the failover, the dataset would be left without a primary:
-    // an interrupt stops the drill before the fault only.
-    ownShutdown();
-    const interrupt = new AbortController();
-    const onSignal = () => {
-      interrupt.abort();
-      process.stderr.write(
-        'lifeboat: the drill stops before the fault, or finishes the failover it started\n',
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const interrupt = interruptBeforeFault('finishes the failover it started');
     let result: FailoverDrillResult;
     let rejoin: DatasetDrillReport['rejoin'] = null;
     try {
@@ -199,8 +178,7 @@ async function runDataset(
       });
       if (parsed.flag('rejoin') && result.outcome === 'failed-over') rejoin = await rejoined(drill);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.dispose();
       progress.done();
     }
     const report: DatasetDrillReport = {
