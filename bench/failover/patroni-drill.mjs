@@ -48,7 +48,7 @@ export async function runPatroniDrill(lifeboat, options) {
       { timeoutMs: 60_000, intervalMs: 200 },
     );
     await query(admin, 'CREATE DATABASE drill');
-    await query(url, writesTableSql);
+    await query(url, writesTableSql());
     execFileSync(
       join(PG_BIN, 'pgbench'),
       [
