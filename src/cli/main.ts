@@ -26,7 +26,17 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.usage;
   }
   const module = (await found.command.load()) as CommandModule;
-  return module.run(found.rest, { json: found.rest.includes('--json') });
+  return module.run(found.rest, { json: wantsJson(found.rest) });
+}
+
+/** `--json`, or `--format json` where a command offers several formats: errors then come as JSON too. */
+export function wantsJson(args: string[]): boolean {
+  return args.some(
+    (arg, i) =>
+      arg === '--json' ||
+      arg === '--format=json' ||
+      ((arg === '--format' || arg === '-f') && args[i + 1] === 'json'),
+  );
 }
 
 function report(error: unknown, json: boolean): number {
@@ -65,6 +75,6 @@ main(argv).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.exitCode = report(error, argv.includes('--json'));
+    process.exitCode = report(error, wantsJson(argv));
   },
 );
