@@ -15,8 +15,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { EnvironmentError, LifeboatError, OperationError, UsageError } from '../../errors.js';
 import { findRestic, type ResticBinary } from './binary.js';
@@ -35,7 +35,7 @@ import {
   type Producer,
   type RepositoryAccess,
 } from './command.js';
-import { classifyResticFailure, keyLine, resticError } from './errors.js';
+import { classifyResticFailure, resticError } from './errors.js';
 import { withLock, type LockOptions } from './lock.js';
 import {
   parseForget,
@@ -50,8 +50,16 @@ import {
   type Snapshot,
 } from './output.js';
 import { createRedactor, redactUrl, secretEnvValues, stripUrlCredentials, type Redactor } from './redact.js';
-import { TextTail, eachLine, exitOf, run, type RunResult } from './run.js';
-import { backupLineHandler, commandBackup, pipedBackup, type BackupAttempt } from './stream-backup.js';
+import { TextTail, exitOf, run, type RunResult } from './run.js';
+import { backupFailure } from './backup-failure.js';
+import { localSnapshotId } from './snapshot-id.js';
+import {
+  backupLineHandler,
+  commandBackup,
+  fileBackup,
+  pipedBackup,
+  type BackupAttempt,
+} from './stream-backup.js';
 
 export { COMPLETE_TAG, PENDING_TAG };
 export type {
@@ -225,31 +233,15 @@ export class ResticRepository {
         `--tag=${[COMPLETE_TAG, ...options.tags].join(',')}`,
         ...(options.host ? [`--host=${options.host}`] : []),
       ];
-      const attempt = await this.attemptBackup(async () => {
-        let summary: BackupSummary | undefined;
-        // Opened for each attempt: a retry reads the file from its start again.
-        const fd = openSync(options.path, 'r');
-        const child = spawn(binary.path, args, {
-          env: resticEnv(this.access, this.parentEnv),
-          stdio: [fd, 'pipe', 'pipe'],
-        });
-        closeSync(fd); // restic has its own copy
-        const stderr = new TextTail();
-        child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
-        eachLine(
-          child.stdout!,
-          backupLineHandler(undefined, (s) => (summary = s)),
-        );
-        const exit = await exitOf(child);
-        return {
-          restic: exit,
-          resticStderr: this.redact(stderr.toString()),
-          producer: { code: 0, signal: null },
-          producerStderr: '',
-          producerStopped: false,
-          summary,
-        };
-      });
+      const attempt = await this.attemptBackup(() =>
+        fileBackup({
+          resticPath: binary.path,
+          args,
+          resticEnv: resticEnv(this.access, this.parentEnv),
+          redact: this.redact,
+          path: options.path,
+        }),
+      );
       const saved = attempt.summary?.snapshotId;
       if (attempt.restic.code === 0 && saved && attempt.summary?.totalBytesProcessed === size) {
         const full = await this.fullId(saved);
@@ -521,23 +513,15 @@ export class ResticRepository {
     const snapshotId = summary?.snapshotId;
     const resticOk = restic.code === 0 && restic.signal === null;
     const producerOk = producer.code === 0 && producer.signal === null;
-    if (resticOk && producerOk && snapshotId && !signal?.aborted && mark === 'pending') {
-      const full = await this.fullId(snapshotId);
-      return {
-        snapshotId: full,
-        shortId: full.slice(0, 8),
-        tags: [PENDING_TAG, ...tags],
-        dataAdded: summary.dataAdded,
-        totalBytesProcessed: summary.totalBytesProcessed,
-        durationSeconds: summary.totalDurationSeconds,
-      };
-    }
     if (resticOk && producerOk && snapshotId && !signal?.aborted) {
-      const completed = await this.markComplete(snapshotId);
+      const saved =
+        mark === 'pending'
+          ? { id: await this.fullId(snapshotId), tags: [PENDING_TAG, ...tags] }
+          : await this.markComplete(snapshotId);
       return {
-        snapshotId: completed.id,
-        shortId: completed.shortId,
-        tags: completed.tags,
+        snapshotId: saved.id,
+        shortId: saved.id.slice(0, 8),
+        tags: saved.tags,
         dataAdded: summary.dataAdded,
         totalBytesProcessed: summary.totalBytesProcessed,
         durationSeconds: summary.totalDurationSeconds,
@@ -561,31 +545,7 @@ export class ResticRepository {
       await this.removeStaleLocks().catch(() => undefined);
       throw new OperationError(`backup to ${this.displayUrl} was cancelled`, { details });
     }
-    // The cause to report: an environment problem restic met (wrong password, lock,
-    // network) first; then a producer that failed on its own (one that Lifeboat stopped,
-    // or that died of SIGPIPE, is collateral of restic's end); then restic's failure.
-    const resticFailure = resticOk
-      ? undefined
-      : this.failure('backup', { ...restic, stdout: '', stderr: attempt.resticStderr });
-    if (resticFailure instanceof EnvironmentError) throw resticFailure;
-    const producerCaused = !producerOk && !attempt.producerStopped && producer.signal !== 'SIGPIPE';
-    if (resticFailure && !producerCaused) {
-      throw new OperationError(resticFailure.message, { details: { ...resticFailure.details, ...details } });
-    }
-    if (!producerOk) {
-      const how = producer.signal ? `was killed by ${producer.signal}` : `exited with ${producer.code}`;
-      const tail = keyLine(attempt.producerStderr);
-      throw new OperationError(
-        `the backup producer ${how}${tail ? `: ${tail}` : ''}; no snapshot was completed`,
-        {
-          details: { ...details, ...(resticFailure ? { resticError: resticFailure.message } : {}) },
-          hint: "the producer's stderr (in details) says why it failed; its partial snapshot was not marked complete",
-        },
-      );
-    }
-    throw new OperationError(`restic backup on ${this.displayUrl} reported no snapshot id`, {
-      details: { ...details, resticStderr: attempt.resticStderr.slice(-2000) },
-    });
+    throw backupFailure(attempt, this.displayUrl, details, (result) => this.failure('backup', result));
   }
 
   /** Retags a pending snapshot complete and returns it under its new id. */
@@ -612,15 +572,8 @@ export class ResticRepository {
    */
   private async fullId(id: string): Promise<string> {
     if (/^[0-9a-f]{64}$/.test(id)) return id;
-    const dir = localRepositoryPath(this.access.url);
-    if (dir !== undefined) {
-      try {
-        const found = readdirSync(join(dir, 'snapshots')).filter((name) => name.startsWith(id));
-        if (found.length === 1 && /^[0-9a-f]{64}$/.test(found[0]!)) return found[0]!;
-      } catch {
-        // Not laid out as expected: ask restic.
-      }
-    }
+    const local = localSnapshotId(this.access.url, id);
+    if (local !== undefined) return local;
     const matches = (await this.listSnapshots({})).filter((s) => s.id.startsWith(id));
     if (matches.length !== 1) {
       throw new OperationError(
@@ -641,10 +594,4 @@ export class ResticRepository {
       return false;
     }
   }
-}
-
-/** The directory of a repository on the local file system (a plain path or `local:PATH`), else undefined. */
-function localRepositoryPath(url: string): string | undefined {
-  if (url.startsWith('local:')) return resolve(url.slice('local:'.length));
-  return /^[a-z][a-z0-9]*:/i.test(url) ? undefined : resolve(url);
 }

@@ -4,6 +4,7 @@
  * repository (repository.ts); this file only runs the processes and reports their exits.
  */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import type { Producer } from './command.js';
 import { parseBackupLine, type BackupProgress, type BackupSummary } from './output.js';
 import type { Redactor } from './redact.js';
@@ -158,4 +159,31 @@ const GO_SIGNALS: Record<string, NodeJS.Signals> = {
 
 function goSignal(word: string): NodeJS.Signals {
   return GO_SIGNALS[word] ?? 'SIGTERM';
+}
+
+/**
+ * A local file as restic's standard input: restic reads it itself, so a snapshot it saves
+ * holds the whole file even if Lifeboat dies meanwhile. Opened for each attempt, so that a
+ * retry reads it from its start again.
+ */
+export async function fileBackup(input: AttemptInput & { path: string }): Promise<BackupAttempt> {
+  let summary: BackupSummary | undefined;
+  const fd = openSync(input.path, 'r');
+  const child = spawn(input.resticPath, input.args, { env: input.resticEnv, stdio: [fd, 'pipe', 'pipe'] });
+  closeSync(fd); // restic has its own copy
+  const stderr = new TextTail();
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
+  eachLine(
+    child.stdout!,
+    backupLineHandler(input.onProgress, (s) => (summary = s)),
+  );
+  const exit = await exitOf(child);
+  return {
+    restic: exit,
+    resticStderr: input.redact(stderr.toString()),
+    producer: { code: 0, signal: null },
+    producerStderr: '',
+    producerStopped: false,
+    summary,
+  };
 }
