@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadPlanFile } from '../plan/load.js';
@@ -186,7 +186,7 @@ async function runRecipe(name: string, dataset: string, variables: Record<string
 describe('docs/recover-without-lifeboat.md', { timeout: 120_000 }, () => {
   test('every recipe block is one the test runs', () => {
     const names = [...recipes(readFileSync(DOC, 'utf8')).keys()].sort();
-    assert.deepEqual(names, ['command', 'files', 'find-run', 'mysql', 'postgres', 'redis']);
+    assert.deepEqual(names, ['command', 'files', 'find-run', 'mysql', 'postgres', 'postgres-check', 'redis']);
   });
 
   test('PostgreSQL: globals, then the database, with psql and pg_restore', async () => {
@@ -204,6 +204,22 @@ describe('docs/recover-without-lifeboat.md', { timeout: 120_000 }, () => {
       differences: [],
     });
     assert.ok(Object.keys(restored.items).some((k) => k.includes('public.orders')));
+    // The doc's hand check prints the recorded checksums for the restored database.
+    const checked = await runRecipe('postgres-check', 'pg', {
+      ...pgEnv,
+      NEWDB: 'app_restored',
+      LIFEBOAT_DOCS: dirname(DOC),
+    });
+    const recorded = fingerprints.get('pg')!;
+    const lines = checked.split('\n').filter((line) => line.includes('|'));
+    assert.deepEqual(
+      lines,
+      Object.entries(recorded.items)
+        .filter(([key]) => key.startsWith('app/table/'))
+        .map(([key, value]) => `${key.slice('app/table/'.length)}|${value.rows}|${value.checksum}`)
+        .sort(),
+    );
+    assert.ok(lines.length > 0);
     const [owner] = await targetPg.psql(
       "SELECT tableowner FROM pg_tables WHERE tablename = 'orders'",
       'app_restored',

@@ -13,7 +13,8 @@ export interface Fingerprint {
   takenAt: string;
   /**
    * How the values were measured, where a source has had more than one way (PostgreSQL:
-   * absent for the md5 checksums of older backups, `hashtextextended` since). A restored
+   * absent for the md5 checksums of the first backups, then `hashtextextended`, now
+   * `column-hashes`: see postgres-fingerprint.ts). A restored
    * copy is measured the same way as the fingerprint it is compared with.
    */
   method?: string;

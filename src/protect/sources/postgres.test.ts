@@ -123,6 +123,61 @@ describe('postgres source', () => {
     await assert.rejects(pg.restoreUnit(unit.filename, createReadStream(file), into), RefusedError);
   });
 
+  test('column hashes: types hashed by value alone survive a restore, and a moved value is caught', async () => {
+    await source.psql('CREATE DATABASE typed');
+    await source.psqlScript(
+      `CREATE TYPE mood AS ENUM ('calm', 'busy');
+       CREATE DOMAIN positive AS int CHECK (VALUE > 0);
+       CREATE TABLE t (gone int, id positive, day date, ok bool, at timestamptz, m mood, moods mood[],
+         tags text[], ns int[], doc jsonb, raw json, pt point, span int4range, amount numeric, "Odd ""Name""" text);
+       INSERT INTO t VALUES
+         (0, 1, '2024-02-29', true, '2024-02-29 12:00+02', 'calm', '{calm,busy}', '{a,"b c"}', '{1,NULL}',
+          '{"k": [1]}', '[1, 2]', '(1,2)', '[1,5)', 1.50, 'x'),
+         (0, 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+         (0, 3, '2024-03-01', false, '-infinity', 'busy', '{}', '{}', '{}', '{}', '{}', '(0,0)', 'empty', 0, '');
+       ALTER TABLE t DROP COLUMN gone;`,
+      'typed',
+    );
+    // The target numbers its enums differently from the source.
+    await target.psql('CREATE DATABASE shift');
+    await target.psqlScript("CREATE TYPE filler AS ENUM ('a', 'b', 'c');", 'shift');
+    const pg = postgresSource({ type: 'postgres', url: source.url, databases: ['typed'] });
+    const unit = (await pg.units()).find(
+      (u): u is StreamUnit => u.kind === 'stream' && u.filename === 'postgres/typed.dump',
+    )!;
+    const file = join(dir, 'typed.dump');
+    await pipeProducer(unit.producer, createWriteStream(file));
+    const into = { kind: 'server' as const, url: target.url, databases: { typed: 'typed_copy' } };
+    await pg.restoreUnit(unit.filename, createReadStream(file), into);
+
+    const recorded = await pg.fingerprint();
+    assert.equal(recorded.method, 'column-hashes');
+    assert.equal(recorded.items['typed/table/public.t']?.rows, 3);
+    assert.deepEqual(compareFingerprints(recorded, await pg.fingerprintOf(into, recorded)), {
+      equal: true,
+      differences: [],
+    });
+    // Two rows trading a value keep every column's multiset of values: still caught.
+    await target.psql(
+      'UPDATE t SET "Odd ""Name""" = CASE id WHEN 1 THEN \'\' ELSE \'x\' END WHERE id IN (1, 3)',
+      'typed_copy',
+    );
+    assert.deepEqual(
+      compareFingerprints(recorded, await pg.fingerprintOf(into, recorded)).differences.map(
+        (d) => d.split(':')[0],
+      ),
+      ['typed/table/public.t'],
+    );
+    // A backup measured the previous way is compared the previous way.
+    const previous = await postgresSource({
+      type: 'postgres',
+      url: target.url,
+      databases: ['typed_copy'],
+    }).fingerprintOf({ kind: 'server', url: target.url }, { ...recorded, method: 'hashtextextended' });
+    assert.equal(previous.method, 'hashtextextended');
+    assert.match(String(previous.items['typed_copy/table/public.t']?.checksum), /^-?\d+$/);
+  });
+
   test('a capture dumps and measures one snapshot: exact under writes that land in between', async () => {
     const pg = postgresSource({ type: 'postgres', url: source.url, databases: ['other'] });
     const capture = await pg.capture!();
@@ -136,7 +191,7 @@ describe('postgres source', () => {
     await pipeProducer(unit.producer, createWriteStream(file));
     const recorded = await capture.fingerprint;
     await capture.close();
-    assert.equal(recorded.method, 'hashtextextended');
+    assert.equal(recorded.method, 'column-hashes');
     assert.equal(recorded.items['other/table/public.notes']?.rows, 2);
     const into = { kind: 'server' as const, url: target.url, databases: { other: 'other_captured' } };
     await pg.restoreUnit(unit.filename, createReadStream(file), into);

@@ -30,7 +30,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EnvironmentError, OperationError, RefusedError, UsageError } from '../../errors.js';
-import { newFingerprint, type Fingerprint } from './fingerprint.js';
+import type { Fingerprint } from './fingerprint.js';
+import { FINGERPRINT_METHOD, measurePostgres } from './postgres-fingerprint.js';
 import {
   parsePgUrl,
   pgFailure,
@@ -112,13 +113,18 @@ export function postgresSource(config: PostgresSourceConfig): Source {
       const ids = new Map([...snapshots].map(([database, s]) => [database, s.id]));
       return {
         units: unitsOf(names, ids),
-        fingerprint: measure(server, names, (db) => db, { method: HASH_METHOD, snapshots: ids }),
+        fingerprint: measurePostgres(server, names, (db) => db, {
+          method: FINGERPRINT_METHOD,
+          snapshots: ids,
+        }),
         close,
       };
     },
 
     async fingerprint() {
-      return measure(server, await databases(maintenance), (db) => db, { method: HASH_METHOD });
+      return measurePostgres(server, await databases(maintenance), (db) => db, {
+        method: FINGERPRINT_METHOD,
+      });
     },
 
     restoreUnit(filename: string, input: Readable, target: RestoreTarget) {
@@ -136,8 +142,8 @@ export function postgresSource(config: PostgresSourceConfig): Source {
       const conn = serverTarget(target);
       const mapping = target.kind === 'server' ? target.databases : undefined;
       const scope = mapping ? Object.keys(mapping) : (config.databases ?? (await databases(conn)));
-      return measure(conn, scope, (db) => mapping?.[db] ?? db, {
-        method: recorded === undefined ? HASH_METHOD : recorded.method,
+      return measurePostgres(conn, scope, (db) => mapping?.[db] ?? db, {
+        method: recorded === undefined ? FINGERPRINT_METHOD : recorded.method,
       });
     },
   };
@@ -261,75 +267,6 @@ async function restoreDump(conn: PgConnection, input: Readable, jobs: number): P
   } finally {
     if (spool) rmSync(spool, { recursive: true, force: true });
   }
-}
-
-/**
- * The per-row hash of fingerprints: PostgreSQL's 64-bit `hashtextextended` of the row as
- * text. Backups before it summed the first 64 bits of md5(row as text) (recorded with no
- * `method`), which measured pgbench scale 50 in 8.1 s against 3.8 s on the same machine:
- * the row's text form costs the same, md5 is the difference. Both are 64 bits wide, and a
- * changed row changes the sum but for a chance of 2^-64; neither is meant to resist
- * someone forging rows.
- */
-const HASH_METHOD = 'hashtextextended';
-
-function rowHash(method: string | undefined): string {
-  return method === HASH_METHOD
-    ? 'hashtextextended(t::text, 0)'
-    : "('x' || left(md5(t::text), 16))::bit(64)::bigint";
-}
-
-/**
- * Per table: exact row count and an order-independent checksum, the sum of a 64-bit hash of
- * each row as text. It reads every row once (a sequential scan per table) and uses constant
- * memory. Sequences' values and the number of large objects are recorded too. Items are
- * keyed by the source's database names. With `snapshots`, each database is read as of its
- * exported snapshot; otherwise as of each query's start, which on a busy source is not the
- * dump's instant.
- */
-async function measure(
-  server: PgConnection,
-  scope: string[],
-  restoredName: (db: string) => string,
-  options: { method: string | undefined; snapshots?: Map<string, string> },
-): Promise<Fingerprint> {
-  const fingerprint = newFingerprint('postgres');
-  if (options.method !== undefined) fingerprint.method = options.method;
-  for (const database of scope) {
-    const conn = server.withDatabase(restoredName(database));
-    const snapshot = options.snapshots?.get(database);
-    const read = snapshot === undefined ? {} : { snapshot };
-    const tables = await psqlRows(
-      conn,
-      `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
-       ORDER BY 1`,
-      read,
-    );
-    const names = tables.map((row) => row[0] ?? '');
-    for (let i = 0; i < names.length; i += 100) {
-      const batch = names.slice(i, i + 100);
-      const sql = batch
-        .map(
-          (table) =>
-            `SELECT ${sqlLiteral(table)}, count(*), coalesce(sum(${rowHash(options.method)}), 0) FROM ONLY ${table} AS t`,
-        )
-        .join('\nUNION ALL\n');
-      for (const [table, rows, checksum] of await psqlRows(conn, sql, { stable: true, ...read })) {
-        fingerprint.items[`${database}/table/${table}`] = { rows: Number(rows), checksum: checksum ?? '0' };
-      }
-    }
-    for (const [name, value] of await psqlRows(
-      conn,
-      `SELECT format('%I.%I', schemaname, sequencename), coalesce(last_value::text, 'unused') FROM pg_sequences ORDER BY 1`,
-      read,
-    )) {
-      fingerprint.items[`${database}/sequence/${name}`] = { value: value ?? 'unused' };
-    }
-    const [largeObjects] = await psqlRows(conn, 'SELECT count(*) FROM pg_largeobject_metadata', read);
-    fingerprint.items[`${database}/large-objects`] = { count: Number(largeObjects?.[0] ?? 0) };
-  }
-  return fingerprint;
 }
 
 function quoteIdent(name: string): string {
