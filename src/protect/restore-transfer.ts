@@ -1,6 +1,6 @@
 /** Moving a recovery point's units from the repository into the restore target. */
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -23,6 +23,7 @@ import type { ResticRepository } from './restic/repository.js';
 import { startRedis } from './sandbox/redis.js';
 import type { SourceConfig } from '../plan/schema.js';
 import { type RestoreTarget, type Source } from './sources/index.js';
+import { handOver } from './sources/tool.js';
 
 import type { RestoreEvent, RestorePlan, RestoreResult, RestoreUnitPlan } from './restore.js';
 
@@ -68,8 +69,8 @@ export async function transfer(
   const stream = (
     unit: RestoreUnitPlan,
     consume: (input: Readable) => Promise<void>,
-    hash?: ReturnType<typeof createHash>,
-  ) => streamUnit(repository, unit, consume, emit, hash);
+    options: { hash?: ReturnType<typeof createHash>; direct?: boolean } = {},
+  ) => streamUnit(repository, unit, consume, emit, options);
 
   switch (target.kind) {
     case 'postgres':
@@ -94,7 +95,11 @@ export async function transfer(
           }
           const dest = target.databases[unit.database]!;
           if (input.force && input.existing.includes(dest)) await dropDatabase(target, dest);
-          return { bytes: await stream(unit, (s) => source.restoreUnit(unit.filename, s, restoreTarget)) };
+          return {
+            bytes: await stream(unit, (s) => source.restoreUnit(unit.filename, s, restoreTarget), {
+              direct: true,
+            }),
+          };
         });
       }
       return { units: outcomes };
@@ -156,7 +161,7 @@ export async function transfer(
           bytes = await stream(
             unit,
             (s) => source.restoreUnit(unit.filename, s, { kind: 'directory', path: target.path }),
-            hash,
+            { hash },
           );
           return { bytes, note: 'piped into the restore command' };
         }
@@ -167,7 +172,7 @@ export async function transfer(
         bytes = await stream(
           unit,
           (s) => pipelineAsync(s, createWriteStream(file, { flags: input.force ? 'w' : 'wx' })),
-          hash,
+          { hash },
         );
         return { bytes, note: `written to ${file}` };
       });
@@ -180,32 +185,63 @@ export async function transfer(
  * Pipes one stored file from `restic dump` into `consume`, counting bytes. Both must succeed;
  * when both fail, the first failure is the cause (the other is collateral: a consumer that
  * stopped reading makes restic fail on a closed pipe, a failed dump truncates the input).
+ *
+ * `direct`: restic's output pipe is handed to the consumer's tool (pg_restore, mariadb), so
+ * the bytes do not pass through Lifeboat; progress is then read from restic's I/O counters.
  */
 async function streamUnit(
   repository: ResticRepository,
   unit: RestoreUnitPlan,
   consume: (input: Readable) => Promise<void>,
   emit: (event: RestoreEvent) => void,
-  hash?: ReturnType<typeof createHash>,
+  options: { hash?: ReturnType<typeof createHash>; direct?: boolean },
 ): Promise<number> {
-  const handle = await repository.dumpStream(unit.snapshotId, unit.stored ?? storedName(unit.filename));
+  const direct = options.direct === true && options.hash === undefined;
+  const handle = await repository.dumpStream(unit.snapshotId, unit.stored ?? storedName(unit.filename), {
+    raw: direct,
+  });
   const started = Date.now();
+  const progress = (bytesDone: number) =>
+    emit({
+      type: 'progress',
+      unit: unit.filename,
+      bytesDone,
+      totalBytes: unit.bytes,
+      secondsElapsed: (Date.now() - started) / 1000,
+    });
+  if (direct) {
+    const poll = setInterval(() => {
+      const written = bytesWritten(handle.pid);
+      if (written !== undefined) progress(Math.min(written, unit.bytes));
+    }, 250);
+    let outcomes: [PromiseSettledResult<void>, PromiseSettledResult<void>];
+    try {
+      outcomes = await Promise.allSettled([consume(handOver(handle.stream)), handle.done]);
+    } finally {
+      clearInterval(poll);
+    }
+    // Which process failed first is not the order their exits reach Lifeboat: restic failing
+    // closes the pipe and the tool fails at once. restic failing on anything but the pipe
+    // the tool closed is the cause.
+    const [consumed, dumped] = outcomes;
+    if (dumped.status === 'rejected' && !onClosedPipe(dumped.reason)) throw dumped.reason;
+    if (consumed.status === 'rejected') throw consumed.reason;
+    if (dumped.status === 'rejected') throw dumped.reason;
+    // restic exited 0: it wrote the whole file.
+    progress(unit.bytes);
+    return unit.bytes;
+  }
+
   let bytes = 0;
   let lastEmit = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       bytes += chunk.length;
-      hash?.update(chunk);
+      options.hash?.update(chunk);
       const now = Date.now();
       if (now - lastEmit >= 250) {
         lastEmit = now;
-        emit({
-          type: 'progress',
-          unit: unit.filename,
-          bytesDone: bytes,
-          totalBytes: unit.bytes,
-          secondsElapsed: (now - started) / 1000,
-        });
+        progress(bytes);
       }
       callback(null, chunk);
     },
@@ -236,14 +272,25 @@ async function streamUnit(
     });
   await Promise.all([watch(consume(counter)), watch(handle.done)]);
   if (failed) throw first;
-  emit({
-    type: 'progress',
-    unit: unit.filename,
-    bytesDone: bytes,
-    totalBytes: unit.bytes,
-    secondsElapsed: (Date.now() - started) / 1000,
-  });
+  progress(bytes);
   return bytes;
+}
+
+/** restic stopped by the reader closing its pipe: SIGPIPE (Go's answer on stdout) or EPIPE. */
+function onClosedPipe(error: unknown): boolean {
+  const details = (error as { details?: { signal?: unknown } } | undefined)?.details;
+  return details?.signal === 'SIGPIPE' || /broken pipe/i.test(String(error));
+}
+
+/** Bytes a process has written so far, from Linux's /proc; undefined elsewhere or once it is gone. */
+function bytesWritten(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readUnit(repository: ResticRepository, unit: RestoreUnitPlan): Promise<string> {

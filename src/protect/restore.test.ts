@@ -4,7 +4,9 @@
  * temp dir. Every dataset is backed up once in `before`; the tests restore from it.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -227,14 +229,21 @@ datasets:
       // leave pg_restore waiting for an input that never ends.
       const real = await context.repository('local');
       const failing = Object.create(real) as typeof real;
-      failing.dumpStream = async (snapshotId, filename) => {
-        if (!filename.endsWith('app.dump')) return real.dumpStream(snapshotId, filename);
+      failing.dumpStream = async (snapshotId, filename, options) => {
+        if (!filename.endsWith('app.dump')) return real.dumpStream(snapshotId, filename, options);
         const error = new OperationError('restic dump failed (exit 1): simulated');
+        if (options?.raw) {
+          // A process that dies without writing, its output pipe handed over like restic's.
+          const child = spawn('sh', ['-c', 'exit 1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+          const done = once(child, 'exit').then(() => Promise.reject(error));
+          done.catch(() => undefined);
+          return { stream: child.stdout, done, pid: child.pid };
+        }
         const stream = new PassThrough();
         setImmediate(() => stream.destroy(error));
         const done = Promise.reject(error);
         done.catch(() => undefined);
-        return { stream, done };
+        return { stream, done, pid: undefined };
       };
       const withFailingRepository = { ...context, repository: async () => failing };
       const plan = await planRestore(context, {

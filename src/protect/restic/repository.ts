@@ -136,10 +136,16 @@ export interface BackupResult {
 }
 
 export interface DumpHandle {
-  /** The file's bytes. Ends only if restic succeeded; errors otherwise. */
+  /**
+   * The file's bytes. Ends only if restic succeeded; errors otherwise. With `raw`, restic's
+   * own stdout instead, unread, to be handed to another process (see `handOver`): it ends
+   * when restic exits, whatever its status, so the reader must also await `done`.
+   */
   stream: Readable;
   /** Settles when restic has exited: rejects with the classified error if it failed. */
   done: Promise<void>;
+  /** restic's process id, to follow its output from outside. */
+  pid: number | undefined;
 }
 
 const isLocked = (error: unknown) => error instanceof EnvironmentError && error.details?.reason === 'locked';
@@ -307,7 +313,7 @@ export class ResticRepository {
    * Streams one file of a snapshot. The repository stays locked until restic exits, so
    * the caller must consume or destroy the stream.
    */
-  dumpStream(snapshotId: string, filename: string): Promise<DumpHandle> {
+  dumpStream(snapshotId: string, filename: string, options: { raw?: boolean } = {}): Promise<DumpHandle> {
     checkSnapshotId(snapshotId);
     checkFilename(filename);
     return new Promise<DumpHandle>((resolveHandle, rejectHandle) => {
@@ -322,6 +328,12 @@ export class ResticRepository {
         const done = exitOf(child).then((exit) => {
           if (exit.code !== 0) throw this.failure('dump', { ...exit, stdout: '', stderr: stderr.toString() });
         });
+        if (options.raw) {
+          done.catch(() => undefined);
+          resolveHandle({ stream: child.stdout, done, pid: child.pid });
+          await done.catch(() => undefined);
+          return;
+        }
         // The stream ends only once restic has exited 0, so a reader never takes a
         // truncated file for a whole one.
         const gate = new Transform({
@@ -330,7 +342,7 @@ export class ResticRepository {
         });
         pipeline(child.stdout, gate, () => undefined);
         done.catch(() => undefined); // the caller may watch only the stream
-        resolveHandle({ stream: gate, done });
+        resolveHandle({ stream: gate, done, pid: child.pid });
         await done.catch(() => undefined);
       }).catch(rejectHandle);
     });

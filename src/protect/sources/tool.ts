@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { EnvironmentError, OperationError } from '../../errors.js';
 
 /** The Debian package that installs each tool, for the hint of a missing-binary error. */
@@ -122,14 +122,31 @@ export function firstLines(text: string, count = 3): string {
   return lines.slice(0, count).join(' / ') || '(no message)';
 }
 
+const handedOver = new WeakSet<Readable>();
+
+/**
+ * Marks another process's output pipe, still unread, to be given to the tool that gets it as
+ * `stdin` as its own standard input: the bytes then go from one process to the other without
+ * passing through Lifeboat (a restore streams gigabytes). A reader in Lifeboat reads it as usual.
+ */
+export function handOver(pipe: Readable): Readable {
+  handedOver.add(pipe);
+  return pipe;
+}
+
 function spawnTool(command: string, args: string[], options: RunOptions = {}): ChildProcess {
   const stdinIsData = typeof options.stdin === 'string' || Buffer.isBuffer(options.stdin);
+  const direct = options.stdin instanceof Readable && handedOver.has(options.stdin);
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     uid: options.uid,
     gid: options.gid,
-    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [
+      direct ? (options.stdin as Readable) : options.stdin === undefined ? 'ignore' : 'pipe',
+      'pipe',
+      'pipe',
+    ],
   });
   if (child.stdin) {
     // A tool that exits early (bad password) closes its stdin; that is reported by its exit code.
