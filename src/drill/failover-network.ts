@@ -38,7 +38,9 @@ export async function startNetworkPath(target: Endpoint): Promise<NetworkPath> {
     to.on('drain', () => {
       if (!cut) from.resume();
     });
-    from.on('end', () => to.end());
+    from.on('end', () => {
+      if (!cut) to.end();
+    });
   };
 
   const open = (pair: Pair) => {
@@ -53,12 +55,17 @@ export async function startNetworkPath(target: Endpoint): Promise<NetworkPath> {
         upstream.resume();
       }
     });
+    // While the network is cut, nothing of the server's end reaches the client: not even a
+    // connection made just before the cut and refused or closed just after (the drill kills
+    // the server right behind the cut). The client learns of it once the network heals.
     upstream.on('error', (error: NodeJS.ErrnoException) => {
+      if (cut) return;
       // A refusal from the server's host reaches the client as a reset, as it would directly.
       if (error.code === 'ECONNREFUSED') pair.client.resetAndDestroy();
       else pair.client.destroy();
     });
     upstream.on('close', () => {
+      if (cut) return;
       pair.client.destroy();
       pairs.delete(pair);
     });
@@ -99,7 +106,11 @@ export async function startNetworkPath(target: Endpoint): Promise<NetworkPath> {
       cut = false;
       for (const pair of held.splice(0)) if (!pair.client.destroyed) open(pair);
       for (const pair of pairs) {
-        if (pair.upstream?.readyState === 'open') {
+        if (pair.upstream?.destroyed) {
+          // Its server end went away behind the cut: as TCP would, the client gets a reset now.
+          pair.client.resetAndDestroy();
+          pairs.delete(pair);
+        } else if (pair.upstream?.readyState === 'open') {
           pair.client.resume();
           pair.upstream.resume();
         }
