@@ -19,11 +19,10 @@ import {
   type PostgresTarget,
   type TargetSpec,
 } from './restore-target.js';
-import type { ResticRepository } from './restic/repository.js';
+import type { DumpHandle, ResticRepository } from './restic/repository.js';
 import { startRedis } from './sandbox/redis.js';
 import type { SourceConfig } from '../plan/schema.js';
 import { type RestoreTarget, type Source } from './sources/index.js';
-import { handOver } from './sources/tool.js';
 
 import type { RestoreEvent, RestorePlan, RestoreResult, RestoreUnitPlan } from './restore.js';
 
@@ -69,19 +68,27 @@ export async function transfer(
   const stream = (
     unit: RestoreUnitPlan,
     consume: (input: Readable) => Promise<void>,
-    options: { hash?: ReturnType<typeof createHash>; direct?: boolean } = {},
+    options: StreamOptions = {},
   ) => streamUnit(repository, unit, consume, emit, options);
 
   switch (target.kind) {
     case 'postgres':
     case 'mysql': {
       const restoreTarget = restoreTargetOf(target);
-      for (const unit of plan.units) {
+      const server = target;
+      // Each database's dump is opened while the unit before it is restored, so restic's
+      // start (deriving the key, loading the index: about half a second) is not waited for.
+      const ahead = new Map<RestoreUnitPlan, Promise<DumpHandle>>();
+      const openAhead = (unit: RestoreUnitPlan | undefined) => {
+        if (unit?.database !== undefined && !ahead.has(unit))
+          ahead.set(unit, openDump(repository, unit, true));
+      };
+      const restoreDatabaseUnit = async (unit: RestoreUnitPlan): Promise<void> => {
         await timed(unit, async () => {
           if (unit.database === undefined) {
             // PostgreSQL roles: read whole (a few KB), keep only roles the target lacks.
             const text = await readUnit(repository, unit);
-            const filtered = withoutExistingRoles(text, await postgresRoles(target as PostgresTarget));
+            const filtered = withoutExistingRoles(text, await postgresRoles(server as PostgresTarget));
             await source.restoreUnit(unit.filename, Readable.from([filtered.sql]), restoreTarget);
             const note = [
               filtered.created.length > 0
@@ -93,16 +100,33 @@ export async function transfer(
               .join('; ');
             return { bytes: Buffer.byteLength(text), note };
           }
-          const dest = target.databases[unit.database]!;
-          if (input.force && input.existing.includes(dest)) await dropDatabase(target, dest);
+          const dest = server.databases[unit.database]!;
+          if (input.force && input.existing.includes(dest)) await dropDatabase(server, dest);
+          const opened = ahead.get(unit);
+          ahead.delete(unit);
           return {
             bytes: await stream(unit, (s) => source.restoreUnit(unit.filename, s, restoreTarget), {
               direct: true,
+              ...(opened ? { opened } : {}),
             }),
           };
         });
-      }
-      return { units: outcomes };
+      };
+      return repository.session(async () => {
+        try {
+          for (const [index, unit] of plan.units.entries()) {
+            openAhead(plan.units[index + 1]);
+            await restoreDatabaseUnit(unit);
+          }
+        } finally {
+          for (const opened of ahead.values())
+            void opened.then(
+              (handle) => handle.stream.destroy(),
+              () => undefined,
+            );
+        }
+        return { units: outcomes };
+      });
     }
     case 'redis-server': {
       const unit = plan.units[0]!;
@@ -181,6 +205,19 @@ export async function transfer(
   }
 }
 
+interface StreamOptions {
+  /** Hash the bytes on their way (they then pass through Lifeboat). */
+  hash?: ReturnType<typeof createHash>;
+  /** Hand restic's output pipe to the consumer's tool, where this Node allows. */
+  direct?: boolean;
+  /** The dump, already opened (with `raw` as `direct` says). */
+  opened?: Promise<DumpHandle>;
+}
+
+function openDump(repository: ResticRepository, unit: RestoreUnitPlan, raw: boolean): Promise<DumpHandle> {
+  return repository.dumpStream(unit.snapshotId, unit.stored ?? storedName(unit.filename), { raw });
+}
+
 /**
  * Pipes one stored file from `restic dump` into `consume`, counting bytes. Both must succeed;
  * when both fail, the first failure is the cause (the other is collateral: a consumer that
@@ -194,12 +231,10 @@ async function streamUnit(
   unit: RestoreUnitPlan,
   consume: (input: Readable) => Promise<void>,
   emit: (event: RestoreEvent) => void,
-  options: { hash?: ReturnType<typeof createHash>; direct?: boolean },
+  options: StreamOptions,
 ): Promise<number> {
-  const direct = options.direct === true && options.hash === undefined;
-  const handle = await repository.dumpStream(unit.snapshotId, unit.stored ?? storedName(unit.filename), {
-    raw: direct,
-  });
+  const handle = await (options.opened ??
+    openDump(repository, unit, options.direct === true && options.hash === undefined));
   const started = Date.now();
   const progress = (bytesDone: number) =>
     emit({
@@ -209,14 +244,14 @@ async function streamUnit(
       totalBytes: unit.bytes,
       secondsElapsed: (Date.now() - started) / 1000,
     });
-  if (direct) {
+  if (handle.handedOver) {
     const poll = setInterval(() => {
       const written = bytesWritten(handle.pid);
       if (written !== undefined) progress(Math.min(written, unit.bytes));
     }, 250);
     let outcomes: [PromiseSettledResult<void>, PromiseSettledResult<void>];
     try {
-      outcomes = await Promise.allSettled([consume(handOver(handle.stream)), handle.done]);
+      outcomes = await Promise.allSettled([consume(handle.stream), handle.done]);
     } finally {
       clearInterval(poll);
     }

@@ -18,6 +18,7 @@ import { planBackup, runBackup } from './backup.js';
 import { createProtectContext, type ProtectContext } from './context.js';
 import { applyRestore, planRestore } from './restore.js';
 import { stopAll } from './sandbox/instance.js';
+import { holdForHandOver } from './sources/pipe-handover.js';
 import { startMariadb, type MariadbInstance } from './sandbox/mariadb.js';
 import { startPostgres, type PostgresInstance } from './sandbox/postgres.js';
 import { startRedis, type RedisInstance } from './sandbox/redis.js';
@@ -230,20 +231,23 @@ datasets:
       const real = await context.repository('local');
       const failing = Object.create(real) as typeof real;
       failing.dumpStream = async (snapshotId, filename, options) => {
-        if (!filename.endsWith('app.dump')) return real.dumpStream(snapshotId, filename, options);
+        // Called as `failing`, so that the restore's session on it covers the real dumps too.
+        if (!filename.endsWith('app.dump'))
+          return real.dumpStream.call(failing, snapshotId, filename, options);
         const error = new OperationError('restic dump failed (exit 1): simulated');
         if (options?.raw) {
           // A process that dies without writing, its output pipe handed over like restic's.
           const child = spawn('sh', ['-c', 'exit 1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+          const handedOver = holdForHandOver(child.stdout);
           const done = once(child, 'exit').then(() => Promise.reject(error));
           done.catch(() => undefined);
-          return { stream: child.stdout, done, pid: child.pid };
+          return { stream: child.stdout, done, pid: child.pid, handedOver };
         }
         const stream = new PassThrough();
         setImmediate(() => stream.destroy(error));
         const done = Promise.reject(error);
         done.catch(() => undefined);
-        return { stream, done, pid: undefined };
+        return { stream, done, pid: undefined, handedOver: false };
       };
       const withFailingRepository = { ...context, repository: async () => failing };
       const plan = await planRestore(context, {

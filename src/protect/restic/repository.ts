@@ -53,6 +53,7 @@ import { createRedactor, redactUrl, secretEnvValues, stripUrlCredentials, type R
 import { TextTail, exitOf, run, type RunResult } from './run.js';
 import { backupFailure } from './backup-failure.js';
 import { localSnapshotId } from './snapshot-id.js';
+import { holdForHandOver } from '../sources/pipe-handover.js';
 import {
   backupLineHandler,
   commandBackup,
@@ -137,11 +138,13 @@ export interface BackupResult {
 
 export interface DumpHandle {
   /**
-   * The file's bytes. Ends only if restic succeeded; errors otherwise. With `raw`, restic's
-   * own stdout instead, unread, to be handed to another process (see `handOver`): it ends
-   * when restic exits, whatever its status, so the reader must also await `done`.
+   * The file's bytes. Ends only if restic succeeded; errors otherwise. When `handedOver`,
+   * restic's own stdout instead, unread, for a tool to take as its stdin (pipe-handover.ts):
+   * it ends when restic exits, whatever its status, so the reader must also await `done`.
    */
   stream: Readable;
+  /** `raw` was asked and granted. */
+  handedOver: boolean;
   /** Settles when restic has exited: rejects with the classified error if it failed. */
   done: Promise<void>;
   /** restic's process id, to follow its output from outside. */
@@ -313,7 +316,11 @@ export class ResticRepository {
    * Streams one file of a snapshot. The repository stays locked until restic exits, so
    * the caller must consume or destroy the stream.
    */
-  dumpStream(snapshotId: string, filename: string, options: { raw?: boolean } = {}): Promise<DumpHandle> {
+  dumpStream(
+    snapshotId: string,
+    filename: string,
+    options: { /** Leave restic's output pipe unread, to be handed over. */ raw?: boolean } = {},
+  ): Promise<DumpHandle> {
     checkSnapshotId(snapshotId);
     checkFilename(filename);
     return new Promise<DumpHandle>((resolveHandle, rejectHandle) => {
@@ -328,9 +335,9 @@ export class ResticRepository {
         const done = exitOf(child).then((exit) => {
           if (exit.code !== 0) throw this.failure('dump', { ...exit, stdout: '', stderr: stderr.toString() });
         });
-        if (options.raw) {
+        if (options.raw && holdForHandOver(child.stdout)) {
           done.catch(() => undefined);
-          resolveHandle({ stream: child.stdout, done, pid: child.pid });
+          resolveHandle({ stream: child.stdout, done, pid: child.pid, handedOver: true });
           await done.catch(() => undefined);
           return;
         }
@@ -342,7 +349,7 @@ export class ResticRepository {
         });
         pipeline(child.stdout, gate, () => undefined);
         done.catch(() => undefined); // the caller may watch only the stream
-        resolveHandle({ stream: gate, done, pid: child.pid });
+        resolveHandle({ stream: gate, done, pid: child.pid, handedOver: false });
         await done.catch(() => undefined);
       }).catch(rejectHandle);
     });

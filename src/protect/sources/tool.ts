@@ -6,8 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { EnvironmentError, OperationError } from '../../errors.js';
+import { isHeldForHandOver } from './pipe-handover.js';
 
 /** The Debian package that installs each tool, for the hint of a missing-binary error. */
 const debianPackage: Record<string, string> = {
@@ -122,21 +123,9 @@ export function firstLines(text: string, count = 3): string {
   return lines.slice(0, count).join(' / ') || '(no message)';
 }
 
-const handedOver = new WeakSet<Readable>();
-
-/**
- * Marks another process's output pipe, still unread, to be given to the tool that gets it as
- * `stdin` as its own standard input: the bytes then go from one process to the other without
- * passing through Lifeboat (a restore streams gigabytes). A reader in Lifeboat reads it as usual.
- */
-export function handOver(pipe: Readable): Readable {
-  handedOver.add(pipe);
-  return pipe;
-}
-
 function spawnTool(command: string, args: string[], options: RunOptions = {}): ChildProcess {
   const stdinIsData = typeof options.stdin === 'string' || Buffer.isBuffer(options.stdin);
-  const direct = options.stdin instanceof Readable && handedOver.has(options.stdin);
+  const direct = isHeldForHandOver(options.stdin);
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
