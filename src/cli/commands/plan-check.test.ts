@@ -409,9 +409,16 @@ describe('plan check start-up cost', () => {
       }
       return Number(process.hrtime.bigint() - started) / 1e6;
     };
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const baseline = median(Array.from({ length: 7 }, () => time(['-e', '0'])));
-    const check = median(Array.from({ length: 7 }, () => time([BIN, 'plan', 'check', '--plan', plan])));
+    // Alternated, so that both see the same load (the suite runs beside this test), and the
+    // fastest of each: load only ever adds time, the fastest run is the cost itself.
+    const baselines: number[] = [];
+    const checks: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      baselines.push(time(['-e', '0']));
+      checks.push(time([BIN, 'plan', 'check', '--plan', plan]));
+    }
+    const baseline = Math.min(...baselines);
+    const check = Math.min(...checks);
     assert.ok(
       check <= 8 * baseline,
       `plan check took ${check.toFixed(0)} ms, node -e 0 ${baseline.toFixed(0)} ms`,
