@@ -83,7 +83,7 @@ export async function transfer(
         if (unit?.database !== undefined && !ahead.has(unit))
           ahead.set(unit, openDump(repository, unit, true));
       };
-      const restoreDatabaseUnit = async (unit: RestoreUnitPlan): Promise<void> => {
+      const restoreServerUnit = async (unit: RestoreUnitPlan): Promise<void> => {
         await timed(unit, async () => {
           if (unit.database === undefined) {
             // PostgreSQL roles: read whole (a few KB), keep only roles the target lacks.
@@ -116,7 +116,7 @@ export async function transfer(
         try {
           for (const [index, unit] of plan.units.entries()) {
             openAhead(plan.units[index + 1]);
-            await restoreDatabaseUnit(unit);
+            await restoreServerUnit(unit);
           }
         } finally {
           for (const opened of ahead.values())

@@ -23,6 +23,19 @@ describe('pipe hand-over', () => {
     assert.equal(counted.stdout.trim(), String(1048576 + 3));
   });
 
+  test('a producer that has exited before the tool starts: its bytes wait in the pipe', async () => {
+    // Node drains the output of a child that exits; a held pipe must keep it for the tool.
+    const producer = spawn('sh', ['-c', 'printf PGDMP-and-the-rest'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const exited = once(producer, 'exit');
+    assert.equal(holdForHandOver(producer.stdout), true);
+    await exited;
+    await sleep(100);
+    const counted = await runTool('cat', [], { stdin: producer.stdout });
+    assert.equal(counted.stdout, 'PGDMP-and-the-rest');
+  });
+
   test('a stream that is not a held pipe is read by Lifeboat, as before', async () => {
     const producer = spawn('printf', ['abc'], { stdio: ['ignore', 'pipe', 'ignore'] });
     assert.equal(isHeldForHandOver(producer.stdout), false);

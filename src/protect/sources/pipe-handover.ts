@@ -17,12 +17,16 @@ interface PipeHandle {
 
 const held = new WeakSet<Readable>();
 
-/** Must be called in the tick that spawned the process. True if `pipe` is now unread and marked. */
+/**
+ * Must be called in the tick that spawned the process. True if `pipe` is now unread and
+ * marked. It is for a tool's stdin only: Node will not read it any more, not even to drain
+ * it when the process exits before the tool starts (the bytes then wait in the pipe).
+ */
 export function holdForHandOver(pipe: Readable): boolean {
   const handle = (pipe as unknown as { _handle?: PipeHandle })._handle;
   if (typeof handle?.readStop !== 'function') return false;
-  handle.reading = false;
   if (handle.readStop() !== 0) return false;
+  handle.reading = false;
   held.add(pipe);
   return true;
 }

@@ -24,11 +24,10 @@
  * and a backup after 1 % more rows added 25 % of the first's bytes instead of 1.5 %:
  * restic's chunks (0.5 to 8 MiB) span too much compressed dump for changes to stay small.
  */
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { EnvironmentError, OperationError, RefusedError, UsageError } from '../../errors.js';
 import type { Fingerprint } from './fingerprint.js';
 import { FINGERPRINT_METHOD, measurePostgres } from './postgres-fingerprint.js';
@@ -255,7 +254,10 @@ async function restoreDump(conn: PgConnection, input: Readable, jobs: number): P
     if (jobs > 1) {
       spool = mkdtempSync(join(tmpdir(), 'lifeboat-pg-restore-'));
       const file = join(spool, 'db.dump');
-      await pipeline(input, createWriteStream(file));
+      // Written by a tool, as the input may be a pipe held for one (pipe-handover.ts).
+      const written = await runTool('sh', ['-c', 'exec cat > "$0"', file], { stdin: input });
+      if (written.code !== 0)
+        throw new OperationError(`spooling the dump to ${file} failed: ${firstLines(written.stderr)}`);
       args.push('-j', String(jobs), file);
     }
     const result = await runTool('pg_restore', args, {
