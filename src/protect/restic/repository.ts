@@ -14,10 +14,8 @@
  * a `session` (the backups of one run, which restic lets share the repository).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Transform, pipeline, type Readable } from 'node:stream';
 import { EnvironmentError, LifeboatError, OperationError, UsageError } from '../../errors.js';
 import { findRestic, type ResticBinary } from './binary.js';
 import {
@@ -50,10 +48,10 @@ import {
   type Snapshot,
 } from './output.js';
 import { createRedactor, redactUrl, secretEnvValues, stripUrlCredentials, type Redactor } from './redact.js';
-import { TextTail, exitOf, run, type RunResult } from './run.js';
+import { run, type RunResult } from './run.js';
 import { backupFailure } from './backup-failure.js';
 import { localSnapshotId } from './snapshot-id.js';
-import { holdForHandOver } from '../sources/pipe-handover.js';
+import { startDump, type DumpHandle } from './dump-stream.js';
 import {
   backupLineHandler,
   commandBackup,
@@ -63,6 +61,7 @@ import {
 } from './stream-backup.js';
 
 export { COMPLETE_TAG, PENDING_TAG };
+export type { DumpHandle };
 export type {
   ForgetPolicy,
   ForgetResult,
@@ -134,21 +133,6 @@ export interface BackupResult {
   dataAdded: number;
   totalBytesProcessed: number;
   durationSeconds: number;
-}
-
-export interface DumpHandle {
-  /**
-   * The file's bytes. Ends only if restic succeeded; errors otherwise. When `handedOver`,
-   * restic's own stdout instead, unread, for a tool to take as its stdin (pipe-handover.ts):
-   * it ends when restic exits, whatever its status, so the reader must also await `done`.
-   */
-  stream: Readable;
-  /** `raw` was asked and granted. */
-  handedOver: boolean;
-  /** Settles when restic has exited: rejects with the classified error if it failed. */
-  done: Promise<void>;
-  /** restic's process id, to follow its output from outside. */
-  pid: number | undefined;
 }
 
 const isLocked = (error: unknown) => error instanceof EnvironmentError && error.details?.reason === 'locked';
@@ -326,31 +310,15 @@ export class ResticRepository {
     return new Promise<DumpHandle>((resolveHandle, rejectHandle) => {
       this.locked(async () => {
         const binary = await this.binary();
-        const child = spawn(binary.path, [...globalArgs(this.access), 'dump', snapshotId, `/${filename}`], {
+        const handle = startDump({
+          resticPath: binary.path,
+          args: [...globalArgs(this.access), 'dump', snapshotId, `/${filename}`],
           env: resticEnv(this.access, this.parentEnv),
-          stdio: ['ignore', 'pipe', 'pipe'],
+          raw: options.raw === true,
+          failure: (result) => this.failure('dump', result),
         });
-        const stderr = new TextTail();
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
-        const done = exitOf(child).then((exit) => {
-          if (exit.code !== 0) throw this.failure('dump', { ...exit, stdout: '', stderr: stderr.toString() });
-        });
-        if (options.raw && holdForHandOver(child.stdout)) {
-          done.catch(() => undefined);
-          resolveHandle({ stream: child.stdout, done, pid: child.pid, handedOver: true });
-          await done.catch(() => undefined);
-          return;
-        }
-        // The stream ends only once restic has exited 0, so a reader never takes a
-        // truncated file for a whole one.
-        const gate = new Transform({
-          transform: (chunk, _encoding, callback) => callback(null, chunk),
-          flush: (callback) => done.then(() => callback(), callback),
-        });
-        pipeline(child.stdout, gate, () => undefined);
-        done.catch(() => undefined); // the caller may watch only the stream
-        resolveHandle({ stream: gate, done, pid: child.pid, handedOver: false });
-        await done.catch(() => undefined);
+        resolveHandle(handle);
+        await handle.done.catch(() => undefined);
       }).catch(rejectHandle);
     });
   }
