@@ -12,6 +12,7 @@ import type { SnapshotRecord, VerificationRecord } from '../state/store.js';
 import { datasetMetrics } from './dataset-metrics.js';
 import { renderExposition } from './exposition.js';
 import { promtoolCheck } from './testing/promtool.js';
+import { exposedSamples } from './testing/samples.js';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
@@ -117,20 +118,9 @@ function exposition(): string {
   return renderExposition(datasetMetrics({ rows, records, at: NOW, durationMs: 1234 }));
 }
 
-/** `name{labels}` → value, for every sample. */
-function samples(text: string): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    map.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return map;
-}
-
 describe('datasetMetrics', () => {
   const text = exposition();
-  const values = samples(text);
+  const values = exposedSamples(text);
   const value = (series: string) => values.get(series);
 
   test('the exposition passes promtool check metrics (format and naming conventions)', () => {

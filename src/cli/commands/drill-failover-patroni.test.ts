@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestHaproxy, type TestHaproxy } from '../../drill/patroni-test-haproxy.js';
 import type { PatroniCluster } from '../../respond/patroni/client.js';
 import { sql, startPatroniCluster, type PatroniTestCluster } from '../../respond/patroni/test-cluster.js';
-import { openStateStore } from '../../state/store.js';
+import { newestAudit } from '../testing/audit.js';
 import { runCli, type CliRun } from '../testing/run-cli.js';
 import { hasStackTrace } from './failover-testing.js';
 
@@ -141,15 +141,10 @@ describe('lifeboat drill failover DATASET with source.patroni', () => {
     );
     assert.equal(exists?.e, false);
 
-    const store = await openStateStore({ path: join(dirname(made.file), '.lifeboat', 'state.db') });
-    try {
-      const [entry] = await store.listAudit({ action: 'drill.failover' });
-      assert.equal(entry?.outcome, 'ok');
-      assert.equal(entry?.target, 'dataset:users');
-      assert.equal((entry?.details as Record<string, unknown>).lost_writes, 0);
-    } finally {
-      await store.close();
-    }
+    const entry = await newestAudit(made.file, 'drill.failover');
+    assert.equal(entry?.outcome, 'ok');
+    assert.equal(entry?.target, 'dataset:users');
+    assert.equal((entry?.details as Record<string, unknown>).lost_writes, 0);
   });
 
   test('--fault crash --yes --json: the leader killed, service back through HAProxy, nothing lost', async (t) => {

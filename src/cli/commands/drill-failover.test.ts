@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stopAll } from '../../protect/sandbox/instance.js';
 import { query } from '../../respond/failover/sql.js';
 import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
-import { openStateStore } from '../../state/store.js';
+import { newestAudit } from '../testing/audit.js';
 import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from './failover-testing.js';
 
 after(() => stopAll());
@@ -141,14 +140,9 @@ describe('lifeboat drill failover DATASET', () => {
     assert.equal(await recovering(cluster.primary.url), true);
     assert.ok(body.rejoin !== null);
 
-    const store = await openStateStore({ path: join(dirname(made.file), '.lifeboat', 'state.db') });
-    try {
-      const [entry] = await store.listAudit({ action: 'drill.failover' });
-      assert.equal(entry?.outcome, 'ok');
-      assert.equal(entry?.target, 'dataset:users');
-      assert.equal((entry?.details as Record<string, unknown>).lost_writes, 0);
-    } finally {
-      await store.close();
-    }
+    const entry = await newestAudit(made.file, 'drill.failover');
+    assert.equal(entry?.outcome, 'ok');
+    assert.equal(entry?.target, 'dataset:users');
+    assert.equal((entry?.details as Record<string, unknown>).lost_writes, 0);
   });
 });

@@ -5,11 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../../protect/sandbox/free-port.js';
 import { stopAll } from '../../protect/sandbox/instance.js';
-import { openStateStore } from '../../state/store.js';
+import { newestAudit } from '../testing/audit.js';
 import { samplePrimary } from '../../respond/failover/monitor.js';
 import { query } from '../../respond/failover/sql.js';
 import { pollUntil } from '../../respond/failover/standby.js';
@@ -107,14 +106,9 @@ describe('lifeboat failover: refusals and --dry-run change nothing', () => {
     assert.match(run.stderr, /an RPO of 0 needs a synchronous standby, and standby1 is async/);
     assert.match(run.stderr, /--accept-loss/);
     await assertNothingChanged();
-    const store = await openStateStore({ path: join(dirname(made.file), '.lifeboat', 'state.db') });
-    try {
-      const [entry] = await store.listAudit({ action: 'failover.run' });
-      assert.equal(entry?.outcome, 'refused');
-      assert.equal(entry?.target, 'dataset:users');
-    } finally {
-      await store.close();
-    }
+    const entry = await newestAudit(made.file, 'failover.run');
+    assert.equal(entry?.outcome, 'refused');
+    assert.equal(entry?.target, 'dataset:users');
   });
 
   test('no standby in the plan: refused, saying how to make one', async () => {

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { promtoolCheck } from '../../metrics/testing/promtool.js';
+import { assertSamplesMatchStatus, exposedSamples } from '../../metrics/testing/samples.js';
 import type { SchedulerLogEntry } from '../../protect/scheduler.js';
 import type { StatusRow } from '../../protect/status.js';
 import type { SnapshotRecord } from '../../state/store.js';
@@ -200,12 +201,7 @@ describe('lifeboat run', () => {
       assert.equal(scrape.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
       const text = await scrape.text();
       assert.equal(promtoolCheck(text), '');
-      const values = new Map(
-        text
-          .split('\n')
-          .filter((l) => l && !l.startsWith('#'))
-          .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))] as const),
-      );
+      const values = exposedSamples(text);
       for (const kind of ['backup', 'verify', 'prune']) {
         assert.equal(values.get(`lifeboat_scheduler_runs_started_total{kind="${kind}"}`), 1, kind);
         assert.equal(values.get(`lifeboat_scheduler_runs_failed_total{kind="${kind}"}`), 0, kind);
@@ -214,15 +210,7 @@ describe('lifeboat run', () => {
       const docs = (JSON.parse(status.stdout) as { datasets: StatusRow[] }).datasets[0]!;
       assert.equal(docs.compliant, true, status.stdout);
       assert.equal(values.get('lifeboat_dataset_compliant{dataset="docs"}'), 1);
-      assert.equal(values.get('lifeboat_dataset_rpo_seconds{dataset="docs"}'), docs.rpoSeconds);
-      assert.equal(
-        values.get('lifeboat_dataset_last_recovery_point_timestamp_seconds{dataset="docs"}'),
-        Date.parse(docs.newest!.at) / 1000,
-      );
-      assert.equal(
-        values.get('lifeboat_dataset_last_verified_timestamp_seconds{dataset="docs"}'),
-        Date.parse(docs.verified!.at) / 1000,
-      );
+      assertSamplesMatchStatus(values, docs);
 
       const base = url.replace(/\/metrics$/, '');
       assert.equal(await (await fetch(`${base}/healthz`)).text(), 'ok\n');

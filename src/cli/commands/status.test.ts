@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promtoolCheck } from '../../metrics/testing/promtool.js';
+import { assertSamplesMatchStatus, exposedSamples } from '../../metrics/testing/samples.js';
 import { openStateStore } from '../../state/store.js';
 import type { StatusRow } from '../../protect/status.js';
 import { runCli } from '../testing/run-cli.js';
@@ -108,35 +109,15 @@ describe('lifeboat status', () => {
   });
 });
 
-/** `name{labels}` → value, for every sample of an exposition. */
-function samples(text: string): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    map.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return map;
-}
-
 describe('lifeboat status --format prometheus (after the backup above)', () => {
   test('promtool accepts it, and it says what --json says', async () => {
     const prom = await runCli(['status', '--plan', plan(), '--format', 'prometheus']);
     assert.equal(prom.code, 0, prom.stderr);
     assert.equal(promtoolCheck(prom.stdout), '');
-    const values = samples(prom.stdout);
+    const values = exposedSamples(prom.stdout);
     const docs = (await statusJson()).report.datasets.find((d) => d.dataset === 'docs')!;
-    assert.equal(values.get('lifeboat_dataset_compliant{dataset="docs"}'), docs.compliant ? 1 : 0);
+    assertSamplesMatchStatus(values, docs);
     assert.equal(values.get('lifeboat_dataset_compliant{dataset="docs"}'), 1);
-    assert.equal(values.get('lifeboat_dataset_rpo_seconds{dataset="docs"}'), docs.rpoSeconds);
-    assert.equal(
-      values.get('lifeboat_dataset_last_recovery_point_timestamp_seconds{dataset="docs"}'),
-      Date.parse(docs.newest!.at) / 1000,
-    );
-    assert.equal(
-      values.get('lifeboat_dataset_last_verified_timestamp_seconds{dataset="docs"}'),
-      Date.parse(docs.verified!.at) / 1000,
-    );
     assert.ok(values.get('lifeboat_backup_last_duration_seconds{dataset="docs"}')! > 0);
     assert.equal(values.get('lifeboat_backup_last_size_bytes{dataset="docs"}'), 'hello\n'.length);
     assert.equal(values.get('lifeboat_dataset_protected{dataset="cdn"}'), 0);
