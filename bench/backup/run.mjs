@@ -19,7 +19,7 @@ const { values } = parseArgs({
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin', 'lifeboat.js');
 const rssPreload = join(root, 'bench', 'backup', 'rss.mjs');
-const { startPostgres } = await import(join(root, 'dist', 'protect', 'sandbox', 'postgres.js'));
+const { startPostgres } = await import(join(root, 'dist', 'stores', 'postgres', 'sandbox.js'));
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeboat-bench-backup-'));
 const log = (text) => process.stderr.write(`bench: ${text}\n`);

@@ -24,9 +24,9 @@ const { runFailoverDrill } = await dist('drill/failover.js');
 const { killPostgres } = await dist('drill/failover-host.js');
 const { lostWrites } = await dist('drill/failover-measure.js');
 const { startLoad, startWriter, writesTableSql } = await dist('drill/failover-writer.js');
-const { query } = await dist('respond/failover/sql.js');
-const { freePort } = await dist('protect/sandbox/free-port.js');
-const { stopAll } = await dist('protect/sandbox/instance.js');
+const { query } = await dist('stores/postgres/sql.js');
+const { freePort } = await dist('system/free-port.js');
+const { stopAll } = await dist('system/instance.js');
 const lifeboatParts = { query, killPostgres, startLoad, startWriter, writesTableSql, lostWrites };
 
 const SETTINGS = {

@@ -18,7 +18,7 @@ import {
   type FailoverSpec,
 } from '../respond/failover/plan-topology.js';
 import { postmasterPid } from '../respond/failover/server.js';
-import { query, safeHost } from '../respond/failover/sql.js';
+import { query, safeHost } from '../stores/postgres/sql.js';
 import { clientEndpoint, databaseOf, withDatabase } from './client-endpoint.js';
 import type { FaultKind } from './failover-host.js';
 import { serverIdSql } from './failover-writer.js';

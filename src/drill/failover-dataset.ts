@@ -5,7 +5,7 @@
  * sandbox drill. It leaves the dataset failed over: the standby is the primary, the old
  * primary stopped until it is rejoined (rejoinOldPrimary) or rebuilt.
  */
-import { query } from '../respond/failover/sql.js';
+import { query } from '../stores/postgres/sql.js';
 import { applyRejoin, observeRejoin, planRejoin, type RejoinResult } from '../respond/failover/rejoin.js';
 import { datasetWritesTable, type DatasetDrill } from './failover-dataset-check.js';
 import { runFault, type Cleanups } from './failover-fault.js';

@@ -13,7 +13,7 @@
  */
 import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PostgresInstance } from '../protect/sandbox/postgres.js';
+import type { PostgresInstance } from '../stores/postgres/sandbox.js';
 import {
   managedFromInstance,
   postmasterPid,

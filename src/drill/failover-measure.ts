@@ -5,9 +5,9 @@
  * that the new primary lacks was written before promotion.
  */
 import { join } from 'node:path';
-import { startPostgres } from '../protect/sandbox/postgres.js';
+import { startPostgres } from '../stores/postgres/sandbox.js';
 import { clearStalePidFile, isRunning, type ManagedServer } from '../respond/failover/server.js';
-import { query } from '../respond/failover/sql.js';
+import { query } from '../stores/postgres/sql.js';
 import { writesTable, type Ack } from './failover-writer.js';
 
 export interface LostWrites {

@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { killAndWait, registerInstance } from '../protect/sandbox/instance.js';
-import { dropClient } from '../respond/failover/sql.js';
+import { killAndWait, registerInstance } from '../system/instance.js';
+import { dropClient } from '../stores/postgres/sql.js';
 
 /** The sandbox's table; a drill on a real dataset names its own. */
 export const writesTable = 'drill_writes';

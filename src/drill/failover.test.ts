@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { stopAll } from '../protect/sandbox/instance.js';
+import { stopAll } from '../system/instance.js';
 import { median, runFailoverDrill, type FailoverDrillResult } from './failover.js';
 
 // Everything the drills create goes under a temp root of this file's own, so that what is

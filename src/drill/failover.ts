@@ -7,8 +7,8 @@
  * Everything it starts is stopped and removed whatever happens.
  */
 import { UsageError } from '../errors.js';
-import { startPostgres, type PostgresInstance } from '../protect/sandbox/postgres.js';
-import { runToolOk } from '../protect/sources/tool.js';
+import { startPostgres, type PostgresInstance } from '../stores/postgres/sandbox.js';
+import { runToolOk } from '../system/tool.js';
 import { startPgbouncer, type PgbouncerInstance } from '../respond/failover/route-pgbouncer.js';
 import { createStandby, type StandbyServer } from '../respond/failover/standby.js';
 import { runFault, withDeadline, type Cleanups } from './failover-fault.js';

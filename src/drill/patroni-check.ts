@@ -12,7 +12,7 @@ import { EnvironmentError, RefusedError, UsageError } from '../errors.js';
 import { resolveSecret } from '../plan/secret.js';
 import type { ProtectContext } from '../protect/context.js';
 import { postmasterPid } from '../respond/failover/server.js';
-import { query, safeHost } from '../respond/failover/sql.js';
+import { query, safeHost } from '../stores/postgres/sql.js';
 import { patroniClient, type PatroniCluster, type PatroniMember } from '../respond/patroni/client.js';
 import {
   defaultMaxLagBytes,

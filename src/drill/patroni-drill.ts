@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OperationError } from '../errors.js';
-import { query } from '../respond/failover/sql.js';
+import { query } from '../stores/postgres/sql.js';
 import { patroniClient } from '../respond/patroni/client.js';
 import { patroniHandover, type PatroniHandoverResult } from '../respond/patroni/handover.js';
 import { datasetWritesTable } from './failover-dataset-check.js';

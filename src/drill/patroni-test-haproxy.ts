@@ -8,8 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../protect/sandbox/free-port.js';
-import { makeTempDir, once, removeDir } from '../protect/sandbox/instance.js';
+import { freePort } from '../system/free-port.js';
+import { makeTempDir, once, removeDir } from '../system/instance.js';
 import type { PatroniTestCluster } from '../respond/patroni/test-cluster.js';
 import { requirePrograms, startServer } from '../respond/patroni/test-processes.js';
 

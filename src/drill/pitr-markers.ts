@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OperationError } from '../errors.js';
-import type { PostgresInstance } from '../protect/sandbox/postgres.js';
+import type { PostgresInstance } from '../stores/postgres/sandbox.js';
 
 export interface MarkerRun {
   markers: { n: number; at: string }[];

@@ -16,7 +16,7 @@ import { createRestorePoint } from '../protect/pgbackrest/restore-point.js';
 import { restorePhysical, type RestorePhysicalOptions } from '../protect/pgbackrest/restore.js';
 import { restoredQuery, stopRestoredCluster } from '../protect/pgbackrest/restored-cluster.js';
 import { startSandboxPrimary } from '../protect/pgbackrest/sandbox-primary.js';
-import { osUser, removeDir, runningAsRoot } from '../protect/sandbox/instance.js';
+import { osUser, removeDir, runningAsRoot } from '../system/instance.js';
 import { writeMarkers, type MarkerRun } from './pitr-markers.js';
 
 export interface PitrDrillOptions {

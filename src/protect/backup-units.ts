@@ -11,8 +11,8 @@
  */
 import type { BackupEvent } from './backup.js';
 import type { ManifestUnit } from './manifest.js';
-import type { BackupProgress, BackupResult, ResticRepository } from './restic/repository.js';
-import type { BackupUnit } from './sources/index.js';
+import type { BackupProgress, BackupResult, ResticRepository } from '../engines/restic/repository.js';
+import type { BackupUnit } from '../stores/index.js';
 import { labelsToTags, type SnapshotLabels } from './tags.js';
 
 /** How many units of a run are stored at once. */

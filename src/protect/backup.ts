@@ -13,9 +13,9 @@ import type { Plan } from '../plan/schema.js';
 import type { ProtectContext } from './context.js';
 import { MANIFEST_FILENAME, MANIFEST_FORMAT, type Manifest, type ManifestUnit } from './manifest.js';
 import { datasetLockKey, lockDir } from './dataset-lock.js';
-import { acquireLock } from './restic/lock.js';
-import type { BackupProgress } from './restic/repository.js';
-import { createSource } from './sources/index.js';
+import { acquireLock } from '../engines/restic/lock.js';
+import type { BackupProgress } from '../engines/restic/repository.js';
+import { createSource } from '../stores/index.js';
 import { storeUnits, storedName } from './backup-units.js';
 import { labelsToTags, newRunId, type SnapshotLabels } from './tags.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SnapshotRecord } from '../state/store.js';
 import { planCatalogSync } from './catalog.js';
-import type { Snapshot } from './restic/output.js';
+import type { Snapshot } from '../engines/restic/output.js';
 
 function snapshot(id: string, dataset: string, run: string, unit: string, state = 'complete'): Snapshot {
   return {

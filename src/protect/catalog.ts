@@ -16,7 +16,7 @@ import { actor } from './backup.js';
 import type { ProtectContext } from './context.js';
 import { MANIFEST_FILENAME, parseManifest, type Manifest } from './manifest.js';
 import { listOrNothing, lockForMaintenance, planPrune, planTags } from './prune.js';
-import type { ResticRepository, Snapshot } from './restic/repository.js';
+import type { ResticRepository, Snapshot } from '../engines/restic/repository.js';
 import { groupRuns, type RunSnapshots } from './retention.js';
 import { TAG_COMPLETE, TAG_PENDING } from './tags.js';
 

@@ -17,9 +17,9 @@
  */
 import type { Check, Dataset } from '../plan/schema.js';
 import { coerceError, LifeboatError } from '../errors.js';
-import { mysqlRows, parseMysqlUrl } from './sources/mysql-client.js';
-import { parsePgUrl, psqlRows } from './sources/postgres-client.js';
-import { firstLines, runTool } from './sources/tool.js';
+import { mysqlRows, parseMysqlUrl } from '../stores/mysql/client.js';
+import { parsePgUrl, psqlRows } from '../stores/postgres/psql.js';
+import { firstLines, runTool } from '../system/tool.js';
 
 export interface CheckResult {
   name: string;

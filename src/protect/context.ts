@@ -12,7 +12,7 @@ import type { Dataset, Plan, SourceConfig } from '../plan/schema.js';
 import { resolveSecret } from '../plan/secret.js';
 import type { StateStore } from '../state/store.js';
 import { DEFAULT_REPOSITORY, repositoryAccess } from './repository-access.js';
-import type { ResticRepository } from './restic/repository.js';
+import type { ResticRepository } from '../engines/restic/repository.js';
 
 export { DEFAULT_REPOSITORY } from './repository-access.js';
 
@@ -109,7 +109,7 @@ async function openRepository(
   homeDir: string,
   env: NodeJS.ProcessEnv,
 ): Promise<ResticRepository> {
-  const { ResticRepository } = await import('./restic/repository.js');
+  const { ResticRepository } = await import('../engines/restic/repository.js');
   const info = repositoryAccess(plan, id, { planDir, homeDir, env });
   if (info.keyFile?.generated) ensureKeyFile(info.keyFile.path);
   return new ResticRepository({ ...info.access, lockDir: join(homeDir, 'locks'), parentEnv: env });

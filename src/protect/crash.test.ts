@@ -23,8 +23,8 @@ import { after, before, test } from 'node:test';
 import { BIN, runCli } from '../cli/testing/run-cli.js';
 import type { SnapshotRecord } from '../state/store.js';
 import type { PruneReport } from './prune.js';
-import { parseSnapshots, type Snapshot } from './restic/output.js';
-import { startPostgres, type PostgresInstance } from './sandbox/postgres.js';
+import { parseSnapshots, type Snapshot } from '../engines/restic/output.js';
+import { startPostgres, type PostgresInstance } from '../stores/postgres/sandbox.js';
 import type { StatusRow } from './status.js';
 
 const exec = promisify(execFile);

@@ -4,7 +4,7 @@
  * repository alone can tell a complete run from an interrupted one and prove a restore,
  * with or without Lifeboat.
  */
-import type { Fingerprint } from './sources/fingerprint.js';
+import type { Fingerprint } from '../stores/fingerprint.js';
 
 export const MANIFEST_FILENAME = 'lifeboat-manifest.json';
 export const MANIFEST_FORMAT = 'lifeboat-manifest/1';

@@ -15,8 +15,8 @@ import { loadPlanFile } from '../plan/load.js';
 import { planBackup, runBackup } from './backup.js';
 import { createProtectContext, type ProtectContext } from './context.js';
 import { applyPrune, datasetLockKey, lockDir, planPrune } from './prune.js';
-import { acquireLock } from './restic/lock.js';
-import { parseSnapshots, type Snapshot } from './restic/output.js';
+import { acquireLock } from '../engines/restic/lock.js';
+import { parseSnapshots, type Snapshot } from '../engines/restic/output.js';
 
 const exec = promisify(execFile);
 

@@ -19,8 +19,8 @@ import { EnvironmentError, LifeboatError, coerceError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import { actor } from './backup.js';
 import { DEFAULT_REPOSITORY, type ProtectContext } from './context.js';
-import { acquireLock, isStale, lockPath, type HeldLock, type LockHolder } from './restic/lock.js';
-import type { Snapshot } from './restic/output.js';
+import { acquireLock, isStale, lockPath, type HeldLock, type LockHolder } from '../engines/restic/lock.js';
+import type { Snapshot } from '../engines/restic/output.js';
 import {
   decidePrune,
   describePolicy,

@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { loadPlanFile } from '../plan/load.js';
 import { planBackup, runBackup } from './backup.js';
 import { createProtectContext } from './context.js';
-import { freePort } from './sandbox/free-port.js';
-import { signalProcess } from './sandbox/instance.js';
+import { freePort } from '../system/free-port.js';
+import { signalProcess } from '../system/instance.js';
 import {
   startMariadb,
   startPostgres,
@@ -27,8 +27,8 @@ import {
   type MariadbInstance,
   type PostgresInstance,
   type RedisInstance,
-} from './sandbox/index.js';
-import { compareFingerprints, createSource, type Fingerprint, type SourceConfig } from './sources/index.js';
+} from '../stores/sandboxes.js';
+import { compareFingerprints, createSource, type Fingerprint, type SourceConfig } from '../stores/index.js';
 
 const DOC = fileURLToPath(new URL('../../docs/recover-without-lifeboat.md', import.meta.url));
 

@@ -11,7 +11,7 @@ import { OperationError, UsageError } from '../errors.js';
 import type { SnapshotRecord } from '../state/store.js';
 import type { ProtectContext } from './context.js';
 import type { ManifestUnit } from './manifest.js';
-import type { Fingerprint } from './sources/fingerprint.js';
+import type { Fingerprint } from '../stores/fingerprint.js';
 
 export interface RecoveryPoint {
   /** The state store's id of the run's snapshot record. */

@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import { resolveSecret } from '../plan/secret.js';
-import type { RepositoryAccess } from './restic/command.js';
+import type { RepositoryAccess } from '../engines/restic/command.js';
 
 /** The repository a dataset uses when its plan names none. */
 export const DEFAULT_REPOSITORY = 'local';

@@ -5,7 +5,7 @@
 import { coerceError } from '../errors.js';
 import { describeError } from './backup.js';
 import { type CheckResult } from './checks.js';
-import { compareFingerprints, type Fingerprint, type RestoreTarget, type Source } from './sources/index.js';
+import { compareFingerprints, type Fingerprint, type RestoreTarget, type Source } from '../stores/index.js';
 
 import type { FingerprintReport, RestorePlan } from './restore.js';
 

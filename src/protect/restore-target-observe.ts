@@ -2,9 +2,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { mysqlLiteral, mysqlRows, parseMysqlUrl } from './sources/mysql-client.js';
-import { parsePgUrl, psqlRows, sqlLiteral } from './sources/postgres-client.js';
-import { parseRedisUrl, redisCli } from './sources/redis-client.js';
+import { mysqlLiteral, mysqlRows, parseMysqlUrl } from '../stores/mysql/client.js';
+import { parsePgUrl, psqlRows, sqlLiteral } from '../stores/postgres/psql.js';
+import { parseRedisUrl, redisCli } from '../stores/redis/client.js';
 
 /** A PostgreSQL or MySQL server that databases are restored into. */
 import type { MysqlTarget, PostgresTarget, TargetSpec } from './restore-target.js';

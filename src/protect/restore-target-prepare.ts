@@ -1,9 +1,9 @@
 /** Preparing a confirmed target: dropping databases, flushing Redis, moving files aside, copying keys. */
 import { existsSync, renameSync } from 'node:fs';
-import { mysqlIdent, mysqlRows, parseMysqlUrl } from './sources/mysql-client.js';
-import { parsePgUrl, psqlRows, sqlLiteral } from './sources/postgres-client.js';
-import { parseRedisUrl, redisCli } from './sources/redis-client.js';
-import { runTool, toolFailed } from './sources/tool.js';
+import { mysqlIdent, mysqlRows, parseMysqlUrl } from '../stores/mysql/client.js';
+import { parsePgUrl, psqlRows, sqlLiteral } from '../stores/postgres/psql.js';
+import { parseRedisUrl, redisCli } from '../stores/redis/client.js';
+import { runTool, toolFailed } from '../system/tool.js';
 
 /** A PostgreSQL or MySQL server that databases are restored into. */
 import type { MysqlTarget, PostgresTarget } from './restore-target.js';

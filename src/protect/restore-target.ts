@@ -13,10 +13,10 @@ import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { RefusedError, UsageError } from '../errors.js';
 import { resolveSecret } from '../plan/secret.js';
 import type { SourceConfig } from '../plan/schema.js';
-import { parseMysqlUrl } from './sources/mysql-client.js';
-import { parsePgUrl } from './sources/postgres-client.js';
-import { parseRedisUrl } from './sources/redis-client.js';
-import { redactUrl } from './restic/redact.js';
+import { parseMysqlUrl } from '../stores/mysql/client.js';
+import { parsePgUrl } from '../stores/postgres/psql.js';
+import { parseRedisUrl } from '../stores/redis/client.js';
+import { redactUrl } from '../engines/restic/redact.js';
 
 /** A PostgreSQL or MySQL server that databases are restored into. */
 

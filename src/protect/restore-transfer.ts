@@ -19,10 +19,10 @@ import {
   type PostgresTarget,
   type TargetSpec,
 } from './restore-target.js';
-import type { DumpHandle, ResticRepository } from './restic/repository.js';
-import { startRedis } from './sandbox/redis.js';
+import type { DumpHandle, ResticRepository } from '../engines/restic/repository.js';
+import { startRedis } from '../stores/redis/sandbox.js';
 import type { SourceConfig } from '../plan/schema.js';
-import { type RestoreTarget, type Source } from './sources/index.js';
+import { type RestoreTarget, type Source } from '../stores/index.js';
 
 import type { RestoreEvent, RestorePlan, RestoreResult, RestoreUnitPlan } from './restore.js';
 

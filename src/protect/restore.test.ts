@@ -17,12 +17,12 @@ import { loadPlanFile } from '../plan/load.js';
 import { planBackup, runBackup } from './backup.js';
 import { createProtectContext, type ProtectContext } from './context.js';
 import { applyRestore, planRestore } from './restore.js';
-import { stopAll } from './sandbox/instance.js';
-import { holdForHandOver } from './sources/pipe-handover.js';
-import { startMariadb, type MariadbInstance } from './sandbox/mariadb.js';
-import { startPostgres, type PostgresInstance } from './sandbox/postgres.js';
-import { startRedis, type RedisInstance } from './sandbox/redis.js';
-import { runToolOk } from './sources/tool.js';
+import { stopAll } from '../system/instance.js';
+import { holdForHandOver } from '../system/pipe-handover.js';
+import { startMariadb, type MariadbInstance } from '../stores/mysql/sandbox.js';
+import { startPostgres, type PostgresInstance } from '../stores/postgres/sandbox.js';
+import { startRedis, type RedisInstance } from '../stores/redis/sandbox.js';
+import { runToolOk } from '../system/tool.js';
 
 describe('restore', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-restore-test-'));

@@ -27,9 +27,9 @@ import type { ProtectContext } from './context.js';
 import { MANIFEST_FILENAME, parseManifest, type ManifestUnit } from './manifest.js';
 import { findRecoveryPoint, type RecoveryPoint } from './recovery-points.js';
 import { describeTarget, observeTarget, resolveTarget, type TargetSpec } from './restore-target.js';
-import type { ResticRepository } from './restic/repository.js';
-import { startRedis } from './sandbox/redis.js';
-import { createSource } from './sources/index.js';
+import type { ResticRepository } from '../engines/restic/repository.js';
+import { startRedis } from '../stores/redis/sandbox.js';
+import { createSource } from '../stores/index.js';
 
 import { readAll, restoreTargetOf, transfer } from './restore-transfer.js';
 import { judge, proveFingerprint } from './restore-proof.js';

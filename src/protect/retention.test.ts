@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { parseForget, parseSnapshots, type Snapshot } from './restic/output.js';
+import { parseForget, parseSnapshots, type Snapshot } from '../engines/restic/output.js';
 import {
   DEFAULT_RETENTION,
   applyRetention,

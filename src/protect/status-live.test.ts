@@ -13,7 +13,7 @@ import { managedFromInstance } from '../respond/failover/server.js';
 import { createStandby, type StandbyServer } from '../respond/failover/standby.js';
 import { openStateStore } from '../state/store.js';
 import { observeReplication } from './exposure/replication.js';
-import { parsePgUrl } from './sources/postgres-client.js';
+import { parsePgUrl } from '../stores/postgres/psql.js';
 import { openPhysicalDataset } from './pgbackrest/dataset.js';
 import { datasetExposure } from './pgbackrest/exposure.js';
 import { startSandboxPrimary, type SandboxPrimary } from './pgbackrest/sandbox-primary.js';

@@ -20,11 +20,11 @@ import { after, before, describe, test } from 'node:test';
 import { loadPlanFile } from '../plan/load.js';
 import { planBackup, runBackup } from './backup.js';
 import { createProtectContext, type ProtectContext } from './context.js';
-import { portIsClosed } from './sandbox/free-port.js';
-import { stopAll } from './sandbox/instance.js';
-import { startMariadb, type MariadbInstance } from './sandbox/mariadb.js';
-import { startPostgres, type PostgresInstance } from './sandbox/postgres.js';
-import { startRedis, type RedisInstance } from './sandbox/redis.js';
+import { portIsClosed } from '../system/free-port.js';
+import { stopAll } from '../system/instance.js';
+import { startMariadb, type MariadbInstance } from '../stores/mysql/sandbox.js';
+import { startPostgres, type PostgresInstance } from '../stores/postgres/sandbox.js';
+import { startRedis, type RedisInstance } from '../stores/redis/sandbox.js';
 import { runVerify, type VerifyEvent } from './verify.js';
 
 describe('verify', () => {

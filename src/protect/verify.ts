@@ -20,8 +20,8 @@ import type { CheckResult } from './checks.js';
 import type { ProtectContext } from './context.js';
 import { findRecoveryPoint, type RecoveryPoint } from './recovery-points.js';
 import { applyRestore, planRestore, type FingerprintReport, type RestoreEvent } from './restore.js';
-import { startMariadb } from './sandbox/mariadb.js';
-import { startPostgres } from './sandbox/postgres.js';
+import { startMariadb } from '../stores/mysql/sandbox.js';
+import { startPostgres } from '../stores/postgres/sandbox.js';
 
 export interface VerifyResult {
   dataset: string;

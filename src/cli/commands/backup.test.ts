@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../protect/sandbox/free-port.js';
-import { startPostgres, type PostgresInstance } from '../../protect/sandbox/postgres.js';
+import { freePort } from '../../system/free-port.js';
+import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
 import { runCli } from '../testing/run-cli.js';
 
 let dir: string;

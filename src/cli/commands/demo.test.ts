@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { portIsClosed } from '../../protect/sandbox/free-port.js';
+import { portIsClosed } from '../../system/free-port.js';
 import { runCli, type CliRun } from '../testing/run-cli.js';
 
 interface DemoJson {

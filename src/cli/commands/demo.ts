@@ -12,14 +12,8 @@ import { join } from 'node:path';
 import { ExitCode } from '../../errors.js';
 import type { BackupEvent } from '../../protect/backup.js';
 import type { VerifyEvent } from '../../protect/verify.js';
-import {
-  demoPaths,
-  runDemo,
-  stopDemoServers,
-  type DemoEvent,
-  type DemoResult,
-} from '../../protect/demo/run.js';
-import { describeRpo } from '../../protect/demo/scorecard.js';
+import { demoPaths, runDemo, stopDemoServers, type DemoEvent, type DemoResult } from '../../demo/run.js';
+import { describeRpo } from '../../demo/scorecard.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { formatBytes, formatSeconds, table } from '../format.js';

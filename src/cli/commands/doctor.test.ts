@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../protect/sandbox/free-port.js';
+import { freePort } from '../../system/free-port.js';
 import { runCli } from '../testing/run-cli.js';
 
 interface Report {

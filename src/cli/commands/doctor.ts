@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { ExitCode } from '../../errors.js';
 import { loadPlanFile, planPath } from '../../plan/load.js';
-import { runDoctor, type DoctorCheck } from '../../protect/doctor/index.js';
+import { runDoctor, type DoctorCheck } from '../../doctor/index.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 

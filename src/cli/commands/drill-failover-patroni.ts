@@ -10,7 +10,7 @@ import { datasetWritesTable } from '../../drill/failover-dataset-check.js';
 import { drillPassed, type DrillFault } from '../../drill/failover-result.js';
 import { preparePatroniDrill, type PatroniDrill, type PatroniFault } from '../../drill/patroni-check.js';
 import { runPatroniDrill, type PatroniDrillResult } from '../../drill/patroni-drill.js';
-import { safeHost } from '../../respond/failover/sql.js';
+import { safeHost } from '../../stores/postgres/sql.js';
 import type { ParsedArgs } from '../args.js';
 import { confirmDrill, interruptBeforeFault } from './drill-guard.js';
 import { progressReporter } from '../progress.js';

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { stopAll } from '../../protect/sandbox/instance.js';
-import { query } from '../../respond/failover/sql.js';
+import { stopAll } from '../../system/instance.js';
+import { query } from '../../stores/postgres/sql.js';
 import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
 import { newestAudit } from '../testing/audit.js';
 import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from './failover-testing.js';

@@ -19,8 +19,8 @@ import { rejoinOldPrimary, runDatasetDrill } from '../../drill/failover-dataset.
 import type { FaultKind } from '../../drill/failover-host.js';
 import { drillPassed, type DrillFault } from '../../drill/failover-result.js';
 import { patroniUrl } from '../../respond/failover/plan-topology.js';
-import { stopAll } from '../../protect/sandbox/instance.js';
-import { safeHost } from '../../respond/failover/sql.js';
+import { stopAll } from '../../system/instance.js';
+import { safeHost } from '../../stores/postgres/sql.js';
 import { parseCommandArgs, type ParsedArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { confirmDrill, interruptBeforeFault } from './drill-guard.js';

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../../protect/sandbox/free-port.js';
-import { stopAll } from '../../protect/sandbox/instance.js';
+import { freePort } from '../../system/free-port.js';
+import { stopAll } from '../../system/instance.js';
 import { newestAudit } from '../testing/audit.js';
 import { samplePrimary } from '../../respond/failover/monitor.js';
-import { query } from '../../respond/failover/sql.js';
+import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../respond/failover/standby.js';
 import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
 import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from './failover-testing.js';

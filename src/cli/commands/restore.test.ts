@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startPostgres, type PostgresInstance } from '../../protect/sandbox/postgres.js';
+import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
 import { runCli, type CliRun } from '../testing/run-cli.js';
 
 describe('lifeboat restore', () => {

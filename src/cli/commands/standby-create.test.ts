@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { makeTempDir, osUser, removeDir, runningAsRoot, stopAll } from '../../protect/sandbox/instance.js';
-import { startPostgres } from '../../protect/sandbox/postgres.js';
+import { makeTempDir, osUser, removeDir, runningAsRoot, stopAll } from '../../system/instance.js';
+import { startPostgres } from '../../stores/postgres/sandbox.js';
 import { managedFromHost } from '../../respond/failover/server-host.js';
-import { query } from '../../respond/failover/sql.js';
+import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../respond/failover/standby.js';
 import { hasStackTrace, writeTestPlan } from './failover-testing.js';
 

@@ -9,7 +9,7 @@ import { ExitCode, RefusedError, UsageError } from '../../errors.js';
 import { effectiveRpo } from '../../plan/graph.js';
 import { actor } from '../../protect/backup.js';
 import { datasetPrimary } from '../../respond/failover/plan-topology.js';
-import { safeHost } from '../../respond/failover/sql.js';
+import { safeHost } from '../../stores/postgres/sql.js';
 import { createStandbyIn } from '../../respond/failover/standby-host.js';
 import { standbyIsSync, standbyLag } from '../../respond/failover/standby.js';
 import { parseCommandArgs } from '../args.js';

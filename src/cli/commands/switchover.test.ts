@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { stopAll } from '../../protect/sandbox/instance.js';
+import { stopAll } from '../../system/instance.js';
 import { isRunning } from '../../respond/failover/server.js';
-import { query } from '../../respond/failover/sql.js';
+import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../respond/failover/standby.js';
 import { missingIds, startTestCluster, startTestWriter } from '../../respond/failover/test-cluster.js';
 import { hasStackTrace, writeTestPlan } from './failover-testing.js';

@@ -10,7 +10,7 @@ import type { Plan } from '../../plan/schema.js';
 import { isSecretRef, resolveSecret } from '../../plan/secret.js';
 import type { ProtectContext } from '../context.js';
 import { datasetExposure, type Exposure, type ExposureStatus } from '../pgbackrest/exposure.js';
-import { parsePgUrl } from '../sources/postgres-client.js';
+import { parsePgUrl } from '../../stores/postgres/psql.js';
 import {
   displayStandby,
   emptyReport,

@@ -5,7 +5,7 @@
  * streams with (and whether it is a standby at all), a bare name is taken as both.
  */
 import { LifeboatError } from '../../errors.js';
-import { parsePgUrl, psqlRows, sqlLiteral, type PgConnection } from '../sources/postgres-client.js';
+import { parsePgUrl, psqlRows, sqlLiteral, type PgConnection } from '../../stores/postgres/psql.js';
 
 export type ReplicationStatus = 'streaming' | 'not-streaming' | 'unreachable' | 'not-standby' | 'unknown';
 

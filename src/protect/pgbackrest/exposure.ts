@@ -8,7 +8,7 @@
 import { UsageError } from '../../errors.js';
 import { effectiveRpo } from '../../plan/graph.js';
 import type { ProtectContext } from '../context.js';
-import { parsePgUrl, psqlRows, type PgConnection } from '../sources/postgres-client.js';
+import { parsePgUrl, psqlRows, type PgConnection } from '../../stores/postgres/psql.js';
 import { openPhysicalDataset } from './dataset.js';
 import { formatLsn, parseLsn, segmentStart } from './lsn.js';
 import { pgbackrestInfo } from './runner.js';

@@ -6,8 +6,8 @@
 import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EnvironmentError } from '../../errors.js';
-import type { OsUser } from '../sandbox/instance.js';
-import { runTool } from '../sources/tool.js';
+import type { OsUser } from '../../system/instance.js';
+import { runTool } from '../../system/tool.js';
 
 /** The user that owns `path`, named from /etc/passwd (its uid when unnamed). */
 export function userOwning(path: string): OsUser {

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError } from '../../errors.js';
 import { actor, describeError } from '../backup.js';
 import type { ProtectContext } from '../context.js';
-import { psqlRows, sqlLiteral } from '../sources/postgres-client.js';
+import { psqlRows, sqlLiteral } from '../../stores/postgres/psql.js';
 import { openPhysicalDataset } from './dataset.js';
 import { checkRestorePointName } from './target.js';
 

@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, w
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { EnvironmentError, RefusedError, UsageError } from '../../errors.js';
-import { osUser, runningAsRoot } from '../sandbox/instance.js';
+import { osUser, runningAsRoot } from '../../system/instance.js';
 import { backupPhysical, expirePhysical, PHYSICAL_SOURCE_TYPE, verifyPhysical } from './backup.js';
 import { openPhysicalDataset } from './dataset.js';
 import { createRestorePoint } from './restore-point.js';

@@ -9,9 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import { coerceError, EnvironmentError } from '../../errors.js';
 import { actor, describeError } from '../backup.js';
 import type { ProtectContext } from '../context.js';
-import { freePort } from '../sandbox/free-port.js';
-import type { OsUser } from '../sandbox/instance.js';
-import { findPostgresBinDir } from '../sandbox/postgres.js';
+import { freePort } from '../../system/free-port.js';
+import type { OsUser } from '../../system/instance.js';
+import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
 import { openPhysicalDataset, type PhysicalDataset } from './dataset.js';
 import { checkReachable, ensureOwnedDir, writeOwnedFile } from './files.js';
 import {

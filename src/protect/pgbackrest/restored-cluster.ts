@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OperationError } from '../../errors.js';
-import { makeTempDir, type OsUser } from '../sandbox/instance.js';
-import { parseCsv, type Row } from '../sources/postgres-client.js';
-import { firstLines, runTool } from '../sources/tool.js';
+import { makeTempDir, type OsUser } from '../../system/instance.js';
+import { parseCsv, type Row } from '../../stores/postgres/psql.js';
+import { firstLines, runTool } from '../../system/tool.js';
 import { shellQuote } from './config.js';
 
 export interface RestoredCluster {

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { EnvironmentError, OperationError, UsageError, type LifeboatError } from '../../errors.js';
-import type { OsUser } from '../sandbox/instance.js';
-import { runTool, type RunResult } from '../sources/tool.js';
+import type { OsUser } from '../../system/instance.js';
+import { runTool, type RunResult } from '../../system/tool.js';
 import type { CompressType } from './config.js';
 import { parseInfo, type StanzaInfo } from './info.js';
 

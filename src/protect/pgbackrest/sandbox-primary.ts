@@ -16,8 +16,8 @@ import {
   removeDir,
   runningAsRoot,
   signalProcess,
-} from '../sandbox/instance.js';
-import { startPostgres, type PostgresInstance } from '../sandbox/postgres.js';
+} from '../../system/instance.js';
+import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
 import { stopRestoredCluster } from './restored-cluster.js';
 
 export interface SandboxPrimary {

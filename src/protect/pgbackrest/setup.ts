@@ -6,7 +6,7 @@
  */
 import { OperationError, RefusedError } from '../../errors.js';
 import { actor } from '../backup.js';
-import { psqlRows, sqlLiteral } from '../sources/postgres-client.js';
+import { psqlRows, sqlLiteral } from '../../stores/postgres/psql.js';
 import { archiveCommand } from './config.js';
 import { observeCluster, type ObservedCluster, type PhysicalDataset } from './dataset.js';
 import { pgbackrestInfo, runPgbackrest } from './runner.js';

@@ -11,14 +11,14 @@ import { describeError } from '../backup.js';
 import { runChecks } from '../checks.js';
 import type { ProtectContext } from '../context.js';
 import { findRecoveryPoint } from '../recovery-points.js';
-import { removeDir } from '../sandbox/instance.js';
-import { findPostgresBinDir } from '../sandbox/postgres.js';
+import { removeDir } from '../../system/instance.js';
+import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
 import { notVerified, type VerifyEvent, type VerifyResult } from '../verify.js';
 import { verifyPhysical } from './backup.js';
 import { openPhysicalDataset } from './dataset.js';
 import { restorePhysical, type RestorePhysicalResult } from './restore.js';
 import { stopRestoredCluster } from './restored-cluster.js';
-import { parsePgUrl, psqlRows } from '../sources/postgres-client.js';
+import { parsePgUrl, psqlRows } from '../../stores/postgres/psql.js';
 
 export async function verifyPhysicalDataset(
   context: ProtectContext,

@@ -8,13 +8,13 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startNetworkPath, type NetworkPath } from '../../drill/failover-network.js';
 import { EnvironmentError, RefusedError } from '../../errors.js';
-import { freePort } from '../../protect/sandbox/free-port.js';
-import { stopAll } from '../../protect/sandbox/instance.js';
+import { freePort } from '../../system/free-port.js';
+import { stopAll } from '../../system/instance.js';
 import { planFailover } from './failover-plan.js';
 import { samplePrimary } from './monitor.js';
 import { observeFailover } from './observe.js';
 import { pgbouncerRouter } from './route-pgbouncer.js';
-import { dropClient, query } from './sql.js';
+import { dropClient, query } from '../../stores/postgres/sql.js';
 import { pollUntil } from './standby.js';
 import { startTestCluster, type TestCluster } from './test-cluster.js';
 

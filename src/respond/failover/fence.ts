@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OperationError } from '../../errors.js';
 import type { ManagedServer } from './server.js';
-import { query } from './sql.js';
+import { query } from '../../stores/postgres/sql.js';
 
 /** Stops the old primary on its host; `immediate` for a failover (no shutdown checkpoint to wait for). */
 export async function stopPrimary(server: ManagedServer, mode: 'immediate' | 'fast'): Promise<void> {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { freePort } from '../../protect/sandbox/free-port.js';
-import { stopAll } from '../../protect/sandbox/instance.js';
-import { startPostgres } from '../../protect/sandbox/postgres.js';
+import { freePort } from '../../system/free-port.js';
+import { stopAll } from '../../system/instance.js';
+import { startPostgres } from '../../stores/postgres/sandbox.js';
 import { classifyFailure, watchPrimary } from './monitor.js';
 
 after(() => stopAll());

@@ -12,7 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { FailureClass } from './failover-plan.js';
-import { dropClient, query } from './sql.js';
+import { dropClient, query } from '../../stores/postgres/sql.js';
 
 export interface ReplicaSample {
   name: string;

@@ -6,7 +6,7 @@ import type { FailoverObserved, FailureClass, ObservedStandby } from './failover
 import { samplePrimary, type PrimarySample } from './monitor.js';
 import type { Router } from './route.js';
 import type { ManagedServer } from './server.js';
-import { query } from './sql.js';
+import { query } from '../../stores/postgres/sql.js';
 
 export interface FailoverTopology {
   primary: ManagedServer;

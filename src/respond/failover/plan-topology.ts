@@ -20,7 +20,7 @@ import { haproxyRouter } from './route-haproxy.js';
 import { pgbouncerRouter } from './route-pgbouncer.js';
 import { managedFromHost } from './server-host.js';
 import type { ManagedServer } from './server.js';
-import { query, safeHost } from './sql.js';
+import { query, safeHost } from '../../stores/postgres/sql.js';
 import { standbyIsSync } from './standby.js';
 
 type TrafficSwitch = NonNullable<Plan['traffic']>[string];

@@ -4,7 +4,7 @@
  */
 import { OperationError } from '../../errors.js';
 import type { ManagedServer } from './server.js';
-import { query } from './sql.js';
+import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from './standby.js';
 
 export interface Promotion {

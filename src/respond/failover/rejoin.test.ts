@@ -3,13 +3,13 @@ import { after, describe, test } from 'node:test';
 import { startNetworkPath, type NetworkPath } from '../../drill/failover-network.js';
 import { killPostgres } from '../../drill/failover-host.js';
 import { EnvironmentError, RefusedError } from '../../errors.js';
-import { stopAll } from '../../protect/sandbox/instance.js';
+import { stopAll } from '../../system/instance.js';
 import { applyFailover } from './failover.js';
 import { planFailover } from './failover-plan.js';
 import { observeFailover } from './observe.js';
 import { applyRejoin, observeRejoin, planRejoin, type RejoinObserved } from './rejoin.js';
 import { isRunning } from './server.js';
-import { query } from './sql.js';
+import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from './standby.js';
 import { startTestCluster } from './test-cluster.js';
 

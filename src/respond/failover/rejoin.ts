@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, OperationError, RefusedError } from '../../errors.js';
-import { firstLines } from '../../protect/sources/tool.js';
+import { firstLines } from '../../system/tool.js';
 import type { ManagedServer } from './server.js';
-import { query } from './sql.js';
+import { query } from '../../stores/postgres/sql.js';
 import { makeSynchronous, waitForStreaming, writeStandbySettings } from './standby.js';
 
 export interface RejoinObserved {

@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { EnvironmentError } from '../../errors.js';
-import { freePort } from '../../protect/sandbox/free-port.js';
+import { freePort } from '../../system/free-port.js';
 import {
   killAndWait,
   makeTempDir,
@@ -18,8 +18,8 @@ import {
   removeDir,
   waitUntil,
   type Instance,
-} from '../../protect/sandbox/instance.js';
-import { firstLines } from '../../protect/sources/tool.js';
+} from '../../system/instance.js';
+import { firstLines } from '../../system/tool.js';
 import type { Router, RouterStatus, RouteTarget } from './route.js';
 
 export interface HaproxyRouterOptions {

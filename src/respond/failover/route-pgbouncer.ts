@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../../errors.js';
-import { freePort } from '../../protect/sandbox/free-port.js';
+import { freePort } from '../../system/free-port.js';
 import {
   killAndWait,
   makeTempDir,
@@ -20,9 +20,9 @@ import {
   runningAsRoot,
   waitUntil,
   type Instance,
-} from '../../protect/sandbox/instance.js';
-import { parseCsv, type Row } from '../../protect/sources/postgres-client.js';
-import { firstLines, runTool } from '../../protect/sources/tool.js';
+} from '../../system/instance.js';
+import { parseCsv, type Row } from '../../stores/postgres/psql.js';
+import { firstLines, runTool } from '../../system/tool.js';
 import type { Router, RouterStatus, RouteTarget } from './route.js';
 
 export interface PgbouncerRouterOptions {

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { freePort } from '../../protect/sandbox/free-port.js';
-import { stopAll } from '../../protect/sandbox/instance.js';
-import { startPostgres, type PostgresInstance } from '../../protect/sandbox/postgres.js';
+import { freePort } from '../../system/free-port.js';
+import { stopAll } from '../../system/instance.js';
+import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
 import { commandRouter, fillTarget } from './route.js';
 import { startHaproxy } from './route-haproxy.js';
 import { pgbouncerRouter, startPgbouncer } from './route-pgbouncer.js';
-import { dropClient } from './sql.js';
+import { dropClient } from '../../stores/postgres/sql.js';
 
 let a: PostgresInstance;
 let b: PostgresInstance;

@@ -5,7 +5,7 @@
  * and to route (clients reach the new one). One interface; one file per kind.
  */
 import { EnvironmentError } from '../../errors.js';
-import { firstLines, runTool } from '../../protect/sources/tool.js';
+import { firstLines, runTool } from '../../system/tool.js';
 import type { Endpoint } from './server.js';
 
 export interface RouteTarget extends Endpoint {

@@ -7,9 +7,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../../errors.js';
-import { findPostgresBinDir } from '../../protect/sandbox/postgres.js';
-import { osUser, runningAsRoot } from '../../protect/sandbox/instance.js';
-import { firstLines, runTool, type RunResult } from '../../protect/sources/tool.js';
+import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
+import { osUser, runningAsRoot } from '../../system/instance.js';
+import { firstLines, runTool, type RunResult } from '../../system/tool.js';
 import { clearStalePidFile, endpointOf, isRunning, type Endpoint, type ManagedServer } from './server.js';
 
 export interface HostServerOptions {

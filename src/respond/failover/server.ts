@@ -5,9 +5,9 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PostgresInstance } from '../../protect/sandbox/postgres.js';
-import { osUser, runningAsRoot } from '../../protect/sandbox/instance.js';
-import { firstLines, runTool, type RunResult } from '../../protect/sources/tool.js';
+import type { PostgresInstance } from '../../stores/postgres/sandbox.js';
+import { osUser, runningAsRoot } from '../../system/instance.js';
+import { firstLines, runTool, type RunResult } from '../../system/tool.js';
 import { EnvironmentError } from '../../errors.js';
 
 export interface Endpoint {

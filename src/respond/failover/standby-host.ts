@@ -8,13 +8,13 @@
 import { chownSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../../errors.js';
-import { freePort } from '../../protect/sandbox/free-port.js';
-import { findPostgresBinDir } from '../../protect/sandbox/postgres.js';
-import { removeDir } from '../../protect/sandbox/instance.js';
-import { runTool } from '../../protect/sources/tool.js';
+import { freePort } from '../../system/free-port.js';
+import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
+import { removeDir } from '../../system/instance.js';
+import { runTool } from '../../system/tool.js';
 import { managedFromHost, ownerOf } from './server-host.js';
 import type { ManagedServer } from './server.js';
-import { query } from './sql.js';
+import { query } from '../../stores/postgres/sql.js';
 import { makeSynchronous, takeBaseBackup, waitForStreaming, writeStandbySettings } from './standby.js';
 
 export interface StandbyInOptions {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { stopAll } from '../../protect/sandbox/instance.js';
-import { startPostgres } from '../../protect/sandbox/postgres.js';
+import { stopAll } from '../../system/instance.js';
+import { startPostgres } from '../../stores/postgres/sandbox.js';
 import { managedFromInstance } from './server.js';
-import { query } from './sql.js';
+import { query } from '../../stores/postgres/sql.js';
 import { createStandby, pollUntil, readAutoConf, standbyIsSync, standbyLag } from './standby.js';
 
 after(() => stopAll());

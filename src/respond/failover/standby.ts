@@ -8,17 +8,11 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, OperationError, UsageError } from '../../errors.js';
-import {
-  makeTempDir,
-  osUser,
-  registerInstance,
-  removeDir,
-  runningAsRoot,
-} from '../../protect/sandbox/instance.js';
-import { startPostgres, type PostgresInstance } from '../../protect/sandbox/postgres.js';
-import { firstLines, type RunResult } from '../../protect/sources/tool.js';
+import { makeTempDir, osUser, registerInstance, removeDir, runningAsRoot } from '../../system/instance.js';
+import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
+import { firstLines, type RunResult } from '../../system/tool.js';
 import { managedFromInstance, type Endpoint, type ManagedServer } from './server.js';
-import { query } from './sql.js';
+import { query } from '../../stores/postgres/sql.js';
 
 /**
  * Whether a dataset's standby is synchronous: `replication.mode` when the plan says, else

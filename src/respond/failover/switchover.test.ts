@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
-import { stopAll } from '../../protect/sandbox/instance.js';
+import { stopAll } from '../../system/instance.js';
 import { applyFailover } from './failover.js';
 import { planFailover } from './failover-plan.js';
 import { observeFailover } from './observe.js';
 import { applyRejoin, observeRejoin, planRejoin } from './rejoin.js';
 import { isRunning } from './server.js';
-import { query } from './sql.js';
+import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from './standby.js';
 import { missingIds, startTestCluster, startTestWriter } from './test-cluster.js';
 

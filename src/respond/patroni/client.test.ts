@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { EnvironmentError } from '../../errors.js';
-import { freePort } from '../../protect/sandbox/free-port.js';
+import { freePort } from '../../system/free-port.js';
 import { patroniClient } from './client.js';
 import { startPatroniCluster, type PatroniTestCluster } from './test-cluster.js';
 import { requirePrograms } from './test-processes.js';

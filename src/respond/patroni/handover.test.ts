@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { EnvironmentError, RefusedError } from '../../errors.js';
-import { freePort } from '../../protect/sandbox/free-port.js';
+import { freePort } from '../../system/free-port.js';
 import type { PatroniCluster } from './client.js';
 import { patroniHandover } from './handover.js';
 import { sql, startPatroniCluster, type PatroniTestCluster } from './test-cluster.js';

@@ -12,15 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import YAML from 'yaml';
 import { EnvironmentError } from '../../errors.js';
-import { freePort } from '../../protect/sandbox/free-port.js';
-import {
-  makeTempDir,
-  once,
-  registerInstance,
-  removeDir,
-  type OsUser,
-} from '../../protect/sandbox/instance.js';
-import { findPostgresBinDir } from '../../protect/sandbox/postgres.js';
+import { freePort } from '../../system/free-port.js';
+import { makeTempDir, once, registerInstance, removeDir, type OsUser } from '../../system/instance.js';
+import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
 import { patroniClient, type PatroniCluster } from './client.js';
 import {
   requirePrograms,

@@ -10,7 +10,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError } from '../../errors.js';
-import { osUser, registerInstance, runningAsRoot, type OsUser } from '../../protect/sandbox/instance.js';
+import { osUser, registerInstance, runningAsRoot, type OsUser } from '../../system/instance.js';
 
 /** The OS user the servers run as: `postgres` when we are root, else ourselves. */
 export function serverUser(): OsUser | undefined {

@@ -1,0 +1,174 @@
+/**
+ * A throwaway MariaDB server in a temp dir on a free loopback port, root without a
+ * password. When Lifeboat is root the server drops to the `mysql` OS user, so a restored
+ * dump cannot write files as root (SELECT ... INTO OUTFILE is confined to the temp dir too).
+ */
+import { spawn } from 'node:child_process';
+import { chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EnvironmentError } from '../../errors.js';
+import { mysqlRows, parseMysqlUrl } from './client.js';
+import { firstLines, missingToolError, runTool } from '../../system/tool.js';
+import { freePort } from '../../system/free-port.js';
+import {
+  makeTempDir,
+  osUser,
+  removeDir,
+  runningAsRoot,
+  childServerLifecycle,
+  killAndWait,
+  waitUntil,
+  type Instance,
+} from '../../system/instance.js';
+
+export interface StartMariadbOptions {
+  /** TCP port on 127.0.0.1. Default: a free port. */
+  port?: number;
+  /** Trade durability for speed (no flush at commit, no doublewrite). Default: false. */
+  fast?: boolean;
+  /** Extra `mariadbd` options, e.g. `['--max-allowed-packet=256M']`. Default: none. */
+  extraArgs?: string[];
+  /** How long to wait for the server to answer. Default: 60 s. */
+  startTimeoutMs?: number;
+}
+
+export interface MariadbInstance extends Instance {
+  /** `mysql://root@127.0.0.1:PORT/` (no password). */
+  readonly url: string;
+  readonly socket: string;
+  /** Runs SQL (in `database` when given) and returns the rows of the last result. */
+  query(sql: string, database?: string): Promise<string[][]>;
+}
+
+export async function startMariadb(options: StartMariadbOptions = {}): Promise<MariadbInstance> {
+  const owner = runningAsRoot() ? osUser('mysql') : undefined;
+  const dir = makeTempDir('mariadb', owner);
+  const dataDir = join(dir, 'data');
+  const userArgs = owner ? [`--user=${owner.name}`] : [];
+  // Its own tmpdir: concurrent servers sharing /tmp can collide on internal temp-table
+  // names during bootstrap ("Could not remove temporary table ... Aborting").
+  const tmpDir = join(dir, 'tmp');
+  mkdirSync(tmpDir);
+  if (owner) chownSync(tmpDir, owner.uid, owner.gid);
+  const serverArgs = [...userArgs, `--tmpdir=${tmpDir}`];
+  try {
+    const install = await runTool(
+      'mariadb-install-db',
+      [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+        '--skip-name-resolve',
+        ...serverArgs,
+      ],
+      { cwd: dir },
+    );
+    if (install.code !== 0)
+      throw new EnvironmentError(
+        `mariadb-install-db failed: ${firstLines(install.stderr || install.stdout)}`,
+      );
+    const files = join(dir, 'files');
+    mkdirSync(files);
+    if (owner) chownSync(files, owner.uid, owner.gid);
+    for (let attempt = 1; ; attempt++) {
+      const port = options.port ?? (await freePort());
+      try {
+        return await startOn({ dir, dataDir, files, port, serverArgs, options });
+      } catch (error) {
+        if (options.port === undefined && attempt < 3 && /in use/i.test(String(error))) continue;
+        throw error;
+      }
+    }
+  } catch (error) {
+    removeDir(dir);
+    throw error;
+  }
+}
+
+interface StartParts {
+  dir: string;
+  dataDir: string;
+  files: string;
+  port: number;
+  serverArgs: string[];
+  options: StartMariadbOptions;
+}
+
+async function startOn({
+  dir,
+  dataDir,
+  files,
+  port,
+  serverArgs,
+  options,
+}: StartParts): Promise<MariadbInstance> {
+  const socket = join(dir, 'mysqld.sock');
+  const log = join(dir, 'error.log');
+  const args = [
+    '--no-defaults',
+    `--datadir=${dataDir}`,
+    `--socket=${socket}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--pid-file=${join(dir, 'mysqld.pid')}`,
+    `--log-error=${log}`,
+    `--secure-file-priv=${files}`,
+    '--skip-name-resolve',
+    '--skip-log-bin',
+    '--innodb-buffer-pool-size=32M',
+    '--innodb-log-file-size=16M',
+    ...(options.fast
+      ? ['--innodb-flush-log-at-trx-commit=0', '--innodb-doublewrite=0', '--sync-binlog=0']
+      : []),
+    ...serverArgs,
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn('mariadbd', args, { cwd: dir, stdio: 'ignore' });
+  // A forgotten instance must not keep Node running; the exit hook kills it.
+  child.unref();
+  let exited: string | undefined;
+  child.once('error', (error) => {
+    exited = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'ENOENT' : error.message;
+  });
+  child.once('exit', (code, signal) => {
+    exited ??= `exited (${signal ?? code})`;
+  });
+  const url = `mysql://root@127.0.0.1:${port}/`;
+  const conn = parseMysqlUrl(url);
+  try {
+    await waitUntil(
+      // Our server, not another one that got the port first: its socket is ours.
+      async () =>
+        exited === undefined &&
+        mysqlRows(conn, 'SELECT @@socket').then(
+          (rows) => rows[0]?.[0] === socket,
+          () => false,
+        ),
+      {
+        what: `mariadbd on port ${port}`,
+        timeoutMs: options.startTimeoutMs ?? 60_000,
+        intervalMs: 50,
+        failed: () => (exited === undefined ? undefined : `${exited}: ${lastErrors(log)}`),
+      },
+    );
+  } catch (error) {
+    await killAndWait(child);
+    if (exited === 'ENOENT') throw missingToolError('mariadbd', error);
+    throw error;
+  }
+
+  // A throwaway server needs no clean shutdown: SIGKILL skips InnoDB's buffer flush.
+  const stop = childServerLifecycle(child, dir, 'SIGKILL');
+  return { url, port, dataDir, socket, query: (sql, database) => mysqlRows(conn, sql, database), stop };
+}
+
+function lastErrors(log: string): string {
+  try {
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    const errors = lines.filter((l) => /\[ERROR\]/.test(l));
+    return (errors.length > 0 ? errors : lines).slice(-3).join(' / ');
+  } catch {
+    return '(no error log)';
+  }
+}

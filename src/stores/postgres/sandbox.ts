@@ -1,0 +1,275 @@
+/**
+ * A throwaway PostgreSQL server in a temp dir on a free loopback port: for verifying a
+ * restore, for tests, and (with `dataDir`) for starting a restored or standby data
+ * directory. PostgreSQL refuses to run as root, so when Lifeboat is root the server runs
+ * as the `postgres` OS user and the temp dir belongs to it.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EnvironmentError } from '../../errors.js';
+import { parsePgUrl, psqlRows, psqlScript, type Row } from './psql.js';
+import { firstLines, runTool, type RunResult } from '../../system/tool.js';
+import { freePort } from '../../system/free-port.js';
+import {
+  makeTempDir,
+  once,
+  osUser,
+  registerInstance,
+  removeDir,
+  runningAsRoot,
+  signalProcess,
+  type Instance,
+  type OsUser,
+} from '../../system/instance.js';
+
+export interface StartPostgresOptions {
+  /** TCP port on 127.0.0.1. Default: a free port. */
+  port?: number;
+  /**
+   * Settings added after the data dir's own postgresql.conf (e.g. `{ wal_level: 'replica' }`,
+   * recovery targets for PITR). Default: none.
+   */
+  extraConf?: Record<string, string | number | boolean>;
+  /**
+   * Start this existing data directory (a restored base backup, a standby) instead of a
+   * fresh `initdb`. It must belong to the server user; stop() leaves it in place. Default: a
+   * new cluster inside the temp dir, removed by stop().
+   */
+  dataDir?: string;
+  /** Trade durability for speed: fsync, synchronous_commit and full_page_writes off. Default: false. */
+  fast?: boolean;
+  /** Where initdb, pg_ctl and postgres are. Default: the newest /usr/lib/postgresql/N/bin, else PATH. */
+  binDir?: string;
+  /** How long pg_ctl waits for the server to accept connections. Default: 60 s. */
+  startTimeoutSeconds?: number;
+}
+
+export interface PostgresInstance extends Instance {
+  /** `postgres://postgres@127.0.0.1:PORT/postgres` (trust authentication, loopback only). */
+  readonly url: string;
+  readonly binDir: string;
+  /** The temp dir holding the socket, the configuration, the log and (by default) the data dir. */
+  readonly tempDir: string;
+  /** Unix socket directory (the temp dir). */
+  readonly socketDir: string;
+  readonly logFile: string;
+  /** The url of another database on this server. */
+  urlFor(database: string): string;
+  /** Runs one statement (in `database`, default `postgres`) and returns its rows, NULL as null. */
+  psql(sql: string, database?: string): Promise<Row[]>;
+  /** Runs a script of several statements, stopping at the first error. */
+  psqlScript(sql: string, database?: string): Promise<void>;
+  /** Runs pg_ctl as the server user with `-D dataDir` (e.g. `['promote', '-w']`). */
+  pgCtl(args: string[]): Promise<RunResult>;
+}
+
+/** Connections a throwaway instance needs (a parallel restore, a test): fewer saves memory. */
+const baseConf: Record<string, string | number | boolean> = {
+  max_connections: 40,
+  shared_buffers: '32MB',
+  // A restored production data dir must never push WAL into production's archive.
+  archive_mode: 'off',
+  logging_collector: 'off',
+  log_min_messages: 'warning',
+  dynamic_shared_memory_type: 'posix',
+};
+
+const fastConf = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresInstance> {
+  const binDir = options.binDir ?? findPostgresBinDir();
+  const owner = runningAsRoot() ? osUser('postgres') : undefined;
+  const tempDir = makeTempDir('pg', owner);
+  const dataDir = options.dataDir ?? join(tempDir, 'data');
+  const run = (tool: string, args: string[]): Promise<RunResult> =>
+    runTool(join(binDir, tool), args, {
+      uid: owner?.uid,
+      gid: owner?.gid,
+      cwd: tempDir,
+      env: { HOME: tempDir, LC_ALL: 'C' },
+    });
+
+  try {
+    if (options.dataDir === undefined) {
+      const init = await run('initdb', [
+        '-D',
+        dataDir,
+        '-A',
+        'trust',
+        '-U',
+        'postgres',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        '--no-sync',
+      ]);
+      if (init.code !== 0) throw new EnvironmentError(`initdb failed: ${firstLines(init.stderr)}`);
+    }
+    for (let attempt = 1; ; attempt++) {
+      const port = options.port ?? (await freePort());
+      writeConfig(tempDir, dataDir, port, options);
+      const logFile = join(tempDir, 'postgres.log');
+      const timeout = String(options.startTimeoutSeconds ?? 60);
+      const started = await run('pg_ctl', [
+        '-D',
+        dataDir,
+        '-l',
+        logFile,
+        '-w',
+        '-t',
+        timeout,
+        '-o',
+        serverOptions(tempDir, port),
+        'start',
+      ]);
+      if (started.code === 0)
+        return instance({
+          binDir,
+          tempDir,
+          dataDir,
+          port,
+          owner,
+          ownsDataDir: options.dataDir === undefined,
+          run,
+          logFile,
+        });
+      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+      if (options.port === undefined && attempt < 3 && /could not bind|already in use/i.test(log)) continue;
+      throw new EnvironmentError(
+        `PostgreSQL did not start: ${firstLines(started.stderr)} / ${lastLines(log)}`,
+        {
+          hint: `Its log was ${logFile} (removed with the temp dir).`,
+        },
+      );
+    }
+  } catch (error) {
+    await run('pg_ctl', ['-D', dataDir, '-m', 'immediate', 'stop']).catch(() => undefined);
+    removeDir(tempDir);
+    throw error;
+  }
+}
+
+interface Parts {
+  binDir: string;
+  tempDir: string;
+  dataDir: string;
+  port: number;
+  owner: OsUser | undefined;
+  ownsDataDir: boolean;
+  logFile: string;
+  run(tool: string, args: string[]): Promise<RunResult>;
+}
+
+function instance(parts: Parts): PostgresInstance {
+  const { binDir, tempDir, dataDir, port, run } = parts;
+  const urlFor = (database: string): string =>
+    `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  const stop = once(async () => {
+    try {
+      await run('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+    } finally {
+      removeDir(tempDir);
+      unregister();
+    }
+  });
+  const unregister = registerInstance({
+    stop,
+    killSync: () => {
+      const pid = postmasterPid(dataDir);
+      // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children with it.
+      if (pid !== undefined) signalProcess(pid, 'SIGQUIT');
+      removeDir(tempDir);
+    },
+  });
+  return {
+    url: urlFor('postgres'),
+    port,
+    dataDir,
+    binDir,
+    tempDir,
+    socketDir: tempDir,
+    logFile: parts.logFile,
+    urlFor,
+    psql: (sql, database = 'postgres') => psqlRows(parsePgUrl(urlFor(database)), sql),
+    psqlScript: (sql, database = 'postgres') => psqlScript(parsePgUrl(urlFor(database)), sql),
+    pgCtl: (args) => run('pg_ctl', ['-D', dataDir, ...args]),
+    stop,
+  };
+}
+
+/**
+ * Our own postgresql.conf in the temp dir: it includes the data dir's (a restored cluster
+ * keeps its settings), then overrides what must hold for a throwaway server: loopback only,
+ * our port and socket, trust authentication from our own pg_hba.conf, no archiving.
+ */
+function writeConfig(tempDir: string, dataDir: string, port: number, options: StartPostgresOptions): void {
+  const settings: Record<string, string | number | boolean> = {
+    data_directory: dataDir,
+    hba_file: join(tempDir, 'pg_hba.conf'),
+    ident_file: join(tempDir, 'pg_ident.conf'),
+    port,
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: tempDir,
+    ...baseConf,
+    ...(options.fast ? fastConf : {}),
+    ...options.extraConf,
+  };
+  const lines = [`include_if_exists = ${quoteConf(join(dataDir, 'postgresql.conf'))}`];
+  for (const [key, value] of Object.entries(settings)) lines.push(`${key} = ${quoteConf(value)}`);
+  writeFileSync(join(tempDir, 'postgresql.conf'), `${lines.join('\n')}\n`);
+  writeFileSync(
+    join(tempDir, 'pg_hba.conf'),
+    [
+      'local all all trust',
+      'local replication all trust',
+      'host all all 127.0.0.1/32 trust',
+      'host replication all 127.0.0.1/32 trust',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(tempDir, 'pg_ident.conf'), '');
+}
+
+/**
+ * Also on the command line, because those beat postgresql.auto.conf: a restored cluster's
+ * ALTER SYSTEM settings must not move it onto a shared port or into production's archive.
+ */
+function serverOptions(tempDir: string, port: number): string {
+  return `-c config_file=${join(tempDir, 'postgresql.conf')} -p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${tempDir} -c archive_mode=off`;
+}
+
+function quoteConf(value: string | number | boolean): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+function postmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function lastLines(text: string, count = 3): string {
+  return text.trim().split('\n').slice(-count).join(' / ');
+}
+
+/** The newest PostgreSQL server bin dir: Debian keeps initdb and pg_ctl off PATH. */
+export function findPostgresBinDir(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions[0] !== undefined) return join(root, versions[0], 'bin');
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))) return dir;
+  }
+  throw new EnvironmentError('the PostgreSQL server binaries (initdb, pg_ctl) are not installed', {
+    hint: 'Install them: apt-get install postgresql',
+  });
+}

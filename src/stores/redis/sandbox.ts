@@ -1,0 +1,122 @@
+/**
+ * A throwaway Redis server in a temp dir on a free loopback port, optionally loaded from an
+ * RDB file (how a Redis backup is proven: the server reads it at start-up).
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseRedisUrl, redisCli } from './client.js';
+import { missingToolError } from '../../system/tool.js';
+import { freePort } from '../../system/free-port.js';
+import {
+  makeTempDir,
+  removeDir,
+  childServerLifecycle,
+  killAndWait,
+  waitUntil,
+  type Instance,
+} from '../../system/instance.js';
+
+export interface StartRedisOptions {
+  /** TCP port on 127.0.0.1. Default: a free port. */
+  port?: number;
+  /** An RDB file to load at start-up (copied in as dump.rdb). Default: start empty. */
+  rdbFile?: string;
+  /** Require this password (`requirepass`); the url then carries it. Default: none. */
+  password?: string;
+  /** Extra `redis-server` arguments, e.g. `['--databases', '32']`. Default: none. */
+  extraArgs?: string[];
+  /** How long to wait for PING to answer (a big RDB loads first). Default: 60 s. */
+  startTimeoutMs?: number;
+}
+
+export interface RedisInstance extends Instance {
+  /** `redis://127.0.0.1:PORT/`, or `redis://:PASSWORD@127.0.0.1:PORT/` with a password. */
+  readonly url: string;
+  /** Runs one command in database `db` (default 0) and returns redis-cli's raw output. */
+  cli(command: string[], db?: number): Promise<string>;
+}
+
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisInstance> {
+  const dir = makeTempDir('redis');
+  try {
+    if (options.rdbFile) copyFileSync(options.rdbFile, join(dir, 'dump.rdb'));
+    for (let attempt = 1; ; attempt++) {
+      const port = options.port ?? (await freePort());
+      try {
+        return await startOn(dir, port, options);
+      } catch (error) {
+        if (options.port === undefined && attempt < 3 && /in use/i.test(String(error))) continue;
+        throw error;
+      }
+    }
+  } catch (error) {
+    removeDir(dir);
+    throw error;
+  }
+}
+
+async function startOn(dir: string, port: number, options: StartRedisOptions): Promise<RedisInstance> {
+  // prettier-ignore
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--dir', dir,
+    '--dbfilename', 'dump.rdb',
+    // Nothing is ever written back: the RDB under test stays as restored.
+    '--save', '',
+    '--appendonly', 'no',
+    '--daemonize', 'no',
+    '--logfile', join(dir, 'redis.log'),
+    // `redis-cli --rdb` is a replica: do not wait the default 5 s for more replicas to join.
+    '--repl-diskless-sync-delay', '0',
+    ...(options.password === undefined ? [] : ['--requirepass', options.password]),
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn('redis-server', args, { cwd: dir, stdio: 'ignore' });
+  // A forgotten instance must not keep Node running; the exit hook kills it.
+  child.unref();
+  let exited: string | undefined;
+  child.once('error', (error) => {
+    exited = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'ENOENT' : error.message;
+  });
+  child.once('exit', (code, signal) => {
+    exited ??= `exited (${signal ?? code})`;
+  });
+  const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`;
+  const url = `redis://${auth}127.0.0.1:${port}/`;
+  const conn = parseRedisUrl(url);
+  const realDir = realpathSync(dir);
+  try {
+    await waitUntil(
+      async () => {
+        if (exited !== undefined) return false;
+        // Our server, not another one that got the port first: its dir is ours.
+        return redisCli(conn, ['CONFIG', 'GET', 'dir']).then(
+          (out) => out.split('\n')[1] === realDir,
+          () => false,
+        );
+      },
+      {
+        what: `redis-server on port ${port}`,
+        timeoutMs: options.startTimeoutMs ?? 60_000,
+        failed: () => (exited === undefined ? undefined : `${exited} ${readLog(dir)}`.trim()),
+      },
+    );
+  } catch (error) {
+    await killAndWait(child);
+    if (exited === 'ENOENT') throw missingToolError('redis-server', error);
+    throw error;
+  }
+
+  const stop = childServerLifecycle(child, dir, 'SIGTERM');
+  return { url, port, dataDir: dir, cli: (command, db = 0) => redisCli(conn, command, db), stop };
+}
+
+function readLog(dir: string): string {
+  try {
+    return readFileSync(join(dir, 'redis.log'), 'utf8').trim().split('\n').slice(-3).join(' / ');
+  } catch {
+    return '';
+  }
+}
