@@ -84,3 +84,9 @@ export function coerceError(value: unknown): Error {
   if (value instanceof Error) return value;
   return new Error(typeof value === 'string' ? value : JSON.stringify(value));
 }
+
+/** One line for a person: the message, and the hint when the error carries one. */
+export function describeError(error: Error): string {
+  if (error instanceof LifeboatError) return error.hint ? `${error.message} (${error.hint})` : error.message;
+  return error.message;
+}

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { coerceError, UsageError } from '../errors.js';
-import { describeError } from '../protect/backup.js';
+import { describeError } from '../errors.js';
 import type { ProtectContext } from '../protect/context.js';
 import { backupPhysical } from '../protect/pgbackrest/backup.js';
 import { createRestorePoint } from '../protect/pgbackrest/restore-point.js';

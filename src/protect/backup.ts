@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LifeboatError, OperationError, UsageError, coerceError } from '../errors.js';
+import { LifeboatError, OperationError, UsageError, coerceError, describeError } from '../errors.js';
+import { actor } from './audit.js';
 import type { Plan } from '../plan/schema.js';
 import type { ProtectContext } from './context.js';
 import { MANIFEST_FILENAME, MANIFEST_FORMAT, type Manifest, type ManifestUnit } from './manifest.js';
@@ -382,16 +383,6 @@ function failedResult(
     units: [],
     error,
   };
-}
-
-export function describeError(error: Error): string {
-  if (error instanceof LifeboatError) return error.hint ? `${error.message} (${error.hint})` : error.message;
-  return error.message;
-}
-
-export function actor(): string {
-  const user = process.env.USER ?? process.env.LOGNAME ?? 'unknown';
-  return `cli:${user}`;
 }
 
 /** The error for a backup command whose datasets did not all succeed. */

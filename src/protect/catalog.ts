@@ -12,7 +12,7 @@
  */
 import { LifeboatError, OperationError, coerceError } from '../errors.js';
 import type { SnapshotRecord } from '../state/store.js';
-import { actor } from './backup.js';
+import { actor } from './audit.js';
 import type { ProtectContext } from './context.js';
 import { MANIFEST_FILENAME, parseManifest, type Manifest } from './manifest.js';
 import { listOrNothing, lockForMaintenance, planPrune, planTags } from './prune.js';

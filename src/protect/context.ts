@@ -16,6 +16,22 @@ import type { ResticRepository } from '../engines/restic/repository.js';
 
 export { DEFAULT_REPOSITORY } from './repository-access.js';
 
+/**
+ * A dataset resolved once for a use case: looked up in the plan, its repository and method
+ * decided, its source's secrets read only when asked. Use cases take this instead of an id
+ * they would look up again at every level.
+ */
+export interface DatasetHandle {
+  id: string;
+  dataset: Dataset;
+  /** Repository id the dataset backs up to. */
+  repositoryId: string;
+  /** `logical`: the source's dump streamed into restic. `physical`: pgBackRest. */
+  method: 'logical' | 'physical';
+  /** The source config with `env:`/`file:` references replaced by their values. */
+  source(): SourceConfig;
+}
+
 export interface ProtectContext {
   plan: Plan;
   loaded: LoadedPlan;
@@ -31,6 +47,8 @@ export interface ProtectContext {
   dataset(id: string): Dataset;
   /** The dataset's source config with `env:`/`file:` references replaced by their values. */
   resolvedSource(id: string): SourceConfig;
+  /** The dataset resolved once (a UsageError naming the known ones when there is none). */
+  handle(id: string): DatasetHandle;
   close(): Promise<void>;
 }
 
@@ -94,6 +112,17 @@ export function createProtectContext(
       }
       if ('url' in source) return { ...source, url: resolveSecret(source.url, planDir, env) };
       return source;
+    },
+    handle(id) {
+      const dataset = context.dataset(id);
+      let source: SourceConfig | undefined;
+      return {
+        id,
+        dataset,
+        repositoryId: context.repositoryOf(id),
+        method: dataset.backup?.method === 'physical' ? 'physical' : 'logical',
+        source: () => (source ??= context.resolvedSource(id)),
+      };
     },
     async close() {
       if (statePromise) await (await statePromise).close();

@@ -17,7 +17,7 @@ import { datasetLockKey, lockDir } from './dataset-lock.js';
 import { readFileSync } from 'node:fs';
 import { EnvironmentError, LifeboatError, coerceError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
-import { actor } from './backup.js';
+import { actor } from './audit.js';
 import { DEFAULT_REPOSITORY, type ProtectContext } from './context.js';
 import { acquireLock, isStale, lockPath, type HeldLock, type LockHolder } from '../engines/restic/lock.js';
 import type { Snapshot } from '../engines/restic/output.js';

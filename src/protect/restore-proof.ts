@@ -3,7 +3,7 @@
  * the verdict with the dataset's checks (strict for verify, lenient for a restore of a busy source).
  */
 import { coerceError } from '../errors.js';
-import { describeError } from './backup.js';
+import { describeError } from '../errors.js';
 import { type CheckResult } from './checks.js';
 import { compareFingerprints, type Fingerprint, type RestoreTarget, type Source } from '../stores/index.js';
 

@@ -21,7 +21,9 @@
  */
 import { join } from 'node:path';
 import { EnvironmentError, OperationError, RefusedError, UsageError, coerceError } from '../errors.js';
-import { actor as defaultActor, describeError, storedName } from './backup.js';
+import { storedName } from './backup.js';
+import { actor as defaultActor } from './audit.js';
+import { describeError } from '../errors.js';
 import { runChecks, type CheckResult, type CheckTarget } from './checks.js';
 import type { ProtectContext } from './context.js';
 import { MANIFEST_FILENAME, parseManifest, type ManifestUnit } from './manifest.js';

@@ -26,7 +26,8 @@ import { coerceError, LifeboatError } from '../errors.js';
 import { formatDuration } from '../plan/duration.js';
 import type { Plan } from '../plan/schema.js';
 import type { StateStore } from '../state/store.js';
-import { describeError, planBackup, runBackup } from './backup.js';
+import { planBackup, runBackup } from './backup.js';
+import { describeError } from '../errors.js';
 import type { ProtectContext } from './context.js';
 import { applyPrune, datasetRepository, planPrune } from './prune.js';
 import {

@@ -15,40 +15,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LifeboatError, UsageError, coerceError } from '../errors.js';
-import { actor as defaultActor, describeError } from './backup.js';
-import type { CheckResult } from './checks.js';
+import { actor as defaultActor } from './audit.js';
+import { describeError } from '../errors.js';
 import type { ProtectContext } from './context.js';
+import { notVerified, type VerifyEvent, type VerifyResult } from './verify-result.js';
 import { findRecoveryPoint, type RecoveryPoint } from './recovery-points.js';
-import { applyRestore, planRestore, type FingerprintReport, type RestoreEvent } from './restore.js';
+import { applyRestore, planRestore } from './restore.js';
 import { startMariadb } from '../stores/mysql/sandbox.js';
 import { startPostgres } from '../stores/postgres/sandbox.js';
 
-export interface VerifyResult {
-  dataset: string;
-  /** The recovery point verified (its manifest snapshot id); '' when the dataset has none. */
-  snapshotId: string;
-  /** When that backup started. */
-  backupStartedAt: string | null;
-  repository: string;
-  ok: boolean;
-  /** Moving the data into the instance, in seconds. */
-  restoreSeconds: number;
-  /** Starting the throwaway instance, in seconds. */
-  instanceSeconds: number;
-  fingerprint: FingerprintReport;
-  checks: CheckResult[];
-  resticCheck: { ok: boolean; readDataSubset: string; output?: string };
-  /** Why `ok` is false. */
-  error?: string;
-  verifiedAt: string;
-}
-
-export type VerifyEvent =
-  | { type: 'dataset-start'; dataset: string; snapshotId: string }
-  | { type: 'instance-started'; dataset: string; instance: string; seconds: number }
-  | { type: 'restore'; dataset: string; event: RestoreEvent }
-  | { type: 'restic-check'; repository: string; ok: boolean; seconds: number }
-  | { type: 'dataset-done'; result: VerifyResult };
+export type { VerifyEvent, VerifyResult } from './verify-result.js';
 
 export interface VerifyOptions {
   /** Share of the repository's pack files `restic check` reads back. Default: `5%`. */
@@ -124,22 +100,6 @@ export async function runVerify(
 }
 
 /** A result before anything was proven: each step fills in what it showed. */
-export function notVerified(dataset: string, repository: string): VerifyResult {
-  return {
-    dataset,
-    snapshotId: '',
-    backupStartedAt: null,
-    repository,
-    ok: false,
-    restoreSeconds: 0,
-    instanceSeconds: 0,
-    fingerprint: { compared: false, equal: false, differences: [], items: 0 },
-    checks: [],
-    resticCheck: { ok: false, readDataSubset: '' },
-    verifiedAt: new Date().toISOString(),
-  };
-}
-
 async function verifyDataset(
   context: ProtectContext,
   id: string,

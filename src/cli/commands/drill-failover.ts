@@ -6,7 +6,7 @@
  * several, the medians. Exit 1 when a run was not fenced or a synchronous run lost an
  * acknowledged write.
  */
-import { actor } from '../../protect/backup.js';
+import { actor } from '../../protect/audit.js';
 import type { ProtectContext } from '../../protect/context.js';
 import { ExitCode, LifeboatError, RefusedError, UsageError } from '../../errors.js';
 import { median, runFailoverDrill, type FailoverDrillResult } from '../../drill/failover.js';

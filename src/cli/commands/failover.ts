@@ -4,7 +4,7 @@
  * Shared with `lifeboat switchover` (planned, no loss): observe, plan, show the plan, typed
  * confirmation, apply, print the time each phase took. Every refusal changes nothing.
  */
-import { actor } from '../../protect/backup.js';
+import { actor } from '../../protect/audit.js';
 import type { ProtectContext } from '../../protect/context.js';
 import {
   EnvironmentError,

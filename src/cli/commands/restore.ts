@@ -5,7 +5,7 @@
  * was restored but not proven, 4 when refused.
  */
 import { ExitCode, RefusedError, UsageError } from '../../errors.js';
-import { actor } from '../../protect/backup.js';
+import { actor } from '../../protect/audit.js';
 import {
   applyRestore,
   describeRestorePlan,

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { ExitCode, RefusedError, UsageError } from '../../errors.js';
 import { effectiveRpo } from '../../plan/graph.js';
-import { actor } from '../../protect/backup.js';
+import { actor } from '../../protect/audit.js';
 import { datasetPrimary } from '../../respond/failover/plan-topology.js';
 import { safeHost } from '../../stores/postgres/sql.js';
 import { createStandbyIn } from '../../respond/failover/standby-host.js';

@@ -7,7 +7,7 @@
  * SIGTERM; one line per event on stdout (a JSON object per line with --json).
  */
 import { ExitCode, UsageError } from '../../errors.js';
-import { actor } from '../../protect/backup.js';
+import { actor } from '../../protect/audit.js';
 import type { ProtectContext } from '../../protect/context.js';
 import {
   superviseFailover,

@@ -5,7 +5,8 @@
  * `postgres-physical`, the pgBackRest label as its id) with an audit entry.
  */
 import { coerceError, RefusedError } from '../../errors.js';
-import { actor, describeError } from '../backup.js';
+import { actor } from '../audit.js';
+import { describeError } from '../../errors.js';
 import type { ProtectContext } from '../context.js';
 import { openPhysicalDataset, type PhysicalDataset } from './dataset.js';
 import { lastFull, type BackupSet, type BackupType, type StanzaInfo } from './info.js';

@@ -6,7 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError } from '../../errors.js';
-import { actor, describeError } from '../backup.js';
+import { actor } from '../audit.js';
+import { describeError } from '../../errors.js';
 import type { ProtectContext } from '../context.js';
 import { psqlRows, sqlLiteral } from '../../stores/postgres/psql.js';
 import { openPhysicalDataset } from './dataset.js';

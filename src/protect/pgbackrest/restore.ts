@@ -7,7 +7,8 @@
 import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { coerceError, EnvironmentError } from '../../errors.js';
-import { actor, describeError } from '../backup.js';
+import { actor } from '../audit.js';
+import { describeError } from '../../errors.js';
 import type { ProtectContext } from '../context.js';
 import { freePort } from '../../system/free-port.js';
 import type { OsUser } from '../../system/instance.js';

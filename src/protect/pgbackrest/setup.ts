@@ -5,7 +5,7 @@
  * stanza is created in the repository and `check` proves a segment reaches it.
  */
 import { OperationError, RefusedError } from '../../errors.js';
-import { actor } from '../backup.js';
+import { actor } from '../audit.js';
 import { psqlRows, sqlLiteral } from '../../stores/postgres/psql.js';
 import { archiveCommand } from './config.js';
 import { observeCluster, type ObservedCluster, type PhysicalDataset } from './dataset.js';

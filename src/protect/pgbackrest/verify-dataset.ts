@@ -7,13 +7,13 @@
  */
 import { dirname } from 'node:path';
 import { coerceError, LifeboatError } from '../../errors.js';
-import { describeError } from '../backup.js';
+import { describeError } from '../../errors.js';
 import { runChecks } from '../checks.js';
 import type { ProtectContext } from '../context.js';
 import { findRecoveryPoint } from '../recovery-points.js';
 import { removeDir } from '../../system/instance.js';
 import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
-import { notVerified, type VerifyEvent, type VerifyResult } from '../verify.js';
+import { notVerified, type VerifyEvent, type VerifyResult } from '../verify-result.js';
 import { verifyPhysical } from './backup.js';
 import { openPhysicalDataset } from './dataset.js';
 import { restorePhysical, type RestorePhysicalResult } from './restore.js';
