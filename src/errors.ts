@@ -79,10 +79,40 @@ export class RefusedError extends LifeboatError {
   readonly kind = 'refused';
 }
 
-/** Wraps an unknown thrown value so that `catch` blocks can add context and rethrow. */
+/**
+ * Turns whatever a `catch` caught into an Error, so that the block can add context and rethrow.
+ * An Error comes back as it is, so that a LifeboatError keeps its exit code and hint; anything
+ * else is wrapped with the value itself as `cause`, so that nothing it carried is lost. It never
+ * throws: it runs inside catch blocks, where a second exception would replace the first.
+ */
 export function coerceError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  return new Error(typeof value === 'string' ? value : JSON.stringify(value));
+  if (isError(value)) return value;
+  return new Error(describeThrown(value), { cause: value });
+}
+
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    // A Proxy whose getPrototypeOf trap throws.
+    return false;
+  }
+}
+
+function describeThrown(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    // undefined for undefined, functions and symbols; those fall through to String.
+    const json = JSON.stringify(value);
+    if (json !== undefined) return json;
+  } catch {
+    // Getters that throw, cycles, BigInt values: String below may still say something.
+  }
+  try {
+    return String(value);
+  } catch {
+    return `a thrown ${typeof value} that cannot be described`;
+  }
 }
 
 /** One line for a person: the message, and the hint when the error carries one. */
