@@ -46,7 +46,9 @@ export function startDump(input: {
   // file for a whole one.
   const gate = new Transform({
     transform: (chunk, _encoding, callback) => callback(null, chunk),
-    flush: (callback) => done.then(() => callback(), callback),
+    flush: (callback) => {
+      done.then(() => callback(), callback);
+    },
   });
   pipeline(child.stdout, gate, () => undefined);
   return { stream: gate, done, pid: child.pid, handedOver: false };

@@ -138,7 +138,9 @@ function probeTarget(plan: Plan, probe: Probe): Inline[] {
       return [code(probe.command)];
     case 'manual':
       return cell(probe.description);
-    default:
+    case 'postgres':
+    case 'mysql':
+    case 'redis':
       return probe.dataset !== undefined
         ? cell(datasetName(plan, probe.dataset))
         : probe.url !== undefined
