@@ -19,11 +19,12 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+// `| undefined`: callers pass what they have, and an undefined hint or details means none.
 export interface LifeboatErrorOptions {
-  hint?: string;
+  hint?: string | undefined;
   cause?: unknown;
   /** Machine-readable details for `--json` output. Never secrets. */
-  details?: Record<string, unknown>;
+  details?: Record<string, unknown> | undefined;
 }
 
 export abstract class LifeboatError extends Error {

@@ -9,9 +9,9 @@
 export interface CachedOptions<T> {
   collect: () => Promise<T>;
   /** How long a computation's result is served before the next scrape computes again, in ms. Default: 10000. */
-  freshMs?: number;
+  freshMs?: number | undefined;
   /** How long a scrape waits for a computation, in ms. Default: 4000. */
-  waitMs?: number;
+  waitMs?: number | undefined;
   /** Told once per computation that failed (with its error) or outlasted `waitMs` (with none). */
   onFailure?: (error: Error | undefined) => void;
   /** Default: Date.now. */
