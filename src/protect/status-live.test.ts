@@ -14,10 +14,15 @@ import { createStandby, type StandbyServer } from '../respond/failover/standby.j
 import { openStateStore } from '../state/store.js';
 import { observeReplication } from './exposure/replication.js';
 import { parsePgUrl } from '../stores/postgres/psql.js';
-import { openPhysicalDataset } from './pgbackrest/dataset.js';
-import { datasetExposure } from './pgbackrest/exposure.js';
-import { startSandboxPrimary, type SandboxPrimary } from './pgbackrest/sandbox-primary.js';
-import { applyArchiving, checkArchiving, ensureStanza, planDatasetArchiving } from './pgbackrest/setup.js';
+import { preparePhysicalDataset } from './methods/physical/dataset.js';
+import { datasetExposure } from './methods/physical/exposure.js';
+import { startSandboxPrimary, type SandboxPrimary } from './methods/physical/sandbox-primary.js';
+import {
+  applyArchiving,
+  checkArchiving,
+  ensureStanza,
+  planDatasetArchiving,
+} from './methods/physical/setup.js';
 import type { StatusRow } from './status.js';
 
 let primary: SandboxPrimary;
@@ -51,7 +56,7 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: num
 
 before(async () => {
   primary = await startSandboxPrimary({ datasets: ['db'], rpo: '5m' });
-  const dataset = await openPhysicalDataset(primary.context, 'db');
+  const dataset = await preparePhysicalDataset(primary.context, 'db');
   await applyArchiving(dataset, planDatasetArchiving(dataset), { confirmed: true, restart: primary.restart });
   await ensureStanza(dataset);
   await checkArchiving(dataset);
