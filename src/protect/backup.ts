@@ -18,8 +18,6 @@ export type {
   DatasetBackupResult,
   RunBackupOptions,
 } from './backup-result.js';
-/** restore.ts and restore-transfer.ts find a logical run's streams by the name it stored them under. */
-export { storedName } from './methods/logical/backup-units.js';
 
 /** Which datasets a backup touches. No I/O. Unknown names are a UsageError naming the known ones. */
 export function planBackup(
