@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { coerceError, UsageError } from '../errors.js';
 import { describeError } from '../errors.js';
 import type { ProtectContext } from '../protect/context.js';
-import { backupPhysical } from '../protect/pgbackrest/backup.js';
-import { createRestorePoint } from '../protect/pgbackrest/restore-point.js';
-import { restorePhysical, type RestorePhysicalOptions } from '../protect/pgbackrest/restore.js';
-import { restoredQuery, stopRestoredCluster } from '../protect/pgbackrest/restored-cluster.js';
-import { startSandboxPrimary } from '../protect/pgbackrest/sandbox-primary.js';
+import { backupPhysical } from '../protect/methods/physical/backup.js';
+import { createRestorePoint } from '../protect/methods/physical/restore-point.js';
+import { restorePhysical, type RestorePhysicalOptions } from '../protect/methods/physical/restore.js';
+import { restoredQuery, stopRestoredCluster } from '../engines/pgbackrest/restored-cluster.js';
+import { startSandboxPrimary } from '../protect/methods/physical/sandbox-primary.js';
 import { osUser, removeDir, runningAsRoot } from '../system/instance.js';
 import { writeMarkers, type MarkerRun } from './pitr-markers.js';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Plan } from '../plan/schema.js';
-import { assessExposure } from '../protect/pgbackrest/exposure.js';
+import { assessExposure } from '../protect/methods/physical/exposure.js';
 import { exposureReport, unknownExposure, type ReplicationReport } from '../protect/exposure/live.js';
 import { datasetStatus, type DatasetRecords } from '../protect/status.js';
 import type { SnapshotRecord, VerificationRecord } from '../state/store.js';

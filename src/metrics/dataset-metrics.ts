@@ -8,7 +8,7 @@
  * one value and a dashboard can show them all.
  */
 import type { ReplicationStatus } from '../protect/exposure/live.js';
-import type { ExposureStatus } from '../protect/pgbackrest/exposure.js';
+import type { ExposureStatus } from '../protect/methods/physical/exposure.js';
 import type { DatasetRecords, StatusRecords, StatusRow } from '../protect/status.js';
 import type { MetricFamily, MetricType, Sample } from './exposition.js';
 

@@ -11,7 +11,8 @@ import type { LoadedPlan } from '../plan/load.js';
 import type { Dataset, Plan, SourceConfig } from '../plan/schema.js';
 import { resolveSecret } from '../plan/secret.js';
 import type { StateStore } from '../state/store.js';
-import { DEFAULT_REPOSITORY, repositoryAccess } from './repository-access.js';
+import { repositoryAccess } from './repository-access.js';
+import { datasetRepository } from './methods/kind.js';
 import type { ResticRepository } from '../engines/restic/repository.js';
 
 export { DEFAULT_REPOSITORY } from './repository-access.js';
@@ -88,7 +89,7 @@ export function createProtectContext(
       return repo;
     },
     repositoryOf(datasetId) {
-      return context.dataset(datasetId).backup?.repository ?? DEFAULT_REPOSITORY;
+      return datasetRepository(context.dataset(datasetId));
     },
     dataset(id) {
       const dataset = plan.datasets?.[id];

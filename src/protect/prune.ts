@@ -18,7 +18,9 @@ import { readFileSync } from 'node:fs';
 import { EnvironmentError, LifeboatError, coerceError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import { actor } from './audit.js';
-import { DEFAULT_REPOSITORY, type ProtectContext } from './context.js';
+import type { ProtectContext } from './context.js';
+import { datasetMethod, protectionMethod } from './methods/index.js';
+import { datasetRepository as repositoryOfDataset, defaultRepositoryOf } from './methods/kind.js';
 import { acquireLock, isStale, lockPath, type HeldLock, type LockHolder } from '../engines/restic/lock.js';
 import type { Snapshot } from '../engines/restic/output.js';
 import {
@@ -53,7 +55,8 @@ export interface PrunePlan {
 
 /** The repository a dataset backs up to, from the plan alone (as ProtectContext.repositoryOf). */
 export function datasetRepository(plan: Plan, datasetId: string): string {
-  return plan.datasets?.[datasetId]?.backup?.repository ?? DEFAULT_REPOSITORY;
+  const dataset = plan.datasets?.[datasetId];
+  return dataset ? repositoryOfDataset(dataset) : defaultRepositoryOf('logical');
 }
 
 /** The restic tags every snapshot of this plan's organization carries. */
@@ -76,7 +79,9 @@ export function planPrune(plan: Plan): PrunePlan {
       continue;
     }
     const repository = datasetRepository(plan, id);
-    if (plan.repositories?.[repository]?.type === 'pgbackrest' || dataset.backup?.method === 'physical') {
+    // A dataset whose method expires its own backups, or one pointed at a pgBackRest
+    // repository (where restic has nothing to prune; expire then says what is wrong).
+    if (plan.repositories?.[repository]?.type === 'pgbackrest' || datasetMethod(dataset).expire) {
       physical.push(id);
       continue;
     }
@@ -180,11 +185,14 @@ async function prunePhysical(
   options: ApplyPruneOptions,
 ): Promise<PhysicalPruneReport> {
   if (options.dryRun) return { dataset, expired: [], kept: [] };
-  const { expirePhysical } = await import('./pgbackrest/backup.js');
   try {
+    // A dataset whose method has no expire of its own sits in a pgBackRest repository by
+    // mistake: pgBackRest's expire refuses it with what to change.
+    const method = datasetMethod(context.dataset(dataset));
+    const expire = method.expire ?? protectionMethod('physical').expire!;
     return {
       dataset,
-      ...(await expirePhysical(context, dataset, options.actor ? { actor: options.actor } : {})),
+      ...(await expire(context, dataset, options.actor ? { actor: options.actor } : {})),
     };
   } catch (cause) {
     const error = coerceError(cause);

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { OperationError, RefusedError, UsageError } from '../errors.js';
-import { storedName } from './backup.js';
+import { storedName } from './methods/logical/backup-units.js';
 import {
   copyRedisKeys,
   dropDatabase,

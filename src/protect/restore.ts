@@ -21,7 +21,7 @@
  */
 import { join } from 'node:path';
 import { EnvironmentError, OperationError, RefusedError, UsageError, coerceError } from '../errors.js';
-import { storedName } from './backup.js';
+import { storedName } from './methods/logical/backup-units.js';
 import { actor as defaultActor } from './audit.js';
 import { describeError } from '../errors.js';
 import { runChecks, type CheckResult, type CheckTarget } from './checks.js';

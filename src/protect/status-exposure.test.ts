@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Plan } from '../plan/schema.js';
 import type { SnapshotRecord, VerificationRecord } from '../state/store.js';
-import { assessExposure, type ArchiverObservation } from './pgbackrest/exposure.js';
+import { assessExposure, type ArchiverObservation } from './methods/physical/exposure.js';
 import {
   exposureReport,
   liveTargets,

@@ -4,7 +4,7 @@
  * whole file; the tests run in order, the last one breaks archiving for good.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -14,10 +14,15 @@ import { createStandby, type StandbyServer } from '../respond/failover/standby.j
 import { openStateStore } from '../state/store.js';
 import { observeReplication } from './exposure/replication.js';
 import { parsePgUrl } from '../stores/postgres/psql.js';
-import { openPhysicalDataset } from './pgbackrest/dataset.js';
-import { datasetExposure } from './pgbackrest/exposure.js';
-import { startSandboxPrimary, type SandboxPrimary } from './pgbackrest/sandbox-primary.js';
-import { applyArchiving, checkArchiving, ensureStanza, planDatasetArchiving } from './pgbackrest/setup.js';
+import { preparePhysicalDataset } from './methods/physical/dataset.js';
+import { datasetExposure } from './methods/physical/exposure.js';
+import { startSandboxPrimary, type SandboxPrimary } from './methods/physical/sandbox-primary.js';
+import {
+  applyArchiving,
+  checkArchiving,
+  ensureStanza,
+  planDatasetArchiving,
+} from './methods/physical/setup.js';
 import type { StatusRow } from './status.js';
 
 let primary: SandboxPrimary;
@@ -27,6 +32,16 @@ let planFile: string;
 const env: NodeJS.ProcessEnv = { ...process.env };
 delete env.LIFEBOAT_HOME;
 delete env.LIFEBOAT_DATABASE_URL;
+
+/** Every file and directory under `dir`, with its size and modification time. */
+function listing(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .sort()
+    .map((path) => {
+      const stat = statSync(join(dir, path));
+      return `${path} ${stat.size} ${stat.mtimeMs}`;
+    });
+}
 
 async function status(...extra: string[]) {
   const result = await runCli(['status', '--plan', planFile, '--json', ...extra], {
@@ -51,7 +66,7 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: num
 
 before(async () => {
   primary = await startSandboxPrimary({ datasets: ['db'], rpo: '5m' });
-  const dataset = await openPhysicalDataset(primary.context, 'db');
+  const dataset = await preparePhysicalDataset(primary.context, 'db');
   await applyArchiving(dataset, planDatasetArchiving(dataset), { confirmed: true, restart: primary.restart });
   await ensureStanza(dataset);
   await checkArchiving(dataset);
@@ -132,6 +147,28 @@ describe('lifeboat status, live, on a real primary', { timeout: 150_000 }, () =>
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /\ndb\s+[0-9A-F]{24}\S*\s+\S+\s+0\s+\S+.*\s+5m\s+ok\n/);
     assert.match(text.stdout, /\ndb\s+standby1\s+streaming \(async\)\s+\d/);
+  });
+
+  test('status and the metrics read pgBackRest and write nothing where its configuration lives', async () => {
+    const dir = join(primary.workDir, '.lifeboat', 'pgbackrest');
+    // A file that differs from what the plan renders: a command that acts would rewrite it,
+    // a read must leave it as it is.
+    appendFileSync(join(dir, 'db', 'pgbackrest.conf'), '# read paths leave this line\n');
+    const before = listing(dir);
+    assert.ok(
+      before.some((line) => line.startsWith('db/pgbackrest.conf ')),
+      before.join('\n'),
+    );
+    const { db } = await status();
+    // Measured, so pgBackRest's repository was read through that configuration.
+    assert.equal(db.exposure?.status, 'ok');
+    const metrics = await runCli(['status', '--plan', planFile, '--format', 'prometheus'], {
+      env,
+      timeoutMs: 60_000,
+    });
+    assert.ok(metrics.code === 0 || metrics.code === 1, metrics.stderr);
+    assert.match(metrics.stdout, /lifeboat_dataset_wal_exposure_status\{[^}]*status="ok"\} 1/);
+    assert.deepEqual(listing(dir), before);
   });
 
   test('a standby that replays behind: the lag in bytes, from the primary', async () => {

@@ -106,10 +106,9 @@ async function verifyDataset(
   repositoryCheck: (repository: string) => Promise<VerifyResult['resticCheck']>,
   emit: (event: VerifyEvent) => void,
 ): Promise<{ result: VerifyResult; recordId: string | null }> {
-  if (context.dataset(id).backup?.method === 'physical') {
-    const { verifyPhysicalDataset } = await import('./pgbackrest/verify-dataset.js');
-    return verifyPhysicalDataset(context, id, emit);
-  }
+  const { protectionMethod } = await import('./methods/index.js');
+  const ownProof = protectionMethod(context.handle(id)).verify;
+  if (ownProof) return ownProof(context, id, emit);
   let recordId: string | null = null;
   const result = await verifyPoint(context, id, repositoryCheck, emit, (found) => (recordId = found));
   return { result, recordId };

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openPhysicalDataset } from '../../protect/pgbackrest/dataset.js';
-import { startSandboxPrimary, type SandboxPrimary } from '../../protect/pgbackrest/sandbox-primary.js';
-import { applyArchiving, planDatasetArchiving } from '../../protect/pgbackrest/setup.js';
+import { preparePhysicalDataset } from '../../protect/methods/physical/dataset.js';
+import { startSandboxPrimary, type SandboxPrimary } from '../../protect/methods/physical/sandbox-primary.js';
+import { applyArchiving, planDatasetArchiving } from '../../protect/methods/physical/setup.js';
 import { runCli } from '../testing/run-cli.js';
 
 let primary: SandboxPrimary;
@@ -26,7 +26,7 @@ describe('lifeboat backup of a physical dataset', () => {
     assert.match(refused.stderr, /archiving of 'orders' is not set up: .*archive_mode = on/);
 
     // What an operator does once: apply the settings and restart the server their way.
-    const dataset = await openPhysicalDataset(primary.context, 'orders');
+    const dataset = await preparePhysicalDataset(primary.context, 'orders');
     await applyArchiving(dataset, planDatasetArchiving(dataset), {
       confirmed: true,
       restart: primary.restart,

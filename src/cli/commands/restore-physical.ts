@@ -4,7 +4,7 @@
  */
 import { ExitCode } from '../../errors.js';
 import type { ProtectContext } from '../../protect/context.js';
-import { restorePhysical } from '../../protect/pgbackrest/restore.js';
+import { restorePhysical } from '../../protect/methods/physical/restore.js';
 import type { ParsedArgs } from '../args.js';
 import { formatSeconds } from '../format.js';
 

@@ -4,7 +4,7 @@
  * migration).
  */
 import { ExitCode, UsageError } from '../../errors.js';
-import { createRestorePoint } from '../../protect/pgbackrest/restore-point.js';
+import { createRestorePoint } from '../../protect/methods/physical/restore-point.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { withPlan } from '../open-plan.js';

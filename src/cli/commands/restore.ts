@@ -57,7 +57,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   }
   const to = parsed.string('to');
   const physical = await withPlan(parsed.string('plan'), async (context) =>
-    context.dataset(dataset).backup?.method === 'physical'
+    (await import('../../protect/methods/index.js')).protectionMethod(context.handle(dataset)).restoreToPoint
       ? (await import('./restore-physical.js')).restorePhysicalDataset(context, dataset, parsed)
       : undefined,
   );

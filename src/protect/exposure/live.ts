@@ -1,6 +1,7 @@
 /**
  * The live side of `lifeboat status`: for each PostgreSQL dataset, what a loss of the primary
- * right now would cost (WAL archiving, for physical datasets) and how far its streaming
+ * right now would cost (as its protection method measures it: WAL archiving, for physical
+ * datasets) and how far its streaming
  * standby runs behind. Read from the servers, never from the state store; a server that
  * cannot be reached is reported as such, with its error, and never fails the status.
  */
@@ -9,7 +10,8 @@ import { effectiveRpo } from '../../plan/graph.js';
 import type { Plan } from '../../plan/schema.js';
 import { isSecretRef, resolveSecret } from '../../plan/secret.js';
 import type { ProtectContext } from '../context.js';
-import { datasetExposure, type Exposure, type ExposureStatus } from '../pgbackrest/exposure.js';
+import { datasetMethod } from '../methods/index.js';
+import type { Exposure, ExposureStatus } from '../methods/physical/exposure.js';
 import { parsePgUrl } from '../../stores/postgres/psql.js';
 import {
   displayStandby,
@@ -66,7 +68,7 @@ export function liveTargets(plan: Plan, datasetId: string): { archive: boolean; 
   if (dataset?.source?.type !== 'postgres') return { archive: false, standby: null };
   const standby = dataset.replication?.standby;
   return {
-    archive: dataset.backup?.method === 'physical' && dataset.backup.wal_archive !== false,
+    archive: datasetMethod(dataset).exposure?.applies(dataset) ?? false,
     standby: standby !== undefined && (isPgUrl(standby) || isSecretRef(standby)) ? standby : null,
   };
 }
@@ -100,7 +102,8 @@ async function measureArchive(
   rpo: number | null,
 ): Promise<ExposureReport> {
   try {
-    return exposureReport(await datasetExposure(context, id));
+    // Only datasets whose method measures exposure get here (liveTargets).
+    return exposureReport(await datasetMethod(context.dataset(id)).exposure!.measure(context, id));
   } catch (error) {
     // The error names the server (`PostgreSQL at host:port is unreachable: ...`).
     const found = liveError(error);
@@ -131,7 +134,7 @@ async function measureReplication(
   });
 }
 
-/** The report of an exposure measured by `datasetExposure`. */
+/** The report of an exposure a protection method measured. */
 export function exposureReport(e: Exposure): ExposureReport {
   return {
     status: e.status,

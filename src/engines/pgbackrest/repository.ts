@@ -27,24 +27,21 @@ export type PgbackrestRepository =
       token?: string;
     };
 
-/** The repository id recorded for a physical dataset that names none. */
-export const DEFAULT_PGBACKREST_REPOSITORY = 'local';
-
 /**
- * The dataset's repository. Without `backup.repository` (or with the undeclared default
- * `local`) it is `<homeDir>/pgbackrest/repo`, one repository for every stanza.
+ * The dataset's repository. An id the plan does not declare is Lifeboat's own repository
+ * when it is the default the caller names (`defaultId`): `<homeDir>/pgbackrest/repo`, one
+ * repository for every stanza.
  */
 export function planPgbackrestRepository(
   plan: Plan,
-  repositoryId: string | undefined,
+  id: string,
   planDir: string,
   homeDir: string,
+  defaultId: string,
 ): PgbackrestRepository {
-  const id = repositoryId ?? DEFAULT_PGBACKREST_REPOSITORY;
   const config = plan.repositories?.[id];
   if (!config) {
-    if (id === DEFAULT_PGBACKREST_REPOSITORY)
-      return { kind: 'local', id, path: join(homeDir, 'pgbackrest', 'repo') };
+    if (id === defaultId) return { kind: 'local', id, path: join(homeDir, 'pgbackrest', 'repo') };
     throw new UsageError(`unknown repository '${id}'`, {
       hint: 'declare it under repositories with `type: pgbackrest`',
     });

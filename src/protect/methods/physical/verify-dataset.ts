@@ -6,19 +6,19 @@
  * prove the recovery point: a repository can be intact and still not start.
  */
 import { dirname } from 'node:path';
-import { coerceError, LifeboatError } from '../../errors.js';
-import { describeError } from '../../errors.js';
-import { runChecks } from '../checks.js';
-import type { ProtectContext } from '../context.js';
-import { findRecoveryPoint } from '../recovery-points.js';
-import { removeDir } from '../../system/instance.js';
-import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
-import { notVerified, type VerifyEvent, type VerifyResult } from '../verify-result.js';
+import { coerceError, LifeboatError } from '../../../errors.js';
+import { describeError } from '../../../errors.js';
+import { runChecks } from '../../checks.js';
+import type { ProtectContext } from '../../context.js';
+import { findRecoveryPoint } from '../../recovery-points.js';
+import { removeDir } from '../../../system/instance.js';
+import { findPostgresBinDir } from '../../../stores/postgres/sandbox.js';
+import { notVerified, type VerifyEvent, type VerifyResult } from '../../verify-result.js';
 import { verifyPhysical } from './backup.js';
-import { openPhysicalDataset } from './dataset.js';
+import { preparePhysicalDataset } from './dataset.js';
 import { restorePhysical, type RestorePhysicalResult } from './restore.js';
-import { stopRestoredCluster } from './restored-cluster.js';
-import { parsePgUrl, psqlRows } from '../../stores/postgres/psql.js';
+import { stopRestoredCluster } from '../../../engines/pgbackrest/restored-cluster.js';
+import { parsePgUrl, psqlRows } from '../../../stores/postgres/psql.js';
 
 export async function verifyPhysicalDataset(
   context: ProtectContext,
@@ -115,7 +115,7 @@ function restoredUrl(context: ProtectContext, id: string, port: number): string 
 
 async function discard(context: ProtectContext, id: string, restored: RestorePhysicalResult): Promise<void> {
   // The copy runs as the OS user the restore chose for it: the dataset's.
-  const { target } = await openPhysicalDataset(context, id, { requireServer: false });
+  const { target } = await preparePhysicalDataset(context, id, { requireServer: false });
   await stopRestoredCluster(
     { dataDir: restored.dataDir, user: target.user, binDir: findPostgresBinDir() },
     'immediate',

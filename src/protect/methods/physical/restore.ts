@@ -6,25 +6,29 @@
  */
 import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { coerceError, EnvironmentError } from '../../errors.js';
-import { actor } from '../audit.js';
-import { describeError } from '../../errors.js';
-import type { ProtectContext } from '../context.js';
-import { freePort } from '../../system/free-port.js';
-import type { OsUser } from '../../system/instance.js';
-import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
-import { openPhysicalDataset, type PhysicalDataset } from './dataset.js';
-import { checkReachable, ensureOwnedDir, writeOwnedFile } from './files.js';
+import { coerceError, EnvironmentError } from '../../../errors.js';
+import { actor } from '../../audit.js';
+import { describeError } from '../../../errors.js';
+import type { ProtectContext } from '../../context.js';
+import { freePort } from '../../../system/free-port.js';
+import type { OsUser } from '../../../system/instance.js';
+import { findPostgresBinDir } from '../../../stores/postgres/sandbox.js';
+import { preparePhysicalDataset, type PhysicalDataset } from './dataset.js';
+import { checkReachable, ensureOwnedDir, writeOwnedFile } from '../../../engines/pgbackrest/files.js';
 import {
   postmasterAlive,
   socketDirFor,
   startRestoredCluster,
   type RestoredCluster,
-} from './restored-cluster.js';
-import { planPhysicalRestore, type PhysicalRestorePlan, type TargetDirState } from './restore-plan.js';
+} from '../../../engines/pgbackrest/restored-cluster.js';
+import {
+  planPhysicalRestore,
+  type PhysicalRestorePlan,
+  type TargetDirState,
+} from '../../../engines/pgbackrest/restore-plan.js';
 import { findRestorePointLsn } from './restore-point.js';
-import { pgbackrestInfo, runPgbackrest } from './runner.js';
-import { parseRecoveryTarget } from './target.js';
+import { pgbackrestInfo, runPgbackrest } from '../../../engines/pgbackrest/runner.js';
+import { parseRecoveryTarget } from '../../../engines/pgbackrest/target.js';
 
 export interface RestorePhysicalOptions {
   dataset: string;
@@ -68,7 +72,7 @@ export async function planRestorePhysical(
   options: RestorePhysicalOptions,
 ): Promise<{ plan: PhysicalRestorePlan; dataset: PhysicalDataset; pgVersion: string | undefined }> {
   const target = parseRecoveryTarget(options);
-  const dataset = await openPhysicalDataset(context, options.dataset, { requireServer: false });
+  const dataset = await preparePhysicalDataset(context, options.dataset, { requireServer: false });
   const info = await pgbackrestInfo(dataset.target);
   const toDataDir = resolve(options.toDataDir ?? defaultRestoreDir(context.homeDir, options.dataset));
   const plan = planPhysicalRestore({

@@ -1,37 +1,43 @@
 /**
- * A physical dataset ready for pgBackRest: its cluster observed (data directory, socket,
- * port, archiving settings), its configuration planned and written into Lifeboat's
- * directory, and the OS user pgBackRest must run as. Every pgBackRest operation starts here.
+ * A physical dataset as pgBackRest sees it: its cluster observed (data directory, socket,
+ * port, archiving settings), its configuration planned, and the OS user pgBackRest must run
+ * as. `openPhysicalDataset` only reads (status and every metrics scrape go through it);
+ * `preparePhysicalDataset` also writes the configuration into Lifeboat's directory, for the
+ * commands that act on the repository or the server.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
-import { EnvironmentError, UsageError } from '../../errors.js';
-import { parseCadence } from '../../plan/duration.js';
-import { effectiveRpo } from '../../plan/graph.js';
-import { resolveSecret } from '../../plan/secret.js';
-import type { ProtectContext } from '../context.js';
-import { effectiveRetention } from '../retention.js';
-import { osUser, runningAsRoot, type OsUser } from '../../system/instance.js';
-import { parsePgUrl, psqlRows, type PgConnection } from '../../stores/postgres/psql.js';
-import { planPgbackrestConfig, renderPgbackrestConfig, type PgbackrestConfig } from './config.js';
-import { checkReachable, ensureOwnedDir, userOwning, writeOwnedFile } from './files.js';
-import { planPgbackrestRepository, type PgbackrestRepository } from './repository.js';
-import { detectCompressType, findPgbackrest, type PgbackrestTarget } from './runner.js';
+import { EnvironmentError, UsageError } from '../../../errors.js';
+import { parseCadence } from '../../../plan/duration.js';
+import { effectiveRpo } from '../../../plan/graph.js';
+import { resolveSecret } from '../../../plan/secret.js';
+import type { ProtectContext } from '../../context.js';
+import { defaultRepositoryOf } from '../kind.js';
+import { effectiveRetention } from '../../retention.js';
+import { osUser, runningAsRoot, type OsUser } from '../../../system/instance.js';
+import { parsePgUrl, type PgConnection } from '../../../stores/postgres/psql.js';
+import { observeCluster, type ObservedCluster } from '../../../engines/pgbackrest/cluster.js';
+import {
+  planPgbackrestConfig,
+  renderPgbackrestConfig,
+  type PgbackrestConfig,
+} from '../../../engines/pgbackrest/config.js';
+import {
+  checkReachable,
+  ensureOwnedDir,
+  userOwning,
+  writeOwnedFile,
+} from '../../../engines/pgbackrest/files.js';
+import {
+  planPgbackrestRepository,
+  type PgbackrestRepository,
+} from '../../../engines/pgbackrest/repository.js';
+import {
+  detectCompressType,
+  findPgbackrest,
+  type PgbackrestTarget,
+} from '../../../engines/pgbackrest/runner.js';
 
-/** What Lifeboat read from the running cluster. */
-export interface ObservedCluster {
-  dataDir: string;
-  socketDir: string | undefined;
-  port: number;
-  versionNum: number;
-  settings: {
-    archive_mode: string;
-    archive_command: string;
-    wal_level: string;
-    archive_timeout: string;
-  };
-  inRecovery: boolean;
-}
+export type { ObservedCluster } from '../../../engines/pgbackrest/cluster.js';
 
 export interface PhysicalDataset {
   id: string;
@@ -52,6 +58,8 @@ export interface PhysicalDataset {
   fullEverySeconds: number;
   /** Resolved secret values, to mask in any message. */
   secrets: string[];
+  /** The configuration file's text, secrets included: what `preparePhysicalDataset` writes. */
+  configText: string;
 }
 
 export interface OpenPhysicalOptions {
@@ -64,6 +72,7 @@ export interface OpenPhysicalOptions {
 
 const DEFAULT_FULL_EVERY = 'weekly';
 
+/** The dataset with its configuration computed in memory. Writes nothing. */
 export async function openPhysicalDataset(
   context: ProtectContext,
   id: string,
@@ -94,12 +103,13 @@ export async function openPhysicalDataset(
     );
   }
   const bin = findPgbackrest(context.env);
-  const repositoryId = backup.repository ?? 'local';
+  const repositoryId = context.repositoryOf(id);
   const repository = planPgbackrestRepository(
     context.plan,
-    backup.repository,
+    repositoryId,
     context.planDir,
     context.homeDir,
+    defaultRepositoryOf('physical'),
   );
   const everySeconds = parseCadence(backup.every) || 3600;
   const config = planPgbackrestConfig({
@@ -124,15 +134,7 @@ export async function openPhysicalDataset(
     secrets.push(value);
     return value;
   };
-  const text = renderPgbackrestConfig(config, reveal);
-  // A restore without the server keeps a config written while it ran: the guessed
-  // pg1-path must not replace the real one that archive_command depends on.
-  if (cluster || !existsSync(config.path)) writeConfig(config, text, user);
-  await checkReachable(user, [
-    { path: config.path, access: 'read' },
-    { path: config.logPath, access: 'write' },
-    ...(config.localRepoPath ? [{ path: config.localRepoPath, access: 'write' as const }] : []),
-  ]);
+  const configText = renderPgbackrestConfig(config, reveal);
   return {
     id,
     context,
@@ -147,7 +149,45 @@ export async function openPhysicalDataset(
     everySeconds,
     fullEverySeconds: parseCadence(backup.full_every ?? DEFAULT_FULL_EVERY) || 7 * 86_400,
     secrets,
+    configText,
   };
+}
+
+/**
+ * The dataset, its configuration written (when it changed) with the directories pgBackRest
+ * writes into, and checked reachable by the user it runs as: for the commands that run
+ * pgBackRest to change something (backup, expire, verify, restore, stanza-create, a restore
+ * point). Read paths use `openPhysicalDataset` and the file an earlier command wrote.
+ */
+export async function preparePhysicalDataset(
+  context: ProtectContext,
+  id: string,
+  options: OpenPhysicalOptions = {},
+): Promise<PhysicalDataset> {
+  const dataset = await openPhysicalDataset(context, id, options);
+  const { config, target } = dataset;
+  // A restore without the server keeps a config written while it ran: the guessed
+  // pg1-path must not replace the real one that archive_command depends on.
+  if (dataset.cluster || !existsSync(config.path)) writeConfig(config, dataset.configText, target.user);
+  await checkReachable(target.user, [
+    { path: config.path, access: 'read' },
+    { path: config.logPath, access: 'write' },
+    ...(config.localRepoPath ? [{ path: config.localRepoPath, access: 'write' as const }] : []),
+  ]);
+  return dataset;
+}
+
+/**
+ * Where a read path runs pgBackRest: the configuration an earlier command wrote. Without
+ * one, nothing was ever backed up here and there is nothing to read.
+ */
+export function readableTarget(dataset: PhysicalDataset): PgbackrestTarget {
+  if (!existsSync(dataset.config.path)) {
+    throw new EnvironmentError(`dataset '${dataset.id}' has no pgBackRest configuration yet`, {
+      hint: 'a first `lifeboat backup` of the dataset writes it and creates the stanza',
+    });
+  }
+  return dataset.target;
 }
 
 function writeConfig(config: PgbackrestConfig, text: string, user: OsUser | undefined): void {
@@ -171,50 +211,4 @@ function runAs(dataDir: string | undefined, configDir: string): OsUser | undefin
     }
   }
   return osUser('postgres');
-}
-
-/** Reads what pgBackRest needs from the running server (superuser, or pg_read_all_settings). */
-export async function observeCluster(source: PgConnection, dataDirOption?: string): Promise<ObservedCluster> {
-  const names = [
-    'data_directory',
-    'unix_socket_directories',
-    'port',
-    'server_version_num',
-    'archive_mode',
-    'archive_command',
-    'wal_level',
-    'archive_timeout',
-  ];
-  const rows = await psqlRows(
-    source,
-    `SELECT name, setting FROM pg_settings WHERE name IN (${names.map((n) => `'${n}'`).join(', ')})
-     UNION ALL SELECT 'in_recovery', pg_is_in_recovery()::text`,
-  );
-  const setting = new Map(rows.map(([name, value]) => [name ?? '', value ?? '']));
-  const dataDir = dataDirOption ?? setting.get('data_directory');
-  if (!dataDir) {
-    throw new UsageError(
-      `the server at ${source.host}:${source.port} does not show its data directory to this user`,
-      {
-        hint: 'set source.data_dir in the plan, or connect as a superuser (or a member of pg_read_all_settings)',
-      },
-    );
-  }
-  const socketDir = (setting.get('unix_socket_directories') ?? '')
-    .split(',')
-    .map((d) => d.trim())
-    .find((d) => isAbsolute(d));
-  return {
-    dataDir,
-    socketDir,
-    port: Number(setting.get('port') ?? source.port),
-    versionNum: Number(setting.get('server_version_num') ?? 0),
-    settings: {
-      archive_mode: setting.get('archive_mode') ?? '',
-      archive_command: setting.get('archive_command') ?? '',
-      wal_level: setting.get('wal_level') ?? '',
-      archive_timeout: setting.get('archive_timeout') ?? '0',
-    },
-    inRecovery: setting.get('in_recovery') === 'true',
-  };
 }

@@ -9,11 +9,11 @@
  * only snapshot tagged complete, lists the units it vouches for. A unit that fails stops the
  * others; the caller forgets whatever was saved.
  */
-import type { BackupEvent } from './backup.js';
-import type { ManifestUnit } from './manifest.js';
-import type { BackupProgress, BackupResult, ResticRepository } from '../engines/restic/repository.js';
-import type { BackupUnit } from '../stores/index.js';
-import { labelsToTags, type SnapshotLabels } from './tags.js';
+import type { BackupEvent } from '../../backup-result.js';
+import type { ManifestUnit } from '../../manifest.js';
+import type { BackupProgress, BackupResult, ResticRepository } from '../../../engines/restic/repository.js';
+import type { BackupUnit } from '../../../stores/index.js';
+import { labelsToTags, type SnapshotLabels } from '../../tags.js';
 
 /** How many units of a run are stored at once. */
 export const UNITS_AT_ONCE = 2;

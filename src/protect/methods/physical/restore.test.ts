@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EnvironmentError, RefusedError, UsageError } from '../../errors.js';
-import { osUser, runningAsRoot } from '../../system/instance.js';
+import { EnvironmentError, RefusedError, UsageError } from '../../../errors.js';
+import { osUser, runningAsRoot } from '../../../system/instance.js';
 import { backupPhysical, expirePhysical, PHYSICAL_SOURCE_TYPE, verifyPhysical } from './backup.js';
-import { openPhysicalDataset } from './dataset.js';
+import { preparePhysicalDataset } from './dataset.js';
 import { createRestorePoint } from './restore-point.js';
 import { restorePhysical } from './restore.js';
-import { restoredQuery, stopRestoredCluster } from './restored-cluster.js';
-import { pgbackrestInfo } from './runner.js';
+import { restoredQuery, stopRestoredCluster } from '../../../engines/pgbackrest/restored-cluster.js';
+import { pgbackrestInfo } from '../../../engines/pgbackrest/runner.js';
 import { startSandboxPrimary, type SandboxPrimary } from './sandbox-primary.js';
 
 const user = runningAsRoot() ? osUser('postgres') : undefined;
@@ -128,7 +128,7 @@ describe('pgBackRest backup and point-in-time restore (real clusters)', { timeou
       [['0', '0']],
     );
     assert.deepEqual(primary.filesOnOtherTimelines('db'), []);
-    const dataset = await openPhysicalDataset(primary.context, 'db');
+    const dataset = await preparePhysicalDataset(primary.context, 'db');
     assert.match((await pgbackrestInfo(dataset.target)).archive?.max ?? '', /^00000001/);
 
     await stopRestoredCluster({ dataDir: toDataDir, user, binDir: primary.pg.binDir });

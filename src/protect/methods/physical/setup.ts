@@ -4,12 +4,13 @@
  * ALTER SYSTEM, reloads, and restarts only through a callback the caller confirmed. Then the
  * stanza is created in the repository and `check` proves a segment reaches it.
  */
-import { OperationError, RefusedError } from '../../errors.js';
-import { actor } from '../audit.js';
-import { psqlRows, sqlLiteral } from '../../stores/postgres/psql.js';
-import { archiveCommand } from './config.js';
-import { observeCluster, type ObservedCluster, type PhysicalDataset } from './dataset.js';
-import { pgbackrestInfo, runPgbackrest } from './runner.js';
+import { OperationError, RefusedError } from '../../../errors.js';
+import { actor } from '../../audit.js';
+import { psqlRows, sqlLiteral } from '../../../stores/postgres/psql.js';
+import { archiveCommand } from '../../../engines/pgbackrest/config.js';
+import { observeCluster, type ObservedCluster } from '../../../engines/pgbackrest/cluster.js';
+import type { PhysicalDataset } from './dataset.js';
+import { pgbackrestInfo, runPgbackrest } from '../../../engines/pgbackrest/runner.js';
 
 export interface ArchivingChange {
   name: 'archive_mode' | 'archive_command' | 'wal_level' | 'archive_timeout';

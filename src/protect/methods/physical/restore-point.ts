@@ -5,13 +5,13 @@
  * repository now rather than when the segment fills.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { coerceError } from '../../errors.js';
-import { actor } from '../audit.js';
-import { describeError } from '../../errors.js';
-import type { ProtectContext } from '../context.js';
-import { psqlRows, sqlLiteral } from '../../stores/postgres/psql.js';
-import { openPhysicalDataset } from './dataset.js';
-import { checkRestorePointName } from './target.js';
+import { coerceError } from '../../../errors.js';
+import { actor } from '../../audit.js';
+import { describeError } from '../../../errors.js';
+import type { ProtectContext } from '../../context.js';
+import { psqlRows, sqlLiteral } from '../../../stores/postgres/psql.js';
+import { preparePhysicalDataset } from './dataset.js';
+import { checkRestorePointName } from '../../../engines/pgbackrest/target.js';
 
 export const RESTORE_POINT_AUDIT_ACTION = 'restore-point.create';
 
@@ -34,7 +34,7 @@ export async function createRestorePoint(
   options: { waitArchivedSeconds?: number; actor?: string } = {},
 ): Promise<RestorePointResult> {
   checkRestorePointName(name);
-  const dataset = await openPhysicalDataset(context, datasetId);
+  const dataset = await preparePhysicalDataset(context, datasetId);
   const state = await context.state();
   try {
     const [row] = await psqlRows(

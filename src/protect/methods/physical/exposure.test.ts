@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { OperationError } from '../../errors.js';
-import { openPhysicalDataset } from './dataset.js';
+import { OperationError } from '../../../errors.js';
+import { preparePhysicalDataset } from './dataset.js';
 import { datasetExposure } from './exposure.js';
 import { applyArchiving, checkArchiving, ensureStanza, planDatasetArchiving } from './setup.js';
 import { startSandboxPrimary, type SandboxPrimary } from './sandbox-primary.js';
@@ -27,7 +27,7 @@ describe('live RPO exposure from pg_stat_archiver (real cluster)', { timeout: 11
 
   before(async () => {
     primary = await startSandboxPrimary({ datasets: ['db'], rpo: '5m' });
-    const dataset = await openPhysicalDataset(primary.context, 'db');
+    const dataset = await preparePhysicalDataset(primary.context, 'db');
     const plan = planDatasetArchiving(dataset);
     assert.equal(plan.restartRequired, true);
     const applied = await applyArchiving(dataset, plan, { confirmed: true, restart: primary.restart });
@@ -84,7 +84,7 @@ describe('live RPO exposure from pg_stat_archiver (real cluster)', { timeout: 11
     assert.ok((exposure.bytesNotArchived ?? 0) > 0);
     assert.match(exposure.summary, /archiving is failing/);
     // pgBackRest's own check refuses such an archive_command, and says what to do.
-    const dataset = await openPhysicalDataset(primary.context, 'db');
+    const dataset = await preparePhysicalDataset(primary.context, 'db');
     await assert.rejects(
       checkArchiving(dataset),
       (e: unknown) =>

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backupPhysical } from './backup.js';
 import { startSandboxPrimary, type SandboxPrimary } from './sandbox-primary.js';
-import { applyPrune, planPrune } from '../prune.js';
-import { runVerify } from '../verify.js';
+import { applyPrune, planPrune } from '../../prune.js';
+import { runVerify } from '../../verify.js';
 
 describe('verify of a physical dataset (real cluster, pgBackRest)', { timeout: 150_000 }, () => {
   let primary: SandboxPrimary;

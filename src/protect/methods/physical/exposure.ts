@@ -5,13 +5,13 @@
  * is failing. assessExposure is the pure comparison with the RPO; measureExposure reads
  * the server.
  */
-import { UsageError } from '../../errors.js';
-import { effectiveRpo } from '../../plan/graph.js';
-import type { ProtectContext } from '../context.js';
-import { parsePgUrl, psqlRows, type PgConnection } from '../../stores/postgres/psql.js';
-import { openPhysicalDataset } from './dataset.js';
-import { formatLsn, parseLsn, segmentStart } from './lsn.js';
-import { pgbackrestInfo } from './runner.js';
+import { UsageError } from '../../../errors.js';
+import { effectiveRpo } from '../../../plan/graph.js';
+import type { ProtectContext } from '../../context.js';
+import { parsePgUrl, psqlRows, type PgConnection } from '../../../stores/postgres/psql.js';
+import { openPhysicalDataset, readableTarget } from './dataset.js';
+import { formatLsn, parseLsn, segmentStart } from '../../../engines/pgbackrest/lsn.js';
+import { pgbackrestInfo } from '../../../engines/pgbackrest/runner.js';
 
 export interface ArchiverObservation {
   now: Date;
@@ -167,9 +167,9 @@ export async function observeArchiver(source: PgConnection): Promise<ArchiverObs
 }
 
 /**
- * The exposure of a dataset's PostgreSQL primary against its RPO. For a physical dataset
- * the repository's newest segment is read too (one `pgbackrest info`); when that fails the
- * server's view alone is used, and the failure is the archiver's to report.
+ * The exposure of a physical dataset's PostgreSQL primary against its RPO. The repository's
+ * newest segment is read too (one `pgbackrest info`); when that fails the server's view
+ * alone is used, and the failure is the archiver's to report.
  */
 export async function datasetExposure(
   context: ProtectContext,
@@ -182,13 +182,13 @@ export async function datasetExposure(
     );
   }
   const observation = await observeArchiver(parsePgUrl(source.url));
-  if (context.dataset(datasetId).backup?.method === 'physical') {
-    try {
-      const dataset = await openPhysicalDataset(context, datasetId);
-      observation.repositoryMaxWal = (await pgbackrestInfo(dataset.target)).archive?.max;
-    } catch {
-      // The repository is unreachable: pg_stat_archiver's failures say so already.
-    }
+  try {
+    // Read only: the configuration is the one the last backup wrote; a status or a metrics
+    // scrape changes nothing on disk.
+    const dataset = await openPhysicalDataset(context, datasetId);
+    observation.repositoryMaxWal = (await pgbackrestInfo(readableTarget(dataset))).archive?.max;
+  } catch {
+    // The repository is unreachable (or not set up yet): pg_stat_archiver's failures say so already.
   }
   return { dataset: datasetId, ...assessExposure(observation, effectiveRpo(context.plan, datasetId)) };
 }

@@ -4,13 +4,23 @@
  * the repository. Each backup is a snapshot record in the state store (sourceType
  * `postgres-physical`, the pgBackRest label as its id) with an audit entry.
  */
-import { coerceError, RefusedError } from '../../errors.js';
-import { actor } from '../audit.js';
-import { describeError } from '../../errors.js';
-import type { ProtectContext } from '../context.js';
-import { openPhysicalDataset, type PhysicalDataset } from './dataset.js';
-import { lastFull, type BackupSet, type BackupType, type StanzaInfo } from './info.js';
-import { pgbackrestInfo, pgbackrestMessage, runPgbackrest, runPgbackrestRaw } from './runner.js';
+import { coerceError, RefusedError } from '../../../errors.js';
+import { actor } from '../../audit.js';
+import { describeError } from '../../../errors.js';
+import type { ProtectContext } from '../../context.js';
+import { preparePhysicalDataset, type PhysicalDataset } from './dataset.js';
+import {
+  lastFull,
+  type BackupSet,
+  type BackupType,
+  type StanzaInfo,
+} from '../../../engines/pgbackrest/info.js';
+import {
+  pgbackrestInfo,
+  pgbackrestMessage,
+  runPgbackrest,
+  runPgbackrestRaw,
+} from '../../../engines/pgbackrest/runner.js';
 import {
   applyArchiving,
   ensureStanza,
@@ -115,7 +125,7 @@ export async function backupPhysical(
   datasetId: string,
   options: PhysicalBackupOptions = {},
 ): Promise<PhysicalBackupResult> {
-  const dataset = await openPhysicalDataset(context, datasetId);
+  const dataset = await preparePhysicalDataset(context, datasetId);
   const archivingPlan = planDatasetArchiving(dataset);
   let archiving: ApplyArchivingResult | undefined;
   if (!archivingPlan.upToDate) {
@@ -228,7 +238,7 @@ export async function expirePhysical(
   datasetId: string,
   options: { actor?: string } = {},
 ): Promise<{ expired: string[]; kept: string[] }> {
-  const dataset = await openPhysicalDataset(context, datasetId, { requireServer: false });
+  const dataset = await preparePhysicalDataset(context, datasetId, { requireServer: false });
   const before = await pgbackrestInfo(dataset.target);
   await runPgbackrest(dataset.target, 'expire', [], { secrets: dataset.secrets });
   const after = await pgbackrestInfo(dataset.target);
@@ -264,7 +274,7 @@ export async function verifyPhysical(
   datasetId: string,
   options: { actor?: string } = {},
 ): Promise<PhysicalVerifyResult> {
-  const dataset: PhysicalDataset = await openPhysicalDataset(context, datasetId, { requireServer: false });
+  const dataset: PhysicalDataset = await preparePhysicalDataset(context, datasetId, { requireServer: false });
   const started = Date.now();
   // verify reports what it found at INFO level and exits 0 even then ("completed
   // successfully"), so its summary is read from the console output.

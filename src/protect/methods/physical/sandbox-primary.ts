@@ -6,9 +6,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EnvironmentError } from '../../errors.js';
-import { loadPlanFile } from '../../plan/load.js';
-import { createProtectContext, type ProtectContext } from '../context.js';
+import { EnvironmentError } from '../../../errors.js';
+import { loadPlanFile } from '../../../plan/load.js';
+import { createProtectContext, type ProtectContext } from '../../context.js';
 import {
   makeTempDir,
   osUser,
@@ -16,9 +16,9 @@ import {
   removeDir,
   runningAsRoot,
   signalProcess,
-} from '../../system/instance.js';
-import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
-import { stopRestoredCluster } from './restored-cluster.js';
+} from '../../../system/instance.js';
+import { startPostgres, type PostgresInstance } from '../../../stores/postgres/sandbox.js';
+import { stopRestoredCluster } from '../../../engines/pgbackrest/restored-cluster.js';
 
 export interface SandboxPrimary {
   pg: PostgresInstance;

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startS3Server, type S3TestServer } from '../../engines/restic/testing/s3.js';
-import { osUser, runningAsRoot } from '../../system/instance.js';
+import { startS3Server, type S3TestServer } from '../../../engines/restic/testing/s3.js';
+import { osUser, runningAsRoot } from '../../../system/instance.js';
 import { backupPhysical } from './backup.js';
 import { createRestorePoint } from './restore-point.js';
 import { restorePhysical } from './restore.js';
-import { restoredQuery, stopRestoredCluster } from './restored-cluster.js';
+import { restoredQuery, stopRestoredCluster } from '../../../engines/pgbackrest/restored-cluster.js';
 import { startSandboxPrimary, type SandboxPrimary } from './sandbox-primary.js';
 
 const user = runningAsRoot() ? osUser('postgres') : undefined;

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EnvironmentError, RefusedError, UsageError } from '../../errors.js';
+import { EnvironmentError, RefusedError, UsageError } from '../../../errors.js';
 import { planPhysicalBackup } from './backup.js';
 import { assessExposure, bytesNotArchived, type ArchiverObservation } from './exposure.js';
-import { parseInfo, type StanzaInfo } from './info.js';
-import { formatLsn, parseLsn, segmentStart } from './lsn.js';
-import { planPhysicalRestore, type PhysicalRestoreInput } from './restore-plan.js';
+import { parseInfo, type StanzaInfo } from '../../../engines/pgbackrest/info.js';
+import { formatLsn, parseLsn, segmentStart } from '../../../engines/pgbackrest/lsn.js';
+import { planPhysicalRestore, type PhysicalRestoreInput } from '../../../engines/pgbackrest/restore-plan.js';
 import { planArchiving } from './setup.js';
-import { parseRecoveryTarget, parseRecoveryTime } from './target.js';
+import { parseRecoveryTarget, parseRecoveryTime } from '../../../engines/pgbackrest/target.js';
 
 const MB16 = 16 * 1024 * 1024;
 const t = (iso: string) => Date.parse(iso) / 1000;

@@ -84,7 +84,7 @@ repositories:
       AWS_SECRET_ACCESS_KEY: env:KEY_SECRET
 `);
     assert.ok(plan);
-    const repository = planPgbackrestRepository(plan, 'offsite', '/srv/plan', '/srv/plan/.lifeboat');
+    const repository = planPgbackrestRepository(plan, 'offsite', '/srv/plan', '/srv/plan/.lifeboat', 'local');
     const config = planPgbackrestConfig({ ...base, repository });
     const shown = renderPgbackrestConfig(config, () => '***');
     const kv = lines(shown);
@@ -113,7 +113,7 @@ repositories:
 `);
     assert.ok(plan);
     assert.throws(
-      () => planPgbackrestRepository(plan, 'offsite', '/p', '/p/.lifeboat'),
+      () => planPgbackrestRepository(plan, 'offsite', '/p', '/p/.lifeboat', 'local'),
       (e: unknown) => e instanceof UsageError && /only over TLS/.test(e.message),
     );
   });
@@ -127,13 +127,16 @@ repositories:
   pg: { type: pgbackrest, url: ./pg-repo }
 `);
     assert.ok(plan);
-    assert.throws(() => planPgbackrestRepository(plan, 'files', '/p', '/p/.lifeboat'), /restic repository/);
-    assert.deepEqual(planPgbackrestRepository(plan, 'pg', '/p', '/p/.lifeboat'), {
+    assert.throws(
+      () => planPgbackrestRepository(plan, 'files', '/p', '/p/.lifeboat', 'local'),
+      /restic repository/,
+    );
+    assert.deepEqual(planPgbackrestRepository(plan, 'pg', '/p', '/p/.lifeboat', 'local'), {
       kind: 'local',
       id: 'pg',
       path: '/p/pg-repo',
     });
-    assert.deepEqual(planPgbackrestRepository(plan, undefined, '/p', '/p/.lifeboat'), {
+    assert.deepEqual(planPgbackrestRepository(plan, 'local', '/p', '/p/.lifeboat', 'local'), {
       kind: 'local',
       id: 'local',
       path: '/p/.lifeboat/pgbackrest/repo',
