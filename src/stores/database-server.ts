@@ -5,7 +5,13 @@
 import { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import type { PlannedUnit, RestoreIO, Source, StreamedHash, UnitDone } from './store.js';
-import { restoreTargetOf, type DatabaseServerTarget, type TargetInput, type TargetSpec } from './target.js';
+import {
+  restoreTargetOf,
+  type DatabaseServerTarget,
+  type MysqlTarget,
+  type PostgresTarget,
+  type TargetInput,
+} from './target.js';
 
 export interface ServerKind {
   /** `PostgreSQL`, `MySQL`. */
@@ -141,7 +147,7 @@ export interface DatabaseRestoreSteps {
  */
 export async function restoreDatabases(
   source: Source,
-  spec: TargetSpec & DatabaseServerTarget,
+  spec: PostgresTarget | MysqlTarget,
   io: RestoreIO,
   steps: DatabaseRestoreSteps,
 ): Promise<StreamedHash | undefined> {
