@@ -11,7 +11,8 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { LifeboatError, coerceError } from '../errors.js';
-import { startMariadb, startPostgres, startRedis, stopAll, type Instance } from '../stores/sandboxes.js';
+import { startMariadb, startPostgres, startRedis } from '../stores/index.js';
+import { stopAll, type Instance } from '../system/instance.js';
 import type { DemoServerInfo } from './servers.js';
 
 const stateFile = process.argv[2];

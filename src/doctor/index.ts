@@ -18,7 +18,6 @@ import {
   checkRestic,
   checkTool,
   planUses,
-  postgresMajor,
 } from './tools.js';
 
 export type { DoctorCheck } from './check.js';
@@ -98,8 +97,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   try {
     checks.push(await checkState(context));
     checks.push(...(await checkRepositories(context, env, options.repositoryTimeoutMs)));
-    const pgDump = byTool('pg_dump')?.ok ? postgresMajor(byTool('pg_dump')!.detail) : undefined;
-    checks.push(...(await checkSources(context, pgDump)));
+    const clientMajor = (client: { tool: string; major(line: string): number | undefined }) => {
+      const found = byTool(client.tool);
+      return found?.ok ? client.major(found.detail) : undefined;
+    };
+    checks.push(...(await checkSources(context, clientMajor)));
   } finally {
     await context.close().catch(() => undefined);
   }

@@ -13,6 +13,7 @@ import { resticError } from '../engines/restic/errors.js';
 import { createRedactor, redactUrl, secretEnvValues } from '../engines/restic/redact.js';
 import { run } from '../engines/restic/run.js';
 import { REPOSITORY_TIMEOUT_MS, failed, type DoctorCheck } from './check.js';
+import { isProtectable } from '../stores/index.js';
 
 /** The key file exists, only its owner can read it, and a copy should live elsewhere. */
 export function checkKeyFile(info: RepositoryAccessInfo): DoctorCheck | undefined {
@@ -131,9 +132,7 @@ export async function checkRepositories(
   env: NodeJS.ProcessEnv,
   timeoutMs?: number,
 ): Promise<DoctorCheck[]> {
-  const datasets = Object.entries(context.plan.datasets ?? {}).filter(
-    ([, d]) => d.source && d.source.type !== 'external',
-  );
+  const datasets = Object.entries(context.plan.datasets ?? {}).filter(([, d]) => isProtectable(d.source));
   const declared = Object.entries(context.plan.repositories ?? {})
     .filter(([, r]) => r.type !== 'pgbackrest')
     .map(([id]) => id);

@@ -1,26 +1,28 @@
 /** Doctor: the tools the plan's engines need, and their versions. */
 import { findRestic } from '../engines/restic/binary.js';
-import { findPostgresBinDir } from '../stores/postgres/sandbox.js';
-import { parsePgUrl, psqlRows } from '../stores/postgres/psql.js';
+import { findPostgresBinDir, protectableKinds, storeFor, type StoreKind } from '../stores/index.js';
+import { postgresMajor } from '../stores/postgres/driver.js';
 import { firstLines, packageFor, runTool } from '../system/tool.js';
 import type { Plan } from '../plan/schema.js';
 import { failed, type DoctorCheck } from './check.js';
 
-/** Which engines the plan uses, so a missing tool fails only when something needs it. */
-export interface PlanUses {
-  postgres: boolean;
-  mysql: boolean;
-  redis: boolean;
-  pgbackrest: boolean;
-}
+export { postgresMajor } from '../stores/postgres/driver.js';
+
+/**
+ * Which engines the plan uses, so a missing tool fails only when something needs it: each
+ * kind of data store that needs tools, and pgBackRest.
+ */
+export type PlanUses = { [K in StoreKind]?: boolean } & { pgbackrest: boolean };
+
+/** The kinds whose drivers need tools of their own. */
+const toolKinds = protectableKinds.filter((kind) => storeFor(kind).tools.length > 0);
 
 export function planUses(plan: Plan | undefined): PlanUses {
   const datasets = Object.values(plan?.datasets ?? {});
-  const type = (t: string) => datasets.some((d) => d.source?.type === t);
   return {
-    postgres: type('postgres'),
-    mysql: type('mysql'),
-    redis: type('redis'),
+    ...Object.fromEntries(
+      toolKinds.map((kind) => [kind, datasets.some((d) => d.source?.type === kind)] as const),
+    ),
     pgbackrest:
       datasets.some((d) => d.backup?.method === 'physical') ||
       Object.values(plan?.repositories ?? {}).some((r) => r.type === 'pgbackrest'),
@@ -37,30 +39,9 @@ export interface ToolSpec {
 }
 
 export const TOOLS: ToolSpec[] = [
-  { tool: 'pg_dump', args: ['--version'], purpose: 'PostgreSQL backups', needed: (u) => u.postgres },
-  { tool: 'pg_dumpall', args: ['--version'], purpose: 'PostgreSQL roles', needed: (u) => u.postgres },
-  { tool: 'pg_restore', args: ['--version'], purpose: 'PostgreSQL restores', needed: (u) => u.postgres },
-  { tool: 'psql', args: ['--version'], purpose: 'PostgreSQL checks and restores', needed: (u) => u.postgres },
-  { tool: 'mariadb-dump', args: ['--version'], purpose: 'MySQL/MariaDB backups', needed: (u) => u.mysql },
-  {
-    tool: 'mariadb',
-    args: ['--version'],
-    purpose: 'MySQL/MariaDB checks and restores',
-    needed: (u) => u.mysql,
-  },
-  {
-    tool: 'mariadbd',
-    args: ['--version'],
-    purpose: 'verifying MySQL backups (throwaway server)',
-    needed: (u) => u.mysql,
-  },
-  { tool: 'redis-cli', args: ['--version'], purpose: 'Redis backups', needed: (u) => u.redis },
-  {
-    tool: 'redis-server',
-    args: ['--version'],
-    purpose: 'verifying Redis backups (throwaway server)',
-    needed: (u) => u.redis,
-  },
+  ...toolKinds.flatMap((kind) =>
+    storeFor(kind).tools.map((tool) => ({ ...tool, needed: (uses: PlanUses) => uses[kind] === true })),
+  ),
   {
     tool: 'pgbackrest',
     args: ['version'],
@@ -150,12 +131,6 @@ export function checkPostgresServer(uses: PlanUses): DoctorCheck {
   }
 }
 
-/** The major version in `pg_dump (PostgreSQL) 15.20 (Debian ...)`. */
-export function postgresMajor(versionLine: string): number | undefined {
-  const m = /\(PostgreSQL\)\s+(\d+)/.exec(versionLine);
-  return m ? Number(m[1]) : undefined;
-}
-
 /** pg_restore reads what pg_dump writes only if it is at least as new. */
 export function checkPostgresClients(
   pgDump: DoctorCheck | undefined,
@@ -173,30 +148,4 @@ export function checkPostgresClients(
       fix: `put one version first on PATH, e.g. /usr/lib/postgresql/${Math.max(dump, restore)}/bin`,
     },
   ];
-}
-
-/** pg_dump refuses a server newer than itself. */
-export async function checkPostgresVersion(
-  dataset: string,
-  url: string,
-  pgDumpMajor: number,
-): Promise<DoctorCheck> {
-  const conn = parsePgUrl(url);
-  const name = `pg_dump vs dataset ${dataset}`;
-  const [row] = await psqlRows(conn.withDatabase(conn.database ?? 'postgres'), 'SHOW server_version');
-  const version = row?.[0] ?? '?';
-  const major = Number.parseInt(version, 10);
-  if (major > pgDumpMajor) {
-    return {
-      name,
-      ok: false,
-      detail: `pg_dump ${pgDumpMajor} cannot dump PostgreSQL ${version} at ${conn.host}:${conn.port}`,
-      fix: `apt-get install postgresql-client-${major}`,
-    };
-  }
-  return {
-    name,
-    ok: true,
-    detail: `pg_dump ${pgDumpMajor} can dump PostgreSQL ${version} at ${conn.host}:${conn.port}`,
-  };
 }

@@ -17,8 +17,7 @@
  */
 import type { Check, Dataset } from '../plan/schema.js';
 import { coerceError, LifeboatError } from '../errors.js';
-import { mysqlRows, parseMysqlUrl } from '../stores/mysql/client.js';
-import { parsePgUrl, psqlRows } from '../stores/postgres/psql.js';
+import { findStore } from '../stores/index.js';
 import { firstLines, runTool } from '../system/tool.js';
 
 export interface CheckResult {
@@ -127,20 +126,14 @@ export async function runCheck(check: Check, target: CheckTarget): Promise<Check
 
 /** The first column of the first row, or null when there is no row or the value is NULL. */
 async function runSql(check: Check, target: CheckTarget): Promise<string | null> {
-  if (target.type !== 'postgres' && target.type !== 'mysql') {
+  const sql = findStore(target.type)?.sql;
+  if (!sql) {
     throw new Error(
       `sql checks need a PostgreSQL or MySQL dataset; this one is ${target.type} (use a command check)`,
     );
   }
   if (!target.url) throw new Error('the restored copy is not a server');
-  const database = restoredDatabase(check, target);
-  if (target.type === 'postgres') {
-    const rows = await psqlRows(parsePgUrl(target.url).withDatabase(database), check.sql!);
-    return rows[0]?.[0] ?? null;
-  }
-  const rows = await mysqlRows(parseMysqlUrl(target.url), check.sql!, database);
-  const value = rows[0]?.[0];
-  return value === undefined || value === 'NULL' ? null : value;
+  return sql.query(target.url, restoredDatabase(check, target), check.sql!);
 }
 
 function restoredDatabase(check: Check, target: CheckTarget): string {
@@ -161,23 +154,14 @@ function commandEnv(check: Check, target: CheckTarget): Record<string, string> {
   if (target.dir) env.LIFEBOAT_TARGET_DIR = target.dir;
   if (target.url) {
     env.LIFEBOAT_TARGET_URL = target.url;
-    if (target.type === 'postgres' || target.type === 'mysql') {
+    const sql = findStore(target.type)?.sql;
+    if (sql) {
       const database = restoredDatabase(check, target);
       env.LIFEBOAT_TARGET_DATABASE = database;
-      env.LIFEBOAT_TARGET_URL = databaseUrl(target.type, target.url, database);
+      env.LIFEBOAT_TARGET_URL = sql.databaseUrl(target.url, database);
     }
   }
   return env;
-}
-
-function databaseUrl(type: 'postgres' | 'mysql', url: string, database: string): string {
-  if (type === 'mysql') {
-    const u = new URL(url);
-    u.pathname = `/${encodeURIComponent(database)}`;
-    return u.toString();
-  }
-  const m = /^(postgres(?:ql)?:\/\/[^/?#]*)(?:\/[^?#]*)?(\?[^#]*)?$/i.exec(url);
-  return m ? `${m[1]}/${encodeURIComponent(database)}${m[2] ?? ''}` : url;
 }
 
 function secretsOf(url: string | undefined): string[] {

@@ -14,6 +14,7 @@ import type { StateStore } from '../state/store.js';
 import { repositoryAccess } from './repository-access.js';
 import { datasetRepository } from './methods/kind.js';
 import type { ResticRepository } from '../engines/restic/repository.js';
+import { isProtectable, protectableKindList, storeFor, type Store } from '../stores/index.js';
 
 export { DEFAULT_REPOSITORY } from './repository-access.js';
 
@@ -31,6 +32,8 @@ export interface DatasetHandle {
   method: 'logical' | 'physical';
   /** The source config with `env:`/`file:` references replaced by their values. */
   source(): SourceConfig;
+  /** The driver of the dataset's kind of source (a UsageError like `source()` when Lifeboat cannot read it). */
+  store(): Store;
 }
 
 export interface ProtectContext {
@@ -106,9 +109,9 @@ export function createProtectContext(
     },
     resolvedSource(id) {
       const source = context.dataset(id).source;
-      if (!source || source.type === 'external') {
+      if (!source || !isProtectable(source)) {
         throw new UsageError(`dataset '${id}' has no source Lifeboat can read`, {
-          hint: 'give it `source:` (postgres, mysql, redis, files or command) in the plan',
+          hint: `give it \`source:\` (${protectableKindList()}) in the plan`,
         });
       }
       if ('url' in source) return { ...source, url: resolveSecret(source.url, planDir, env) };
@@ -123,6 +126,7 @@ export function createProtectContext(
         repositoryId: context.repositoryOf(id),
         method: dataset.backup?.method === 'physical' ? 'physical' : 'logical',
         source: () => (source ??= context.resolvedSource(id)),
+        store: () => storeFor((source ??= context.resolvedSource(id)).type, id),
       };
     },
     async close() {

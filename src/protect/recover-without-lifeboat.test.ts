@@ -21,14 +21,17 @@ import { createProtectContext } from './context.js';
 import { freePort } from '../system/free-port.js';
 import { signalProcess } from '../system/instance.js';
 import {
+  compareFingerprints,
+  createSource,
   startMariadb,
   startPostgres,
   startRedis,
+  type Fingerprint,
   type MariadbInstance,
   type PostgresInstance,
   type RedisInstance,
-} from '../stores/sandboxes.js';
-import { compareFingerprints, createSource, type Fingerprint, type SourceConfig } from '../stores/index.js';
+  type SourceConfig,
+} from '../stores/index.js';
 
 const DOC = fileURLToPath(new URL('../../docs/recover-without-lifeboat.md', import.meta.url));
 

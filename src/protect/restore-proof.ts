@@ -2,21 +2,29 @@
  * Proving a restore: the restored copy against the fingerprint recorded at backup time, and
  * the verdict with the dataset's checks (strict for verify, lenient for a restore of a busy source).
  */
-import { coerceError } from '../errors.js';
-import { describeError } from '../errors.js';
+import { coerceError, describeError } from '../errors.js';
 import { type CheckResult } from './checks.js';
-import { compareFingerprints, type Fingerprint, type RestoreTarget, type Source } from '../stores/index.js';
-
-import type { FingerprintReport, RestorePlan } from './restore.js';
+import {
+  compareFingerprints,
+  isDatabaseServer,
+  type Fingerprint,
+  type RestoreTarget,
+  type Source,
+  type Store,
+  type StreamedHash,
+} from '../stores/index.js';
+import type { RestorePlan } from './restore-plan.js';
+import type { FingerprintReport } from './restore-result.js';
 
 export async function proveFingerprint(
   plan: RestorePlan,
+  store: Store,
   source: Source,
   target: RestoreTarget,
-  streamedHash: { sha256: string; bytes: number } | undefined,
+  streamedHash: StreamedHash | undefined,
 ): Promise<FingerprintReport> {
   const recorded = plan.recoveryPoint.fingerprint;
-  if (plan.sourceType === 'command') {
+  if (store.proof === 'streamed-hash') {
     const unit = plan.units[0];
     const want = unit && recorded?.items[unit.filename];
     if (!want || !streamedHash) {
@@ -66,7 +74,7 @@ export async function proveFingerprint(
 /** A selective database restore is compared on the databases it restored only. */
 function scopeFingerprint(recorded: Fingerprint, plan: RestorePlan): Fingerprint {
   const target = plan.target;
-  if (target.kind !== 'postgres' && target.kind !== 'mysql') return recorded;
+  if (!isDatabaseServer(target)) return recorded;
   const prefixes = Object.keys(target.databases).map((db) => `${db}/`);
   return {
     ...recorded,

@@ -21,8 +21,7 @@ import type { ProtectContext } from './context.js';
 import { notVerified, type VerifyEvent, type VerifyResult } from './verify-result.js';
 import { findRecoveryPoint, type RecoveryPoint } from './recovery-points.js';
 import { applyRestore, planRestore } from './restore.js';
-import { startMariadb } from '../stores/mysql/sandbox.js';
-import { startPostgres } from '../stores/postgres/sandbox.js';
+import { findStore, isProtectable, protectableKindList, type Throwaway } from '../stores/index.js';
 
 export type { VerifyEvent, VerifyResult } from './verify-result.js';
 
@@ -48,15 +47,14 @@ export async function runVerify(
     datasets.length > 0
       ? datasets
       : Object.entries(context.plan.datasets ?? {})
-          .filter(([, d]) => d.source !== undefined && d.source.type !== 'external')
+          .filter(([, d]) => isProtectable(d.source))
           .map(([id]) => id);
   // Unknown or source-less names fail before any work; a secret that cannot be resolved
   // fails that dataset's verification only (its result says why).
   for (const id of ids) {
-    const source = context.dataset(id).source;
-    if (!source || source.type === 'external') {
+    if (!isProtectable(context.dataset(id).source)) {
       throw new UsageError(`dataset '${id}' has no source Lifeboat backs up, so there is nothing to verify`, {
-        hint: 'verify datasets whose source is postgres, mysql, redis, files or command',
+        hint: `verify datasets whose source is ${protectableKindList()}`,
       });
     }
   }
@@ -181,42 +179,29 @@ async function verifyPoint(
   }
 }
 
-interface ThrowawayTarget {
-  /** `--to` for planRestore. */
-  to: string;
-  describe: string;
+interface ThrowawayTarget extends Throwaway {
   seconds: number;
-  stop(): Promise<void>;
 }
 
-/** A fresh, empty place of the right kind; `stop` removes it, however the verification ended. */
+/**
+ * A fresh, empty place of the right kind: the kind's throwaway server, or a temporary
+ * directory; `stop` removes it, however the verification ended.
+ */
 async function startInstance(sourceType: string): Promise<ThrowawayTarget> {
   const started = Date.now();
-  const seconds = () => (Date.now() - started) / 1000;
-  if (sourceType === 'postgres') {
-    const pg = await startPostgres({ fast: true });
-    // The server url without a database: every backed-up database keeps its name.
-    return {
-      to: `postgres://postgres@127.0.0.1:${pg.port}/`,
-      describe: `PostgreSQL on port ${pg.port}`,
-      seconds: seconds(),
-      stop: () => pg.stop(),
-    };
-  }
-  if (sourceType === 'mysql') {
-    const db = await startMariadb({ fast: true });
-    return { to: db.url, describe: `MariaDB on port ${db.port}`, seconds: seconds(), stop: () => db.stop() };
-  }
-  // Redis restores write dump.rdb into the dir; the restore then proves it on a throwaway
-  // redis-server loaded from it. Files and command output land in the dir.
+  const store = findStore(sourceType);
+  const instance = store?.throwaway ? await store.throwaway() : temporaryDirectory();
+  return { ...instance, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * Files and command output land in the directory; a Redis RDB is written there and proven on
+ * a throwaway redis-server loaded from it.
+ */
+function temporaryDirectory(): Throwaway {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-verify-'));
   const to = join(dir, 'restore');
-  return {
-    to,
-    describe: `directory ${to}`,
-    seconds: seconds(),
-    stop: async () => rmSync(dir, { recursive: true, force: true }),
-  };
+  return { to, describe: `directory ${to}`, stop: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 async function checkRepository(

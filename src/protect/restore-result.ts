@@ -1,0 +1,47 @@
+/** What a restore reports: its events while it runs, and its result with the proof. */
+import type { CheckResult } from './checks.js';
+
+export type RestoreEvent =
+  | { type: 'unit-start'; unit: string; into: string }
+  | { type: 'progress'; unit: string; bytesDone: number; totalBytes: number; secondsElapsed: number }
+  | { type: 'unit-done'; unit: string; bytes: number; seconds: number; note?: string }
+  | { type: 'proving' };
+
+export interface FingerprintReport {
+  /** Whether the comparison counts for `ok` (false: nothing recorded, or a command dataset). */
+  compared: boolean;
+  equal: boolean;
+  differences: string[];
+  /** How many items were compared. */
+  items: number;
+  note?: string;
+}
+
+export interface UnitOutcome {
+  filename: string;
+  into: string;
+  bytes: number;
+  seconds: number;
+  note?: string;
+}
+
+export interface RestoreResult {
+  dataset: string;
+  snapshotId: string;
+  runId: string | null;
+  /** When the restored backup started. */
+  backupStartedAt: string;
+  target: string;
+  ok: boolean;
+  /** Moving the data, in seconds (the part of an RTO a restore takes). */
+  restoreSeconds: number;
+  /** Restore and proof. */
+  totalSeconds: number;
+  bytesRestored: number;
+  units: UnitOutcome[];
+  fingerprint: FingerprintReport;
+  checks: CheckResult[];
+  warnings: string[];
+  /** Why `ok` is false. */
+  error?: string;
+}

@@ -1,0 +1,40 @@
+/** Directory targets, shared by the kinds whose restore writes files (files, Redis's RDB, command output). */
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { emptyObservation, type DirectoryTarget, type TargetObservation } from './target.js';
+
+/** What a confirmed restore does to a directory, in the kind's words. */
+export interface DirectoryWords {
+  /** Over the live source. */
+  overSource: string;
+  /** Into a directory holding `entries`. */
+  into(path: string, entries: string[]): string;
+}
+
+export function observeDirectory(spec: DirectoryTarget, words: DirectoryWords): TargetObservation {
+  if (!existsSync(spec.path)) return emptyObservation();
+  if (!statSync(spec.path).isDirectory()) {
+    throw new UsageError(`${spec.path} exists and is not a directory`, {
+      hint: 'give a new or empty directory',
+    });
+  }
+  if (spec.source) return { ...emptyObservation(), actions: [words.overSource] };
+  const entries = readdirSync(spec.path);
+  if (entries.length === 0) return emptyObservation();
+  return {
+    occupied: [
+      `directory ${spec.path} is not empty (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'})`,
+    ],
+    actions: [words.into(spec.path, entries)],
+    existingDatabases: [],
+  };
+}
+
+export function describeDirectory(spec: DirectoryTarget): string {
+  return spec.source ? 'the live source (original paths)' : `directory ${spec.path}`;
+}
+
+/** A new directory target is created; the live source's directory exists already. */
+export function ensureDirectory(spec: DirectoryTarget): void {
+  if (!spec.source) mkdirSync(spec.path, { recursive: true });
+}

@@ -1,0 +1,30 @@
+/**
+ * Files restore into a directory, each file at `DIR/<absolute source path>`, or over the live
+ * files (`--to source`). A directory target must not land on the live files: `--to /` would be
+ * the source itself, and restoring over the live files is `--to source`, which always asks.
+ */
+import { join, resolve } from 'node:path';
+import { RefusedError } from '../../errors.js';
+import { canonical, isInside } from '../paths.js';
+import type { DirectoryTarget, TargetInput } from '../target.js';
+
+export function resolveFilesTarget(input: TargetInput<{ paths: string[] }>): DirectoryTarget {
+  if (input.isSource) return { kind: 'directory', path: '/', source: true };
+  const target = input.directory();
+  const dir = target.path;
+  const live = input.config.paths.map((p) => canonical(resolve(input.planDir, p)));
+  for (const path of live) {
+    const landing = join(dir, path);
+    const hit = live.find((l) => isInside(dir, l) || isInside(landing, l) || isInside(l, landing));
+    if (hit) {
+      throw new RefusedError(
+        `--to ${dir} would put restored files inside the live source path ${hit} of dataset '${input.dataset}'`,
+        {
+          hint: 'restore into a directory outside the source paths, or over the live files with --to source --force',
+          details: { target: dir, sourcePath: hit },
+        },
+      );
+    }
+  }
+  return target;
+}

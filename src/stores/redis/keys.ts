@@ -1,0 +1,70 @@
+/** A Redis server's keys as a restore target: counting, flushing, and copying them in from a loaded copy. */
+import { runTool, toolFailed } from '../../system/tool.js';
+import { parseRedisUrl, redisCli } from './client.js';
+
+export async function redisKeyCount(url: string): Promise<number> {
+  const keyspace = await redisCli(parseRedisUrl(url), ['INFO', 'keyspace']);
+  return [...keyspace.matchAll(/^db\d+:keys=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+/** Empties a Redis server: every key of every database. */
+export async function flushRedis(url: string): Promise<void> {
+  await redisCli(parseRedisUrl(url), ['FLUSHALL']);
+}
+
+/**
+ * Copies every key of every database from `fromUrl` (a throwaway server loaded with the
+ * backup) into `toUrl` with MIGRATE ... COPY, which keeps values and TTLs exactly. The
+ * keys never leave the servers, so any key name works; the target's password reaches
+ * redis-cli on standard input (`-x`), never in arguments.
+ */
+export async function copyRedisKeys(fromUrl: string, toUrl: string): Promise<number> {
+  const from = parseRedisUrl(fromUrl);
+  const to = parseRedisUrl(toUrl);
+  const keyspace = await redisCli(from, ['INFO', 'keyspace']);
+  let copied = 0;
+  for (const m of keyspace.matchAll(/^db(\d+):keys=(\d+)/gm)) {
+    const db = Number(m[1]);
+    let cursor = '0';
+    do {
+      const args = ['EVAL', migrateScript, '0', cursor, String(db), to.host, String(to.port), to.user ?? ''];
+      const result = await runTool(
+        'redis-cli',
+        [...from.args, '-e', '--raw', '-n', String(db), ...(to.password ? ['-x'] : []), ...args],
+        {
+          env: from.env,
+          ...(to.password ? { stdin: to.password } : {}),
+          secrets: [to.password ?? '', from.password ?? ''].filter((s) => s !== ''),
+          timeoutMs: 600_000,
+        },
+      );
+      if (result.code !== 0)
+        throw toolFailed('redis-cli', result, `copying keys into Redis at ${to.host}:${to.port}`);
+      const [next = '0', count = '0'] = result.stdout.split('\n');
+      cursor = next.trim();
+      copied += Number(count);
+    } while (cursor !== '0');
+  }
+  return copied;
+}
+
+/** ARGV: cursor, db, host, port, user, [password]. Returns the next cursor and how many keys moved. */
+const migrateScript = `
+local r = redis.call('SCAN', ARGV[1], 'COUNT', 500)
+local keys = r[2]
+if #keys > 0 then
+  local cmd = { 'MIGRATE', ARGV[3], ARGV[4], '', ARGV[2], 60000, 'COPY' }
+  if ARGV[6] ~= nil and ARGV[6] ~= '' then
+    if ARGV[5] ~= '' then
+      cmd[#cmd + 1] = 'AUTH2'; cmd[#cmd + 1] = ARGV[5]
+    else
+      cmd[#cmd + 1] = 'AUTH'
+    end
+    cmd[#cmd + 1] = ARGV[6]
+  end
+  cmd[#cmd + 1] = 'KEYS'
+  for _, k in ipairs(keys) do cmd[#cmd + 1] = k end
+  redis.call(unpack(cmd))
+end
+return { r[1], tostring(#keys) }
+`;
