@@ -4,6 +4,10 @@
  * half-way (a failover in progress, a scheduler recording an interrupted run) takes the
  * shutdown over and returns when it is done.
  */
+import { interruptOnSignals, type Interrupt } from '../system/signals.js';
+
+export type { Interrupt } from '../system/signals.js';
+
 let owned = false;
 
 export function ownShutdown(): void {
@@ -12,4 +16,22 @@ export function ownShutdown(): void {
 
 export function shutdownOwned(): boolean {
   return owned;
+}
+
+/**
+ * For work that stops cleanly by itself: takes the shutdown over and hands the work an
+ * AbortSignal that SIGINT/SIGTERM abort. `onSignal` (e.g. a line saying what happens now)
+ * runs on each signal before the abort.
+ */
+export function ownShutdownUntilDone(onSignal?: (signal: NodeJS.Signals, first: boolean) => void): Interrupt {
+  ownShutdown();
+  return interruptOnSignals(onSignal);
+}
+
+/**
+ * For work the CLI entry may still end two seconds after the signal (throwaway servers):
+ * the signal only aborts it, so that it stops what it started in time.
+ */
+export function abortOnSignals(): Interrupt {
+  return interruptOnSignals();
 }

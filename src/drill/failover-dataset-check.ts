@@ -17,7 +17,7 @@ import {
   type DatasetFailover,
   type FailoverSpec,
 } from '../respond/failover/plan-topology.js';
-import { postmasterPid } from '../respond/failover/server.js';
+import { postmasterPid } from '../system/process.js';
 import { query, safeHost } from '../stores/postgres/sql.js';
 import { clientEndpoint, databaseOf, withDatabase } from './client-endpoint.js';
 import type { FaultKind } from './failover-host.js';

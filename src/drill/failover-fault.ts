@@ -10,7 +10,7 @@ import { superviseFailover, type SuperviseOutcome } from '../respond/failover/au
 import type { FailoverOptions } from '../respond/failover/failover-plan.js';
 import type { WatchOptions } from '../respond/failover/monitor.js';
 import type { FailoverTopology } from '../respond/failover/observe.js';
-import { pollUntil } from '../respond/failover/standby.js';
+import { pollUntil } from '../system/poll.js';
 import type { Ack, Writer } from './failover-writer.js';
 
 export type Cleanups = (() => Promise<unknown> | unknown)[];

@@ -14,12 +14,8 @@
 import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresInstance } from '../stores/postgres/sandbox.js';
-import {
-  managedFromInstance,
-  postmasterPid,
-  type Lease,
-  type ManagedServer,
-} from '../respond/failover/server.js';
+import { managedFromInstance, type Lease, type ManagedServer } from '../respond/failover/server.js';
+import { postmasterPid } from '../system/process.js';
 import { startNetworkPath, type NetworkPath } from './failover-network.js';
 
 export type FaultKind = 'crash' | 'host' | 'partition';

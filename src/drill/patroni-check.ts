@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { EnvironmentError, RefusedError, UsageError } from '../errors.js';
 import { resolveSecret } from '../plan/secret.js';
 import type { ProtectContext } from '../protect/context.js';
-import { postmasterPid } from '../respond/failover/server.js';
+import { postmasterPid } from '../system/process.js';
 import { query, safeHost } from '../stores/postgres/sql.js';
 import { patroniClient, type PatroniCluster, type PatroniMember } from '../respond/patroni/client.js';
 import {

@@ -25,8 +25,11 @@ export interface PitrDrillOptions {
   /** Pause between two markers. Default: 1200 ms. */
   markerGapMs?: number;
   /** Progress lines for people (stderr in the CLI). */
-  onStep?: (message: string) => void;
+  onEvent?: (event: PitrDrillEvent) => void;
 }
+
+/** A step of the drill began. */
+export type PitrDrillEvent = { type: 'step'; message: string };
 
 export type PitrVariantType = 'time' | 'lsn' | 'restore-point';
 
@@ -73,7 +76,7 @@ export async function runPitrDrill(options: PitrDrillOptions): Promise<PitrDrill
       hint: 'lifeboat drill pitr --sandbox [--json]',
     });
   }
-  const step = options.onStep ?? (() => {});
+  const step = (message: string) => options.onEvent?.({ type: 'step', message });
   const started = Date.now();
   step('starting a throwaway primary');
   const primary = await startSandboxPrimary({ datasets: [DRILL_DATASET] });

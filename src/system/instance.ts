@@ -7,8 +7,8 @@ import type { ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError } from '../errors.js';
+import { pollUntil } from './poll.js';
 
 export interface Instance {
   /** How a client reaches it, e.g. `postgres://postgres@127.0.0.1:PORT/postgres`. */
@@ -123,25 +123,25 @@ export function runningAsRoot(): boolean {
 }
 
 /**
- * Polls `probe` until it returns true or `timeoutMs` passes. `failed` is consulted on every
- * round so a server that died during start-up is reported at once, not after the timeout.
+ * Waits for a server being started: `failed` is consulted on every round so a server that
+ * died during start-up is reported at once, not after the timeout.
  */
 export async function waitUntil(
   probe: () => Promise<boolean>,
   options: { timeoutMs: number; intervalMs?: number; failed?: () => string | undefined; what: string },
 ): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    const failure = options.failed?.();
-    if (failure !== undefined) throw new EnvironmentError(`${options.what} did not start: ${failure}`);
-    if (await probe()) return;
-    if (Date.now() > deadline) {
-      throw new EnvironmentError(`${options.what} did not answer within ${options.timeoutMs} ms`, {
+  const { failed, what, timeoutMs } = options;
+  await pollUntil(probe, timeoutMs, what, {
+    intervalMs: options.intervalMs ?? 25,
+    failed: () => {
+      const failure = failed?.();
+      return failure === undefined ? undefined : new EnvironmentError(`${what} did not start: ${failure}`);
+    },
+    timedOut: () =>
+      new EnvironmentError(`${what} did not answer within ${timeoutMs} ms`, {
         hint: 'The machine may be overloaded; its log in the instance temp dir says more.',
-      });
-    }
-    await sleep(options.intervalMs ?? 25);
-  }
+      }),
+  });
 }
 
 /** Sends `signal` to `pid`, ignoring a process that is already gone. */

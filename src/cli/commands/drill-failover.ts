@@ -2,40 +2,32 @@
  * lifeboat drill failover: the measured failover drill. With --sandbox, on throwaway servers
  * ([--sync|--async] [--fault crash|host|partition] [--runs N]); with a DATASET, on the plan's
  * real servers after a typed confirmation, leaving the dataset failed over (a dataset Patroni
- * manages is drilled through Patroni: drill-failover-patroni.ts). Prints each run and, with
+ * manages is drilled through Patroni). The work is drillDatasetFailover and
+ * runSandboxFailoverDrills (src/drill); this prints each run and, with
  * several, the medians. Exit 1 when a run was not fenced or a synchronous run lost an
  * acknowledged write.
  */
-import { actor } from '../../protect/audit.js';
 import type { ProtectContext } from '../../protect/context.js';
-import { ExitCode, LifeboatError, RefusedError, UsageError } from '../../errors.js';
-import { median, runFailoverDrill, type FailoverDrillResult } from '../../drill/failover.js';
-import {
-  datasetWritesTable,
-  prepareDatasetDrill,
-  type DatasetDrill,
-} from '../../drill/failover-dataset-check.js';
-import { rejoinOldPrimary, runDatasetDrill } from '../../drill/failover-dataset.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { drillDatasetFailover, handoverFaults, type DatasetDrillReport } from '../../drill/dataset-drill.js';
 import type { FaultKind } from '../../drill/failover-host.js';
-import { drillPassed, type DrillFault } from '../../drill/failover-result.js';
-import { patroniUrl } from '../../respond/failover/plan-topology.js';
-import { stopAll } from '../../system/instance.js';
-import { safeHost } from '../../stores/postgres/sql.js';
+import type { DrillFault, FailoverDrillResult } from '../../drill/failover-result.js';
+import { runSandboxFailoverDrills } from '../../drill/failover-sandbox.js';
+import type { FailoverDrillSummary } from '../../drill/failover-summary.js';
 import { parseCommandArgs, type ParsedArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
-import { confirmDrill, interruptBeforeFault } from './drill-guard.js';
 import { table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 import { progressReporter } from '../progress.js';
-import { runPatroniDataset } from './drill-failover-patroni.js';
+import { abortOnSignals } from '../shutdown.js';
+import { patroniDrillText } from './drill-failover-patroni.js';
+import { confirmDrill, interruptBeforeFault } from './drill-guard.js';
 
 const sandboxUsage =
   '--sandbox [--sync|--async] [--fault crash|host|partition] [--runs N] [--restart-in-place] [--json]';
 const datasetUsage = 'DATASET [--fault crash|switchover|failover] [--rejoin] [--yes] [--json] [--plan FILE]';
 const usage = `${sandboxUsage} | ${datasetUsage}`;
 const sandboxFaults: FaultKind[] = ['crash', 'host', 'partition'];
-/** Asked of Patroni: a dataset with source.patroni only. */
-const handoverFaults: DrillFault[] = ['switchover', 'failover'];
 const faults: DrillFault[] = [...sandboxFaults, ...handoverFaults];
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
@@ -102,38 +94,27 @@ async function runSandbox(parsed: ParsedArgs, fault: FaultKind): Promise<number>
   // Async unless asked: the plan's own default for a standby whose RPO is not 0.
   const sync = parsed.flag('sync');
 
-  const onSignal = () => void stopAll().catch(() => undefined);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const results: FailoverDrillResult[] = [];
+  // Throwaway servers only: the CLI entry may still end the process two seconds after the signal.
+  const interrupt = abortOnSignals();
+  let drills;
   try {
-    for (let i = 1; i <= runs; i++) {
-      const result = await runFailoverDrill({
-        sandbox: true,
-        sync,
-        fault,
-        restartInPlace: parsed.flag('restart-in-place'),
-      });
-      results.push(result);
-      if (!json) process.stdout.write(`run ${i}/${runs}: ${describe(result)}\n`);
-    }
+    drills = await runSandboxFailoverDrills({
+      runs,
+      sync,
+      fault,
+      restartInPlace: parsed.flag('restart-in-place'),
+      signal: interrupt.signal,
+      onEvent: ({ run, result }) => {
+        if (!json) process.stdout.write(`run ${run}/${runs}: ${describe(result)}\n`);
+      },
+    });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
   }
-  const summary = summarize(results);
+  const { results, summary } = drills;
   if (json) process.stdout.write(JSON.stringify(runs === 1 ? results[0] : summary, null, 2) + '\n');
   else if (runs > 1) process.stdout.write(summaryTable(summary));
-  return verdict(results);
-}
-
-/** What `--json` prints for a plan's dataset: the sandbox's result, and what was left behind. */
-export interface DatasetDrillReport extends FailoverDrillResult {
-  dataset: string;
-  old_primary: string;
-  new_primary: string;
-  /** null without --rejoin; `error` when it failed (the drill itself still counts). */
-  rejoin: { seconds: number; rewind: string } | { error: string; hint: string | null } | null;
+  return drills.passed ? ExitCode.ok : ExitCode.failed;
 }
 
 async function runDataset(
@@ -143,98 +124,42 @@ async function runDataset(
   parsed: ParsedArgs,
 ): Promise<number> {
   const json = parsed.flag('json');
-  context.dataset(dataset);
-  const audit = async (outcome: string, details: Record<string, unknown>) =>
-    (await context.state()).appendAudit({
-      actor: actor(),
-      action: 'drill.failover',
-      target: `dataset:${dataset}`,
-      outcome,
-      details,
+  const progress = progressReporter({ json });
+  const interrupt = interruptBeforeFault();
+  let outcome;
+  try {
+    outcome = await drillDatasetFailover(context, dataset, fault, {
+      rejoin: parsed.flag('rejoin'),
+      confirm: async ({ warning, managedBy }) => {
+        await confirmDrill(dataset, warning, parsed.flag('yes'));
+        interrupt.arm(
+          managedBy === 'patroni'
+            ? 'finishes measuring the one it caused'
+            : 'finishes the failover it started',
+        );
+      },
+      signal: interrupt.signal,
+      onEvent: ({ message }) => {
+        progress.line(`  ${message}`);
+        progress.event({ event: 'drill', message });
+      },
     });
-  try {
-    const patroni = patroniUrl(context, dataset);
-    if (patroni !== undefined) return await runPatroniDataset(context, dataset, fault, parsed, audit);
-    if (handoverFaults.includes(fault))
-      throw new UsageError(
-        `drill failover ${dataset}: --fault ${fault} asks Patroni, and datasets.${dataset}.source.patroni is not set`,
-        {
-          hint: `Drill a crash (--fault crash); lifeboat ${fault} ${dataset} performs and times a plain ${fault}. Nothing was changed.`,
-        },
-      );
-    const drill = await prepareDatasetDrill(context, dataset, fault as FaultKind);
-    await confirmDrill(dataset, warning(drill), parsed.flag('yes'));
-    const progress = progressReporter({ json });
-    const interrupt = interruptBeforeFault('finishes the failover it started');
-    let result: FailoverDrillResult;
-    let rejoin: DatasetDrillReport['rejoin'] = null;
-    try {
-      result = await runDatasetDrill(drill, {
-        signal: interrupt.signal,
-        onProgress: (line) => {
-          progress.line(`  ${line}`);
-          progress.event({ event: 'drill', message: line });
-        },
-      });
-      if (parsed.flag('rejoin') && result.outcome === 'failed-over') rejoin = await rejoined(drill);
-    } finally {
-      interrupt.dispose();
-      progress.done();
-    }
-    const report: DatasetDrillReport = {
-      ...result,
-      dataset,
-      old_primary: drill.observed.primary.name,
-      new_primary: result.outcome === 'failed-over' ? drill.plan.standby : drill.observed.primary.name,
-      rejoin,
-    };
-    const { lost_ids: _ids, ...summary } = report;
-    await audit('ok', summary);
-    process.stdout.write(
-      json ? JSON.stringify(report, null, 2) + '\n' : `${describe(result)}\n${afterwards(drill, report)}`,
-    );
-    return rejoin && 'error' in rejoin ? ExitCode.failed : verdict([result]);
-  } catch (error) {
-    // A mistyped command is no action; a refusal or a failure is.
-    if (!(error instanceof UsageError))
-      await audit(error instanceof RefusedError ? 'refused' : 'failed', {
-        error: (error as Error).message,
-      }).catch(() => undefined);
-    throw error;
+  } finally {
+    interrupt.dispose();
+    progress.done();
   }
+  process.stdout.write(
+    json
+      ? JSON.stringify(outcome.report, null, 2) + '\n'
+      : outcome.managedBy === 'patroni'
+        ? patroniDrillText(outcome.report)
+        : `${describe(outcome.report)}\n${afterwards(outcome.report, outcome.oldPrimaryDataDir, outcome.newPrimaryAddress)}`,
+  );
+  return outcome.passed ? ExitCode.ok : ExitCode.failed;
 }
 
-/** A rejoin that fails leaves the drill's numbers standing: it is reported beside them. */
-async function rejoined(drill: DatasetDrill): Promise<NonNullable<DatasetDrillReport['rejoin']>> {
-  try {
-    const done = await rejoinOldPrimary(drill);
-    return { seconds: Math.round(done.seconds * 1000) / 1000, rewind: done.rewind };
-  } catch (error) {
-    return {
-      error: (error as Error).message,
-      hint: error instanceof LifeboatError ? (error.hint ?? null) : null,
-    };
-  }
-}
-
-/** What the operator confirms: this fails the dataset over for real. */
-function warning(drill: DatasetDrill): string {
-  const { dataset, observed, plan } = drill;
-  const standby = observed.standbys.find((s) => s.name === plan.standby);
-  const lag = plan.expectedLoss.sync
-    ? 'synchronous: no acknowledged write may be lost'
-    : `async, ${standby?.lagBytes ?? '?'} bytes behind`;
-  return [
-    `The failover drill of ${dataset} fails it over for real:`,
-    `  - writes into ${datasetWritesTable} through ${safeHost(drill.clientUrl)} (dropped afterwards);`,
-    `  - kills PostgreSQL of ${observed.primary.name} (${drill.dataDir}) with SIGKILL;`,
-    `  - lets Lifeboat detect it, fence it and promote ${plan.standby} (${lag}), then move clients through ${observed.router?.name ?? 'the router'}.`,
-    `Afterwards ${plan.standby} is the primary and ${observed.primary.name} stays stopped until it is rejoined.`,
-  ].join('\n');
-}
-
-function afterwards(drill: DatasetDrill, report: DatasetDrillReport): string {
-  const { dataset } = drill;
+function afterwards(report: DatasetDrillReport, dataDir: string, newPrimaryAddress: string): string {
+  const { dataset } = report;
   const field = `datasets.${dataset}`;
   if (report.outcome === 'restarted')
     return `  ${report.old_primary} was restarted in place (replication.restart_in_place); nothing failed over.\n`;
@@ -248,13 +173,9 @@ function afterwards(drill: DatasetDrill, report: DatasetDrillReport): string {
   return (
     failed +
     `  ${report.old_primary} is fenced and stopped: it must not start as a primary again. Rejoin it as a standby of ${report.new_primary} ` +
-    `as its OS user: pg_rewind -D ${drill.dataDir} --source-server=URL -R (URL: ${field}.replication.standby, ` +
-    `${safeHost(drill.failover.topology.standbys[0]!.url)}), then pg_ctl start -D ${drill.dataDir} (a drill with --rejoin does both at its end); next: ${swap}.\n`
+    `as its OS user: pg_rewind -D ${dataDir} --source-server=URL -R (URL: ${field}.replication.standby, ` +
+    `${newPrimaryAddress}), then pg_ctl start -D ${dataDir} (a drill with --rejoin does both at its end); next: ${swap}.\n`
   );
-}
-
-function verdict(results: FailoverDrillResult[]): number {
-  return drillPassed(results) ? ExitCode.ok : ExitCode.failed;
 }
 
 function describe(r: FailoverDrillResult): string {
@@ -268,42 +189,6 @@ function describe(r: FailoverDrillResult): string {
     (r.lost_wal_bytes ? `, ${r.lost_wal_bytes} WAL bytes past the fork; ` : '; ') +
     `fenced ${r.fenced ? 'yes' : 'NO'} (${r.fence.method})`
   );
-}
-
-export interface FailoverDrillSummary {
-  fault: string;
-  sync: boolean;
-  runs: FailoverDrillResult[];
-  /** Medians over the runs. */
-  rto_seconds: number;
-  detect_seconds: number;
-  decide_seconds: number;
-  fence_seconds: number;
-  promote_seconds: number;
-  route_seconds: number;
-  reconnect_seconds: number;
-  /** Totals over the runs. */
-  lost_writes: number;
-  /** Every run fenced. */
-  fenced: boolean;
-}
-
-export function summarize(results: FailoverDrillResult[]): FailoverDrillSummary {
-  const med = (key: keyof FailoverDrillResult) => median(results.map((r) => Number(r[key])));
-  return {
-    fault: results[0]?.fault ?? '',
-    sync: results[0]?.sync ?? false,
-    runs: results,
-    rto_seconds: med('rto_seconds'),
-    detect_seconds: med('detect_seconds'),
-    decide_seconds: med('decide_seconds'),
-    fence_seconds: med('fence_seconds'),
-    promote_seconds: med('promote_seconds'),
-    route_seconds: med('route_seconds'),
-    reconnect_seconds: med('reconnect_seconds'),
-    lost_writes: results.reduce((sum, r) => sum + r.lost_writes, 0),
-    fenced: results.every((r) => r.fenced),
-  };
 }
 
 function summaryTable(s: FailoverDrillSummary): string {

@@ -6,7 +6,7 @@
  */
 import { RefusedError } from '../../errors.js';
 import { confirmTyped } from '../confirm.js';
-import { ownShutdown } from '../shutdown.js';
+import { ownShutdownUntilDone, type Interrupt } from '../shutdown.js';
 
 export async function confirmDrill(dataset: string, message: string, yes: boolean): Promise<void> {
   await confirmTyped({ expected: dataset, message, yes }).catch((error: unknown) => {
@@ -20,27 +20,28 @@ export async function confirmDrill(dataset: string, message: string, yes: boolea
 }
 
 export interface DrillInterrupt {
-  /** Aborted by SIGINT or SIGTERM: the drill checks it before the fault. */
+  /** Aborted by SIGINT or SIGTERM once armed: the drill checks it before the fault. */
   signal: AbortSignal;
+  /**
+   * From now on (once the drill is confirmed) SIGINT and SIGTERM abort `signal`. `after`
+   * says what happens to an interrupt once the fault is in, e.g. "finishes the failover it started".
+   */
+  arm(after: string): void;
   /** Stops listening for signals. */
   dispose(): void;
 }
 
-/** `after` says what happens to an interrupt once the fault is in, e.g. "finishes the failover it started". */
-export function interruptBeforeFault(after: string): DrillInterrupt {
-  ownShutdown();
+export function interruptBeforeFault(): DrillInterrupt {
   const interrupt = new AbortController();
-  const onSignal = () => {
-    interrupt.abort();
-    process.stderr.write(`lifeboat: the drill stops before the fault, or ${after}\n`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  let listening: Interrupt | undefined;
   return {
     signal: interrupt.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+    arm: (after) => {
+      listening ??= ownShutdownUntilDone(() => {
+        interrupt.abort();
+        process.stderr.write(`lifeboat: the drill stops before the fault, or ${after}\n`);
+      });
     },
+    dispose: () => listening?.dispose(),
   };
 }

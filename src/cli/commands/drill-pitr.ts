@@ -28,7 +28,7 @@ export async function run(
   const result = await runPitrDrill({
     sandbox: true,
     // Progress goes to stderr so that --json keeps stdout to one document.
-    onStep: (message) => process.stderr.write(`${message}\n`),
+    onEvent: ({ message }) => process.stderr.write(`${message}\n`),
   });
   if (json) {
     out.write(JSON.stringify(result, null, 2) + '\n');

@@ -1,67 +1,7 @@
-/** What `lifeboat failover` and `switchover` print: the plan before, the timings after; text or JSON. */
-import type { FailoverResult } from '../../respond/failover/failover.js';
-import { phaseOf, type FailoverObserved, type FailoverPlan } from '../../respond/failover/failover-plan.js';
+/** What `lifeboat failover` and `switchover` print as text: the plan before, the timings after. */
+import type { HandoverReport } from '../../respond/handover-report.js';
 import { formatDuration } from '../../plan/duration.js';
 import { formatBytes, formatSeconds } from '../format.js';
-
-export interface HandoverReport {
-  dataset: string;
-  mode: FailoverPlan['mode'];
-  dryRun: boolean;
-  oldPrimary: { name: string; address: string; reachable: boolean };
-  newPrimary: { name: string; address: string };
-  router: { name: string; target: string | null } | null;
-  /** The standby's lag when observed, against the plan's RPO. */
-  lag: { bytes: number | null; seconds: number | null; syncState: string | null; rpoSeconds: number | null };
-  expectedLoss: FailoverPlan['expectedLoss'];
-  steps: { kind: string; phase: string; why: string; seconds?: number }[];
-  seconds?: FailoverResult['seconds'];
-  warnings: string[];
-}
-
-export function handoverReport(
-  dataset: string,
-  observed: FailoverObserved,
-  plan: FailoverPlan,
-  rpoSeconds: number | undefined,
-  result?: FailoverResult,
-): HandoverReport {
-  const standby = observed.standbys.find((s) => s.name === plan.standby)!;
-  const address = (e: { host: string; port: number }) => `${e.host}:${e.port}`;
-  return {
-    dataset,
-    mode: plan.mode,
-    dryRun: result === undefined,
-    oldPrimary: {
-      name: observed.primary.name,
-      address: address(observed.primary.endpoint),
-      reachable: observed.primary.reachable,
-    },
-    newPrimary: { name: standby.name, address: address(standby.endpoint) },
-    router: observed.router ? { name: observed.router.name, target: observed.router.target ?? null } : null,
-    lag: {
-      bytes: standby.lagBytes,
-      seconds: standby.lagSeconds,
-      syncState: standby.syncState,
-      rpoSeconds: rpoSeconds ?? null,
-    },
-    expectedLoss: plan.expectedLoss,
-    steps: plan.steps.map((step, i) => ({
-      kind: step.kind,
-      phase: phaseOf[step.kind],
-      why: step.why,
-      ...(result?.steps[i] ? { seconds: round(result.steps[i]!.seconds) } : {}),
-    })),
-    ...(result
-      ? {
-          seconds: Object.fromEntries(
-            Object.entries(result.seconds).map(([k, v]) => [k, round(v)]),
-          ) as FailoverResult['seconds'],
-        }
-      : {}),
-    warnings: result?.warnings ?? plan.warnings,
-  };
-}
 
 /** The plan, for --dry-run and before the confirmation. */
 export function planText(report: HandoverReport): string {
@@ -109,8 +49,4 @@ function lossText(report: HandoverReport): string {
   return loss.bytes === 0
     ? 'none: the standby had flushed everything'
     : `up to ${formatBytes(loss.bytes)} of WAL`;
-}
-
-function round(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
 }

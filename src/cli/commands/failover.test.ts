@@ -11,7 +11,7 @@ import { stopAll } from '../../system/instance.js';
 import { newestAudit } from '../testing/audit.js';
 import { samplePrimary } from '../../respond/failover/monitor.js';
 import { query } from '../../stores/postgres/sql.js';
-import { pollUntil } from '../../respond/failover/standby.js';
+import { pollUntil } from '../../system/poll.js';
 import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
 import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from './failover-testing.js';
 

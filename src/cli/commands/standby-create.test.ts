@@ -11,7 +11,7 @@ import { makeTempDir, osUser, removeDir, runningAsRoot, stopAll } from '../../sy
 import { startPostgres } from '../../stores/postgres/sandbox.js';
 import { managedFromHost } from '../../respond/failover/server-host.js';
 import { query } from '../../stores/postgres/sql.js';
-import { pollUntil } from '../../respond/failover/standby.js';
+import { pollUntil } from '../../system/poll.js';
 import { hasStackTrace, writeTestPlan } from './failover-testing.js';
 
 after(() => stopAll());

@@ -2,16 +2,12 @@
  * lifeboat standby create DATASET --to DIR [--port N] [--name NAME] [--sync|--async]: builds
  * a streaming standby of the dataset's primary on this host (pg_basebackup into DIR, a
  * replication slot, started with pg_ctl), synchronous when the plan's RPO of 0 asks for it,
- * and prints its URL, its lag and the lines that name it in the plan.
+ * and prints its URL, its lag and the lines that name it in the plan. The work is
+ * createDatasetStandby's.
  */
 import { resolve } from 'node:path';
 import { ExitCode, RefusedError, UsageError } from '../../errors.js';
-import { effectiveRpo } from '../../plan/graph.js';
-import { actor } from '../../protect/audit.js';
-import { datasetPrimary } from '../../respond/failover/plan-topology.js';
-import { safeHost } from '../../stores/postgres/sql.js';
-import { createStandbyIn } from '../../respond/failover/standby-host.js';
-import { standbyIsSync, standbyLag } from '../../respond/failover/standby.js';
+import { createDatasetStandby } from '../../respond/standby-create.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { confirmTyped } from '../confirm.js';
@@ -51,81 +47,43 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     throw new UsageError(`standby create: --port must be a TCP port, not "${parsed.string('port')}"`);
 
   return withPlan(parsed.string('plan'), async (context) => {
-    const replication = context.dataset(dataset).replication ?? {};
-    const rpo = effectiveRpo(context.plan, dataset);
-    const sync = parsed.flag('sync') || (!parsed.flag('async') && standbyIsSync(replication, rpo));
-    const name = parsed.string('name') ?? replication.standby_name ?? 'standby1';
-    const primary = datasetPrimary(context, dataset);
-    if (sync)
-      await confirmTyped({
-        expected: dataset,
-        yes: parsed.flag('yes'),
-        message:
-          `${dataset}: the standby ${name} will be synchronous${rpo === 0 ? ' (the RPO is 0)' : ''}: ` +
-          `synchronous_standby_names is set on the primary ${safeHost(primary.url)}, and from then on every commit there waits until ${name} has it.`,
-      }).catch((error: unknown) => {
-        throw error instanceof RefusedError
-          ? new RefusedError(
-              `a synchronous standby makes every commit on ${safeHost(primary.url)} wait for it: ${error.message}`,
-              {
-                hint: 'Confirm with --yes (or choose --async); nothing was changed.',
-                cause: error,
-              },
-            )
-          : error;
-      });
-    const standby = await createStandbyIn(primary, {
-      name,
+    const { standby, primary, passwordWithheld } = await createDatasetStandby(context, dataset, {
       dataDir: resolve(to),
       ...(port === undefined ? {} : { port }),
-      sync,
+      ...(parsed.string('name') === undefined ? {} : { name: parsed.string('name')! }),
+      ...(parsed.flag('sync') ? { sync: true } : parsed.flag('async') ? { sync: false } : {}),
+      confirmSync: ({ name, primary, rpoSeconds }) =>
+        confirmTyped({
+          expected: dataset,
+          yes: parsed.flag('yes'),
+          message:
+            `${dataset}: the standby ${name} will be synchronous${rpoSeconds === 0 ? ' (the RPO is 0)' : ''}: ` +
+            `synchronous_standby_names is set on the primary ${primary}, and from then on every commit there waits until ${name} has it.`,
+        }).catch((error: unknown) => {
+          throw error instanceof RefusedError
+            ? new RefusedError(
+                `a synchronous standby makes every commit on ${primary} wait for it: ${error.message}`,
+                {
+                  hint: 'Confirm with --yes (or choose --async); nothing was changed.',
+                  cause: error,
+                },
+              )
+            : error;
+        }),
     });
-    const lag = await standbyLag(primary, standby.server);
-    await (
-      await context.state()
-    ).appendAudit({
-      actor: actor(),
-      action: 'standby.create',
-      target: `dataset:${dataset}`,
-      outcome: 'ok',
-      details: { name, address: safeHost(standby.url), dataDir: standby.dataDir, sync },
-    });
-    const shown = new URL(standby.url);
-    const secret = shown.password !== '';
-    shown.password = '';
-    const snippet = [
-      `datasets:`,
-      `  ${dataset}:`,
-      `    replication:`,
-      `      standby: ${secret ? 'env:STANDBY_URL' : shown.toString()}`,
-      `      standby_name: ${name}`,
-      `      standby_data_dir: ${standby.dataDir}`,
-      `      mode: ${sync ? 'sync' : 'async'}`,
-    ];
-    const result = {
-      dataset,
-      name,
-      url: shown.toString(),
-      dataDir: standby.dataDir,
-      port: standby.port,
-      sync,
-      lag: { bytes: lag.bytes, seconds: lag.seconds, syncState: lag.syncState },
-      wrote: standby.wrote,
-      plan: snippet.join('\n'),
-    };
-    if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (json) process.stdout.write(JSON.stringify(standby, null, 2) + '\n');
     else
       process.stdout.write(
         [
-          `${dataset}: standby ${name} streams from ${safeHost(primary.url)} (${lag.syncState})`,
-          `  url:            ${result.url}`,
+          `${dataset}: standby ${standby.name} streams from ${primary} (${standby.lag.syncState})`,
+          `  url:            ${standby.url}`,
           `  data directory: ${standby.dataDir}`,
-          `  lag:            ${formatBytes(lag.bytes)} / ${formatSeconds(lag.seconds)}`,
+          `  lag:            ${formatBytes(standby.lag.bytes)} / ${formatSeconds(standby.lag.seconds)}`,
           ...standby.wrote.map(
             (file) => `  wrote ${file}: the primary keeps its own outside its data directory; review it`,
           ),
-          `Name it in the plan${secret ? ' (the url with its password goes in STANDBY_URL)' : ''}:`,
-          ...snippet.map((line) => `  ${line}`),
+          `Name it in the plan${passwordWithheld ? ' (the url with its password goes in STANDBY_URL)' : ''}:`,
+          ...standby.plan.split('\n').map((line) => `  ${line}`),
           '',
         ].join('\n'),
       );

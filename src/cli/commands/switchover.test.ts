@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { stopAll } from '../../system/instance.js';
 import { isRunning } from '../../respond/failover/server.js';
 import { query } from '../../stores/postgres/sql.js';
-import { pollUntil } from '../../respond/failover/standby.js';
+import { pollUntil } from '../../system/poll.js';
 import { missingIds, startTestCluster, startTestWriter } from '../../respond/failover/test-cluster.js';
 import { hasStackTrace, writeTestPlan } from './failover-testing.js';
 

@@ -5,8 +5,8 @@
  * clients go back to the old primary and nothing is lost.
  */
 import type { CommandContext } from '../command.js';
-import { runHandover } from './failover.js';
+import { runHandoverCommand } from './failover.js';
 
 export function run(args: string[], _context: CommandContext): Promise<number> {
-  return runHandover('switchover', args);
+  return runHandoverCommand('switchover', args);
 }

@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import { stopAll } from '../../system/instance.js';
 import { samplePrimary } from '../../respond/failover/monitor.js';
 import { query } from '../../stores/postgres/sql.js';
-import { pollUntil } from '../../respond/failover/standby.js';
+import { pollUntil } from '../../system/poll.js';
 import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
 import { BIN } from '../testing/run-cli.js';
 import { writeTestPlan, type TestPlan } from './failover-testing.js';

@@ -15,7 +15,7 @@ import { samplePrimary } from './monitor.js';
 import { observeFailover } from './observe.js';
 import { pgbouncerRouter } from './route-pgbouncer.js';
 import { dropClient, query } from '../../stores/postgres/sql.js';
-import { pollUntil } from './standby.js';
+import { pollUntil } from '../../system/poll.js';
 import { startTestCluster, type TestCluster } from './test-cluster.js';
 
 let cluster: TestCluster;

@@ -5,7 +5,7 @@
 import { OperationError } from '../../errors.js';
 import type { ManagedServer } from './server.js';
 import { query } from '../../stores/postgres/sql.js';
-import { pollUntil } from './standby.js';
+import { pollUntil } from '../../system/poll.js';
 
 export interface Promotion {
   /** Epoch ms when promotion was asked for: from then on, the old primary must acknowledge nothing. */
@@ -38,7 +38,7 @@ export async function promoteStandby(standby: ManagedServer, timeoutSeconds = 60
       (await query(standby.url, 'SELECT pg_is_in_recovery() AS r', { timeoutMs: 5000 }))[0]?.r === false,
     timeoutSeconds * 1000,
     `${standby.name} still reports recovery after pg_promote`,
-    20,
+    { intervalMs: 20 },
   );
   return { startedAt, promotedAt: Date.now() };
 }
@@ -89,6 +89,6 @@ export async function waitForCatchUp(
     },
     timeoutMs,
     `${standby.name} did not replay everything ${primary.name} wrote`,
-    20,
+    { intervalMs: 20 },
   );
 }

@@ -10,7 +10,7 @@ import { observeFailover } from './observe.js';
 import { applyRejoin, observeRejoin, planRejoin, type RejoinObserved } from './rejoin.js';
 import { isRunning } from './server.js';
 import { query } from '../../stores/postgres/sql.js';
-import { pollUntil } from './standby.js';
+import { pollUntil } from '../../system/poll.js';
 import { startTestCluster } from './test-cluster.js';
 
 after(() => stopAll());

@@ -6,7 +6,7 @@
 import { EnvironmentError } from '../../errors.js';
 import { samplePrimary } from './monitor.js';
 import type { ManagedServer } from './server.js';
-import { pollUntil } from './standby.js';
+import { pollUntil } from '../../system/poll.js';
 
 export async function restartInPlace(
   server: ManagedServer,

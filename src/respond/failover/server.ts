@@ -7,6 +7,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresInstance } from '../../stores/postgres/sandbox.js';
 import { osUser, runningAsRoot } from '../../system/instance.js';
+import { postmasterPid, processAlive } from '../../system/process.js';
 import { firstLines, runTool, type RunResult } from '../../system/tool.js';
 import { EnvironmentError } from '../../errors.js';
 
@@ -143,16 +144,6 @@ export function endpointOf(url: string): Endpoint {
   return { host: parsed.hostname, port: Number(parsed.port || 5432) };
 }
 
-/** The postmaster pid from postmaster.pid (or a socket's lock file), if the file is there. */
-export function postmasterPid(dir: string, file = 'postmaster.pid'): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(dir, file), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Removes postmaster.pid (or a socket's lock file, which holds the same pid) when its process is dead. PostgreSQL checks it with kill(pid, 0),
  * which succeeds on a killed postmaster that its parent has not reaped yet (a PID 1 that
@@ -167,21 +158,6 @@ export function clearStalePidFile(dir: string, file = 'postmaster.pid'): void {
 export function isRunning(dataDir: string): boolean {
   const pid = postmasterPid(dataDir);
   return pid !== undefined && processAlive(pid);
-}
-
-/** True when `pid` runs; a zombie (killed, not yet reaped by a PID 1 that never reaps) does not. */
-export function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
 
 function lastLog(logFile: string): string {

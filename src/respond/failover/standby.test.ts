@@ -4,7 +4,8 @@ import { stopAll } from '../../system/instance.js';
 import { startPostgres } from '../../stores/postgres/sandbox.js';
 import { managedFromInstance } from './server.js';
 import { query } from '../../stores/postgres/sql.js';
-import { createStandby, pollUntil, readAutoConf, standbyIsSync, standbyLag } from './standby.js';
+import { pollUntil } from '../../system/poll.js';
+import { createStandby, readAutoConf, standbyIsSync, standbyLag } from './standby.js';
 
 after(() => stopAll());
 

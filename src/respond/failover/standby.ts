@@ -6,11 +6,11 @@
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, OperationError, UsageError } from '../../errors.js';
 import { makeTempDir, osUser, registerInstance, removeDir, runningAsRoot } from '../../system/instance.js';
 import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
 import { firstLines, type RunResult } from '../../system/tool.js';
+import { pollUntil } from '../../system/poll.js';
 import { managedFromInstance, type Endpoint, type ManagedServer } from './server.js';
 import { query } from '../../stores/postgres/sql.js';
 
@@ -277,29 +277,6 @@ export async function standbyLag(primary: ManagedServer, standby: ManagedServer)
     primaryLsn: String(row.primary_lsn),
     replayLsn: String(row.replay_lsn),
   };
-}
-
-/** Polls `probe` until true; errors while polling count as false until the deadline. */
-export async function pollUntil(
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-  intervalMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      if (await probe()) return;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline)
-      throw new OperationError(`${what} within ${Math.round(timeoutMs / 1000)} s`, {
-        ...(lastError === undefined ? {} : { cause: lastError, hint: (lastError as Error).message }),
-      });
-    await sleep(intervalMs);
-  }
 }
 
 /** The recovery settings a data directory will start with, for messages and tests. */

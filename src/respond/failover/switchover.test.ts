@@ -8,7 +8,7 @@ import { observeFailover } from './observe.js';
 import { applyRejoin, observeRejoin, planRejoin } from './rejoin.js';
 import { isRunning } from './server.js';
 import { query } from '../../stores/postgres/sql.js';
-import { pollUntil } from './standby.js';
+import { pollUntil } from '../../system/poll.js';
 import { missingIds, startTestCluster, startTestWriter } from './test-cluster.js';
 
 after(() => stopAll());

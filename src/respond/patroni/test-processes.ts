@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError } from '../../errors.js';
 import { osUser, registerInstance, runningAsRoot, type OsUser } from '../../system/instance.js';
+import { livePostmasterPid, processAlive } from '../../system/process.js';
 
 /** The OS user the servers run as: `postgres` when we are root, else ourselves. */
 export function serverUser(): OsUser | undefined {
@@ -66,7 +67,7 @@ export function startServer(
   });
   closeSync(log);
   child.once('error', () => undefined);
-  const roots = () => [child.pid, options.postgresDataDir && postmasterPid(options.postgresDataDir)];
+  const roots = () => [child.pid, options.postgresDataDir && livePostmasterPid(options.postgresDataDir)];
   const killSync = () => killTrees(roots().filter((p): p is number => typeof p === 'number'));
   const unregister = registerInstance({ stop: () => kill(), killSync });
   let stopping: Promise<void> | undefined;
@@ -90,16 +91,6 @@ export function startServer(
   };
 }
 
-/** The live postmaster of `dataDir`: a stale pid file may name a pid reused by another process. */
-export function postmasterPid(dataDir: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Freezes `roots` and all their descendants, then SIGKILLs them: none reacts to the others dying. */
 function killTrees(roots: number[]): void {
   const all = [...roots, ...roots.flatMap(descendantsOf)];
@@ -110,16 +101,7 @@ function killTrees(roots: number[]): void {
 /** Until each pid is gone or a zombie (its parent may reap late; it holds nothing any more). */
 async function waitGone(pids: number[]): Promise<void> {
   const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && pids.some(isLive)) await sleep(20);
-}
-
-function isLive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  while (Date.now() < deadline && pids.some(processAlive)) await sleep(20);
 }
 
 function descendantsOf(root: number): number[] {

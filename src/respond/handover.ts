@@ -1,0 +1,160 @@
+/**
+ * Failover and switchover of a dataset, whoever carries them out: Lifeboat itself (observe,
+ * plan, the caller's confirmation, apply, the time each phase took) or Patroni, when the
+ * dataset names one (handover-patroni.ts). Every outcome is audited as `failover.run` or
+ * `switchover.run`; a dry run or a usage mistake is no action and is not. Every refusal
+ * changes nothing.
+ */
+import { EnvironmentError, OperationError, RefusedError, UsageError, type LifeboatError } from '../errors.js';
+import type { ProtectContext } from '../protect/context.js';
+import { datasetAuditor, type Audit } from './audit.js';
+import { applyFailover } from './failover/failover.js';
+import {
+  planFailover,
+  type FailoverMode,
+  type FailoverPhase,
+  type FailoverPlan,
+} from './failover/failover-plan.js';
+import { observeFailover } from './failover/observe.js';
+import { datasetFailover, patroniUrl, type DatasetFailover } from './failover/plan-topology.js';
+import { patroniHandoverOf, type PatroniHandoverReport } from './handover-patroni.js';
+import { handoverReport, type HandoverReport } from './handover-report.js';
+
+export type { HandoverReport } from './handover-report.js';
+export type { PatroniHandoverReport } from './handover-patroni.js';
+
+/** The plan before it is confirmed, or, once applied, what was done. */
+export type HandoverOutcome =
+  { managedBy: 'lifeboat'; report: HandoverReport } | { managedBy: 'patroni'; report: PatroniHandoverReport };
+
+export type HandoverEvent =
+  /** A step of Lifeboat's plan is done. */
+  | { type: 'step'; kind: FailoverPlan['steps'][number]['kind']; phase: FailoverPhase; seconds: number }
+  /** What Patroni was asked, or answered. */
+  | { type: 'patroni'; message: string };
+
+export interface HandoverOptions {
+  mode: FailoverMode;
+  /** The standby (or Patroni member) to promote. Default: the plan's choice. */
+  standby?: string;
+  /** Failover only: promote although the primary still answers. */
+  force?: boolean;
+  /** Failover only: promote a standby further behind than the RPO allows. */
+  acceptLoss?: boolean;
+  /** Decide and report the plan, change nothing. */
+  dryRun?: boolean;
+  /**
+   * Asked with the plan before anything changes; throwing (a RefusedError) refuses the
+   * handover: it is audited and nothing is changed.
+   */
+  confirm(preview: HandoverOutcome): Promise<void>;
+  /** Lets a caller re-word a refusal of the plan, e.g. to name its own way to override it. */
+  explainRefusal?(refusal: RefusedError): Error;
+  onEvent?(event: HandoverEvent): void;
+  /** Who the audit entry names. Default: the OS user. */
+  actor?: string;
+}
+
+export async function runHandover(
+  context: ProtectContext,
+  dataset: string,
+  options: HandoverOptions,
+): Promise<HandoverOutcome> {
+  context.dataset(dataset);
+  const patroni = patroniUrl(context, dataset);
+  const audit = datasetAuditor(context, `${options.mode}.run`, dataset, options.actor);
+  try {
+    return patroni === undefined
+      ? { managedBy: 'lifeboat', report: await lifeboatHandover(context, dataset, options, audit) }
+      : { managedBy: 'patroni', report: await patroniHandoverOf(dataset, patroni, options, audit) };
+  } catch (error) {
+    if (!options.dryRun && !(error instanceof UsageError))
+      await audit(error instanceof RefusedError ? 'refused' : 'failed', {
+        error: (error as Error).message,
+      }).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function lifeboatHandover(
+  context: ProtectContext,
+  dataset: string,
+  options: HandoverOptions,
+  audit: Audit,
+): Promise<HandoverReport> {
+  const { mode } = options;
+  const failover = await datasetFailover(context, dataset);
+  const observed = await observeFailover(failover.topology);
+  if (mode === 'switchover' && observed.primary.reachable && !observed.primary.agentReachable)
+    throw new EnvironmentError(
+      `switchover stops the primary of ${dataset} cleanly, and Lifeboat cannot act on its host`,
+      {
+        hint: `Run Lifeboat on the primary's host with datasets.${dataset}.source.data_dir set to its data directory; nothing was changed.`,
+      },
+    );
+  let plan: FailoverPlan;
+  try {
+    plan = planFailover(observed, {
+      mode,
+      ...failover.limits,
+      force: options.force ?? false,
+      acceptLoss: options.acceptLoss ?? false,
+      ...(options.standby ? { standby: options.standby } : {}),
+    });
+  } catch (error) {
+    throw error instanceof RefusedError && options.explainRefusal ? options.explainRefusal(error) : error;
+  }
+  const preview = handoverReport(dataset, observed, plan, failover.rpoSeconds);
+  if (options.dryRun) return preview;
+  await options.confirm({ managedBy: 'lifeboat', report: preview });
+  const result = await applyFailover(plan, failover.topology, {
+    onStep: (step, done) =>
+      options.onEvent?.({ type: 'step', kind: step.kind, phase: done.phase, seconds: done.seconds }),
+  }).catch((error: unknown) => releaseHeldClients(failover, plan, error));
+  if (result.fenceWatch) {
+    // The use case ends here, so nobody would be left to watch for the old primary's
+    // return: whoever restores its host must stop it.
+    result.fenceWatch.cancel();
+    result.warnings.push(
+      `${result.oldPrimary} could not be stopped: stop it before it can take writes again (pg_ctl stop -m immediate), then rejoin it as a standby`,
+    );
+  }
+  const report = handoverReport(dataset, observed, plan, failover.rpoSeconds, result);
+  await audit('ok', {
+    from: report.oldPrimary,
+    to: report.newPrimary,
+    seconds: report.seconds,
+    warnings: report.warnings,
+  });
+  return report;
+}
+
+/**
+ * A switchover that stopped before the old primary was stopped (the standby did not catch
+ * up) leaves clients held at the router: send them back to the old primary, which still runs.
+ */
+async function releaseHeldClients(
+  failover: DatasetFailover,
+  plan: FailoverPlan,
+  error: unknown,
+): Promise<never> {
+  const step = (error as LifeboatError).details?.step;
+  const router = failover.topology.router;
+  if (plan.mode !== 'switchover' || step !== 'wait-catchup' || !router) throw error;
+  const primary = failover.topology.primary;
+  try {
+    await router.switchTo({ name: primary.name, ...primary.endpoint });
+  } catch (undo) {
+    throw new OperationError(
+      `${(error as Error).message}; releasing the held clients failed too: ${(undo as Error).message}`,
+      {
+        hint: `Clients are held at ${router.name}: RESUME them there by hand. Nothing else was changed.`,
+        cause: error,
+      },
+    );
+  }
+  throw new OperationError(`switchover abandoned: ${(error as Error).message}`, {
+    hint: `No write was lost: clients went back to ${primary.name}, which was not stopped. Check the standby's replication (lifeboat failover --dry-run shows its lag) and retry.`,
+    cause: error,
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * Whether a process runs, and which process a PostgreSQL pid file names: what the
+ * failover, the drills and the throwaway servers ask before they signal or restart one.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The pid in postmaster.pid (or a socket's lock file, which holds the same pid), if the file is there. */
+export function postmasterPid(dir: string, file = 'postmaster.pid'): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dir, file), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The postmaster of `dataDir` only when it still runs that data directory: a stale pid
+ * file may name a pid the kernel has since given to another process.
+ */
+export function livePostmasterPid(dataDir: string): number | undefined {
+  const pid = postmasterPid(dataDir);
+  if (pid === undefined) return undefined;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when `pid` runs. A zombie (killed, not yet reaped by a parent that reaps late) does
+ * not: it holds no lock, no port and no file any more. Off Linux there is no /proc to tell
+ * a zombie apart; a process of another user (EPERM) still counts as running.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may contain spaces; the state follows it.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+}
