@@ -24,6 +24,7 @@ import {
 } from '../respond/patroni/handover-plan.js';
 import { clientEndpoint, type ClientEndpoint } from './client-endpoint.js';
 import { serverIdSql } from './failover-writer.js';
+import { asPostgres } from '../stores/index.js';
 
 /** crash: the leader's postmaster is killed; switchover, failover: Patroni is asked for one. */
 export type PatroniFault = 'crash' | PatroniHandoverMode;
@@ -64,8 +65,8 @@ export async function preparePatroniDrill(
   dataset: string,
   fault: PatroniFault,
 ): Promise<PatroniDrill> {
-  const source = context.dataset(dataset).source;
-  if (source?.type !== 'postgres' || !source.patroni)
+  const source = asPostgres(context.dataset(dataset).source);
+  if (!source?.patroni)
     throw new UsageError(
       `datasets.${dataset}.source.patroni is not set: the Patroni drill needs its REST API`,
     );

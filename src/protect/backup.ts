@@ -18,6 +18,7 @@ export type {
   DatasetBackupResult,
   RunBackupOptions,
 } from './backup-result.js';
+import { isProtectable } from '../stores/index.js';
 
 /** Which datasets a backup touches. No I/O. Unknown names are a UsageError naming the known ones. */
 export function planBackup(
@@ -40,7 +41,7 @@ export function planBackup(
   for (const id of ids) {
     const source = datasets[id]!.source;
     if (!source) plan_.skipped.push({ dataset: id, reason: 'no source in the plan' });
-    else if (source.type === 'external')
+    else if (!isProtectable(source))
       plan_.skipped.push({ dataset: id, reason: 'kept by a vendor (external source)' });
     else
       plan_.items.push(datasetMethod(datasets[id]!).planBackup({ id, source, repository: repositoryOf(id) }));

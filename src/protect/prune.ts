@@ -31,6 +31,7 @@ import {
   type RetentionPolicy,
 } from './retention.js';
 import { TAG_LIFEBOAT, slug } from './tags.js';
+import { isProtectable } from '../stores/index.js';
 
 export interface PrunePlanDataset {
   dataset: string;
@@ -74,7 +75,7 @@ export function planPrune(plan: Plan): PrunePlan {
       skipped.push({ dataset: id, reason: 'no source in the plan' });
       continue;
     }
-    if (dataset.source.type === 'external') {
+    if (!isProtectable(dataset.source)) {
       skipped.push({ dataset: id, reason: 'kept by a vendor (external source)' });
       continue;
     }

@@ -34,6 +34,7 @@ import type { ProtectContext } from './context.js';
 import { liveFindings } from './exposure/verdict.js';
 import type { ExposureReport, LiveObservation, LiveRecords, ReplicationReport } from './exposure/live.js';
 import { backupRunning } from './prune.js';
+import { isProtectable } from '../stores/index.js';
 
 // ---------------------------------------------------------------------------------------------
 // What the plan asks for
@@ -68,8 +69,8 @@ export function protection(
 ): { protected: true } | { protected: false; note: string } {
   const source = plan.datasets?.[datasetId]?.source;
   if (!source) return { protected: false, note: 'not protected by Lifeboat: the plan gives it no source' };
-  if (source.type === 'external') {
-    const by = source.vendor ? ` (vendor ${source.vendor})` : '';
+  if (!isProtectable(source)) {
+    const by = 'vendor' in source && source.vendor ? ` (vendor ${source.vendor})` : '';
     return { protected: false, note: `not protected by Lifeboat: external, kept by its provider${by}` };
   }
   return { protected: true };

@@ -12,6 +12,7 @@ import { superviseFailover, type SuperviseOutcome } from './failover/auto-failov
 import { failoverPolicy, type FailoverPolicy } from './failover/failover-policy.js';
 import type { FenceWatch } from './failover/fence.js';
 import { datasetFailover, patroniUrl, type DatasetFailover } from './failover/plan-topology.js';
+import { asPostgres } from '../stores/index.js';
 
 export type WatchEventKind =
   | 'watching'
@@ -80,7 +81,7 @@ export async function runWatch(context: ProtectContext, options: WatchOptions): 
 function watchedDatasets(context: ProtectContext, named: string[]): string[] {
   for (const id of named) context.dataset(id);
   const candidates = Object.entries(context.plan.datasets ?? {})
-    .filter(([, d]) => d.source?.type === 'postgres' && d.replication?.standby !== undefined)
+    .filter(([, d]) => asPostgres(d.source) !== undefined && d.replication?.standby !== undefined)
     .map(([id]) => id);
   const ids = named.length > 0 ? named : candidates;
   if (ids.length === 0)

@@ -119,3 +119,14 @@ export function protectableKindList(): string {
   const last = kinds.pop();
   return kinds.length === 0 ? (last ?? '') : `${kinds.join(', ')} or ${last}`;
 }
+
+/**
+ * The source as PostgreSQL's, or undefined. Physical protection (pgBackRest), streaming
+ * standbys, failover and Patroni are PostgreSQL's own tools: the use cases that drive them ask
+ * here instead of naming the kind, so the kind's name lives in its driver alone.
+ */
+export function asPostgres<S extends { type: string }>(
+  source: S | undefined,
+): Extract<S, { type: 'postgres' }> | undefined {
+  return source?.type === postgresStore.kind ? (source as Extract<S, { type: 'postgres' }>) : undefined;
+}

@@ -22,6 +22,7 @@ import {
   type LiveError,
   type ReplicationReport,
 } from './replication.js';
+import { asPostgres } from '../../stores/index.js';
 
 export type { LiveError, ReplicationReport, ReplicationStatus } from './replication.js';
 
@@ -65,7 +66,8 @@ export type LiveRecords = Record<string, LiveObservation>;
  */
 export function liveTargets(plan: Plan, datasetId: string): { archive: boolean; standby: string | null } {
   const dataset = plan.datasets?.[datasetId];
-  if (dataset?.source?.type !== 'postgres') return { archive: false, standby: null };
+  if (dataset === undefined || asPostgres(dataset.source) === undefined)
+    return { archive: false, standby: null };
   const standby = dataset.replication?.standby;
   return {
     archive: datasetMethod(dataset).exposure?.applies(dataset) ?? false,

@@ -9,6 +9,8 @@
  */
 import type { Plan, Probe, Runbook } from '../../plan/schema.js';
 import type { Decision } from './auto-failover.js';
+import { postgresProbe } from '../../plan/probes.js';
+import { asPostgres } from '../../stores/index.js';
 
 export interface FailoverPolicy {
   dataset: string;
@@ -51,11 +53,13 @@ export function failoverPolicy(plan: Plan, datasetId: string): FailoverPolicy {
 
 function datasetProbes(plan: Plan, datasetId: string): [string, Probe][] {
   const source = plan.datasets?.[datasetId]?.source;
-  const url = source?.type === 'postgres' ? source.url : undefined;
-  return Object.entries(plan.probes ?? {}).filter(
-    ([, probe]) =>
-      probe.type === 'postgres' && (probe.dataset === datasetId || (url !== undefined && probe.url === url)),
-  );
+  const url = asPostgres(source)?.url;
+  return Object.entries(plan.probes ?? {}).filter(([, probe]) => {
+    const checked = postgresProbe(probe);
+    return (
+      checked !== undefined && (checked.dataset === datasetId || (url !== undefined && checked.url === url))
+    );
+  });
 }
 
 /** Does the runbook (or one it calls) fail the dataset over? */

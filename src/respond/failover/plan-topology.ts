@@ -22,6 +22,7 @@ import { managedFromHost } from './server-host.js';
 import type { ManagedServer } from './server.js';
 import { query, safeHost } from '../../stores/postgres/sql.js';
 import { standbyIsSync } from './standby.js';
+import { asPostgres } from '../../stores/index.js';
 
 type TrafficSwitch = NonNullable<Plan['traffic']>[string];
 
@@ -51,10 +52,8 @@ export interface FailoverSpec extends Omit<DatasetFailover, 'topology'> {
 
 /** The Patroni REST API url of a dataset whose cluster Patroni manages, else undefined. */
 export function patroniUrl(context: ProtectContext, id: string): string | undefined {
-  const source = context.dataset(id).source;
-  return source?.type === 'postgres' && source.patroni
-    ? resolveSecret(source.patroni, context.planDir, context.env)
-    : undefined;
+  const source = asPostgres(context.dataset(id).source);
+  return source?.patroni ? resolveSecret(source.patroni, context.planDir, context.env) : undefined;
 }
 
 /** The primary's side only, for `standby create`: a PostgreSQL dataset's primary. */
@@ -136,13 +135,13 @@ export async function datasetFailover(context: ProtectContext, id: string): Prom
 
 function postgresSource(context: ProtectContext, id: string) {
   const declared = context.dataset(id).source;
-  if (declared?.type !== 'postgres')
+  if (asPostgres(declared) === undefined)
     throw new UsageError(
       `dataset '${id}' is ${declared ? `a ${declared.type} source` : 'not backed by a source'}, not PostgreSQL: failover and standbys are PostgreSQL's`,
       { hint: `Recover it with lifeboat restore ${id} instead.` },
     );
-  const source = context.resolvedSource(id);
-  if (source.type !== 'postgres') throw new UsageError(`dataset '${id}' is not PostgreSQL`);
+  const source = asPostgres(context.resolvedSource(id));
+  if (source === undefined) throw new UsageError(`dataset '${id}' is not PostgreSQL`);
   return source;
 }
 

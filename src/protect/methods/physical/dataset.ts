@@ -36,6 +36,7 @@ import {
   findPgbackrest,
   type PgbackrestTarget,
 } from '../../../engines/pgbackrest/runner.js';
+import { asPostgres } from '../../../stores/index.js';
 
 export type { ObservedCluster } from '../../../engines/pgbackrest/cluster.js';
 
@@ -80,8 +81,8 @@ export async function openPhysicalDataset(
 ): Promise<PhysicalDataset> {
   const dataset = context.dataset(id);
   const backup = dataset.backup;
-  const sourceConfig = context.resolvedSource(id);
-  if (sourceConfig.type !== 'postgres' || backup?.method !== 'physical') {
+  const sourceConfig = asPostgres(context.resolvedSource(id));
+  if (sourceConfig === undefined || backup?.method !== 'physical') {
     throw new UsageError(`dataset '${id}' is not a physical PostgreSQL dataset`, {
       hint: 'pgBackRest protects datasets with `source: { type: postgres }` and `backup: { method: physical }`',
     });

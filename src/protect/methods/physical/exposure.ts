@@ -12,6 +12,7 @@ import { parsePgUrl, psqlRows, type PgConnection } from '../../../stores/postgre
 import { openPhysicalDataset, readableTarget } from './dataset.js';
 import { formatLsn, parseLsn, segmentStart } from '../../../engines/pgbackrest/lsn.js';
 import { pgbackrestInfo } from '../../../engines/pgbackrest/runner.js';
+import { asPostgres } from '../../../stores/index.js';
 
 export interface ArchiverObservation {
   now: Date;
@@ -175,8 +176,8 @@ export async function datasetExposure(
   context: ProtectContext,
   datasetId: string,
 ): Promise<Exposure & { dataset: string }> {
-  const source = context.resolvedSource(datasetId);
-  if (source.type !== 'postgres') {
+  const source = asPostgres(context.resolvedSource(datasetId));
+  if (source === undefined) {
     throw new UsageError(
       `dataset '${datasetId}' is not PostgreSQL; WAL exposure applies to physical PostgreSQL datasets`,
     );

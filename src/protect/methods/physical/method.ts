@@ -17,11 +17,12 @@ import { backupPhysical, expirePhysical } from './backup.js';
 import { datasetExposure } from './exposure.js';
 import { restorePhysical } from './restore.js';
 import { verifyPhysicalDataset } from './verify-dataset.js';
+import { asPostgres } from '../../../stores/index.js';
 
 export const physicalMethod: ProtectionMethod = {
   kind: 'physical',
   planBackup: ({ id, source, repository }) => {
-    if (source.type !== 'postgres') {
+    if (asPostgres(source) === undefined) {
       throw new UsageError(
         `dataset '${id}': physical backups are for PostgreSQL sources, not ${source.type}`,
         {

@@ -19,6 +19,7 @@ import { preparePhysicalDataset } from './dataset.js';
 import { restorePhysical, type RestorePhysicalResult } from './restore.js';
 import { stopRestoredCluster } from '../../../engines/pgbackrest/restored-cluster.js';
 import { parsePgUrl, psqlRows } from '../../../stores/postgres/psql.js';
+import { asPostgres } from '../../../stores/index.js';
 
 export async function verifyPhysicalDataset(
   context: ProtectContext,
@@ -106,8 +107,8 @@ export async function verifyPhysicalDataset(
 
 /** The source's own credentials, pointed at the copy: the copy has the same roles and passwords. */
 function restoredUrl(context: ProtectContext, id: string, port: number): string {
-  const source = context.resolvedSource(id);
-  const url = new URL(source.type === 'postgres' ? source.url : 'postgres://127.0.0.1/');
+  const source = asPostgres(context.resolvedSource(id));
+  const url = new URL(source?.url ?? 'postgres://127.0.0.1/');
   url.hostname = '127.0.0.1';
   url.port = String(port);
   return url.toString();
