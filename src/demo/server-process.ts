@@ -13,6 +13,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { LifeboatError, coerceError } from '../errors.js';
 import { startMariadb, startPostgres, startRedis } from '../stores/index.js';
 import { stopAll, type Instance } from '../system/instance.js';
+import { interruptOnSignals } from '../system/signals.js';
 import type { DemoServerInfo } from './servers.js';
 
 const stateFile = process.argv[2];
@@ -32,8 +33,7 @@ async function main(): Promise<void> {
         process.exit(code);
       });
   };
-  process.on('SIGTERM', () => stop(0));
-  process.on('SIGINT', () => stop(0));
+  interruptOnSignals(() => stop(0));
   process.stdin.setEncoding('utf8');
   process.stdin.on('data', (chunk: string) => {
     if (chunk.includes('keep')) keep = true;

@@ -1,4 +1,5 @@
 /** lifeboat backup [DATASET...]: back up datasets now, at the plan's repositories. */
+import { abortOnSignals } from '../shutdown.js';
 import { ExitCode } from '../../errors.js';
 import { backupFailure, planBackup, runBackup, type BackupEvent } from '../../protect/backup.js';
 import { parseCommandArgs } from '../args.js';
@@ -31,10 +32,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       return ExitCode.ok;
     }
     const progress = progressReporter({ json });
-    const abort = new AbortController();
-    const onSignal = () => abort.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const abort = abortOnSignals();
     const onEvent = (event: BackupEvent) => {
       if (event.type === 'progress') {
         progress.update({ label: `${event.dataset} ${event.unit}`, ...event.progress });
@@ -58,8 +56,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       signal: abort.signal,
       configureArchiving: parsed.flag('configure-archiving'),
     });
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    abort.dispose();
     progress.done();
     if (json) process.stdout.write(JSON.stringify({ results, skipped: backupPlan.skipped }, null, 2) + '\n');
     else for (const s of backupPlan.skipped) process.stdout.write(`skipped ${s.dataset}: ${s.reason}\n`);

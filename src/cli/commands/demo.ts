@@ -6,6 +6,7 @@
  *
  * `--keep` leaves the servers running; `--stop DIR` stops what a `--keep` run left.
  */
+import { abortOnSignals } from '../shutdown.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,10 +33,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
 
   const dir = parsed.string('dir') ?? mkdtempSync(join(tmpdir(), 'lifeboat-demo-'));
   const progress = progressReporter({ json });
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const abort = abortOnSignals();
   let result: DemoResult;
   try {
     result = await runDemo({
@@ -45,8 +43,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       onEvent: (event) => report(progress, event),
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    abort.dispose();
     progress.done();
   }
   const commands = inspectCommands(result, dir);

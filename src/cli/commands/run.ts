@@ -7,7 +7,7 @@ import { runScheduler, type SchedulerLogEntry } from '../../protect/scheduler.js
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { withPlan } from '../open-plan.js';
-import { ownShutdown } from '../shutdown.js';
+import { ownShutdownUntilDone } from '../shutdown.js';
 
 const USAGE = `[--once] [--tick SECONDS] [--metrics HOST:PORT] [--plan FILE] [--json]
 
@@ -43,21 +43,14 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {
     const counters = schedulerCounters();
-    const stop = new AbortController();
     // The first signal stops the scheduler; later ones only say that it is stopping, so the
     // shutdown (aborting restic, recording the interrupted run, releasing locks) runs once.
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stop.signal.aborted) {
-        write({
-          at: new Date().toISOString(),
-          event: 'stopping',
-          message: `${signal} again: already stopping`,
-        });
-        return;
-      }
-      write({ at: new Date().toISOString(), event: 'stopping', message: `${signal} received` });
-      stop.abort();
-    };
+    const onSignal = (signal: NodeJS.Signals, first: boolean) =>
+      write({
+        at: new Date().toISOString(),
+        event: 'stopping',
+        message: first ? `${signal} received` : `${signal} again: already stopping`,
+      });
     const write = (entry: RunLogEntry) =>
       process.stdout.write((json ? JSON.stringify(entry) : formatEntry(entry)) + '\n');
     const log = (entry: SchedulerLogEntry) => {
@@ -78,10 +71,8 @@ export async function run(args: string[], _context: CommandContext): Promise<num
         url: metrics.url,
       });
     }
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     // A verification or prune in progress finishes, however long it takes: not cut off after 2 s.
-    ownShutdown();
+    const stop = ownShutdownUntilDone(onSignal);
     try {
       const summary = await runScheduler(context, {
         once: parsed.flag('once'),
@@ -91,8 +82,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       });
       return parsed.flag('once') && summary.failed > 0 ? ExitCode.failed : ExitCode.ok;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.dispose();
       await metrics?.close();
     }
   });

@@ -21,6 +21,7 @@ import {
   type Instance,
   type OsUser,
 } from '../../system/instance.js';
+import { postmasterPid } from '../../system/process.js';
 
 export interface StartPostgresOptions {
   /** TCP port on 127.0.0.1. Default: a free port. */
@@ -242,15 +243,6 @@ function quoteConf(value: string | number | boolean): string {
   if (typeof value === 'number') return String(value);
   if (typeof value === 'boolean') return value ? 'on' : 'off';
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-}
-
-function postmasterPid(dataDir: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function lastLines(text: string, count = 3): string {

@@ -4,7 +4,7 @@
  * that everything runs the very code a real dataset uses (Lifeboat-generated config,
  * archiving set up through applyArchiving, the state store under the temp dir).
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError } from '../../../errors.js';
 import { loadPlanFile } from '../../../plan/load.js';
@@ -19,6 +19,7 @@ import {
 } from '../../../system/instance.js';
 import { startPostgres, type PostgresInstance } from '../../../stores/postgres/sandbox.js';
 import { stopRestoredCluster } from '../../../engines/pgbackrest/restored-cluster.js';
+import { postmasterPid } from '../../../system/process.js';
 
 export interface SandboxPrimary {
   pg: PostgresInstance;
@@ -190,13 +191,4 @@ function restoredDataDirs(workDir: string): string[] {
     return [];
   }
   return names.map((n) => join(workDir, n, 'data')).filter((d) => existsSync(join(d, 'PG_VERSION')));
-}
-
-function postmasterPid(dataDir: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
