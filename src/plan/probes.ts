@@ -2,7 +2,7 @@
 import type { Probe } from './schema.js';
 
 /** A probe of a data store server (PostgreSQL, MySQL, Redis): it names a dataset or a URL. */
-export type StoreProbe = Extract<Probe, { dataset?: string }>;
+export type StoreProbe = Extract<Probe, { type: 'postgres' | 'mysql' | 'redis' }>;
 
 /** The probe when it checks a PostgreSQL server, else undefined. */
 export function postgresProbe(probe: Probe): StoreProbe | undefined {

@@ -54,22 +54,22 @@ export interface Producer {
 
 export interface RunOptions {
   /** Added to the inherited environment. */
-  env?: Record<string, string>;
-  cwd?: string;
+  env?: Record<string, string> | undefined;
+  cwd?: string | undefined;
   /** Run as this user (only when Lifeboat runs as root): PostgreSQL refuses to run as root. */
-  uid?: number;
-  gid?: number;
+  uid?: number | undefined;
+  gid?: number | undefined;
   /** What the process reads. Default: nothing (stdin closed). */
-  stdin?: string | Buffer | Readable;
+  stdin?: string | Buffer | Readable | undefined;
   /**
    * Where stdout goes. Ended after a clean exit (code 0) only; after a failure it is left
    * open for the caller to abort. Default: captured into `stdout` of the result.
    */
-  stdout?: Writable;
+  stdout?: Writable | undefined;
   /** Strings removed from stderr/stdout before they reach an error message (passwords). */
-  secrets?: string[];
+  secrets?: string[] | undefined;
   /** Kill the process after this many milliseconds. Default: no limit. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 export interface RunResult {

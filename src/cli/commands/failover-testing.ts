@@ -9,11 +9,11 @@ import { runCli, type CliRun } from '../testing/run-cli.js';
 
 export interface TestPlanInput {
   primaryUrl: string;
-  primaryDataDir?: string;
-  standbyUrl?: string;
-  standbyDataDir?: string;
+  primaryDataDir?: string | undefined;
+  standbyUrl?: string | undefined;
+  standbyDataDir?: string | undefined;
   rpo?: string;
-  bouncer?: { iniPath: string; adminPort: number };
+  bouncer?: { iniPath: string; adminPort: number } | undefined;
   /** Extra YAML for the dataset's replication block, e.g. `mode: sync`. */
   replication?: string;
 }

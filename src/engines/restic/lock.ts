@@ -29,7 +29,7 @@ export interface LockHolder {
   pid: number;
   hostname: string;
   /** Start time of the process (Linux clock ticks since boot), to tell a reused pid apart. */
-  processStart?: string;
+  processStart?: string | undefined;
   /** What the lock protects, for people reading the file. */
   key: string;
   /** Random token that proves ownership on release. */

@@ -175,7 +175,8 @@ function routerFor(context: ProtectContext, id: string, key: string, primaryUrl:
         switchCommand: need(config.command, 'command'),
         ...(config.block ? { blockCommand: config.block } : {}),
       });
-    default:
+    case 'http':
+    case 'weighted':
       throw new UsageError(
         `${at} is of type ${config.type}: failover moves PostgreSQL clients with a pgbouncer, haproxy or command switch`,
         { hint: `Point ${field} at such a switch, or leave it out and repoint clients by other means.` },

@@ -19,7 +19,7 @@ import { query } from '../../stores/postgres/sql.js';
  * sync exactly when the dataset's RPO is 0 (no acknowledged write may be lost).
  */
 export function standbyIsSync(
-  replication: { mode?: 'sync' | 'async' },
+  replication: { mode?: 'sync' | 'async' | undefined },
   rpoSeconds: number | undefined,
 ): boolean {
   return replication.mode ? replication.mode === 'sync' : rpoSeconds === 0;

@@ -29,7 +29,7 @@ export interface PatroniCluster {
   members: PatroniMember[];
   /** Maintenance mode: Patroni does not fail over by itself. */
   paused: boolean;
-  scheduledSwitchover?: { at: string; from?: string; to?: string };
+  scheduledSwitchover?: { at: string; from?: string | undefined; to?: string | undefined };
 }
 
 /** GET /patroni: the answering member's own view. */

@@ -9,18 +9,11 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { UsageError } from '../../errors.js';
 import { newFingerprint } from '../fingerprint.js';
-import type { BackupUnit, RestoreTarget, Source, SourceContext } from '../store.js';
+import type { BackupUnit, RestoreTarget, Source, SourceContext, KindConfig } from '../store.js';
 import { consuming, pipeProducer, runTool, toolFailed } from '../../system/tool.js';
 
-export interface CommandSourceConfig {
-  type: 'command';
-  /** A shell command whose standard output is the backup. */
-  command: string;
-  /** A shell command that reads a backup on standard input. Default: none (restore refused). */
-  restore?: string;
-  /** Name of the stored file in the snapshot. Default: `<dataset>.out`. */
-  filename?: string;
-}
+/** What the dump needs of the plan's source (its secrets already resolved by the caller). */
+export type CommandSourceConfig = Pick<KindConfig<'command'>, 'type' | 'command' | 'restore' | 'filename'>;
 
 export function commandSource(config: CommandSourceConfig, context: SourceContext): Source {
   const filename = config.filename ?? `${context.dataset}.out`;

@@ -12,15 +12,10 @@ import type { Readable } from 'node:stream';
 import { EnvironmentError, UsageError } from '../../errors.js';
 import { excluded } from './exclude.js';
 import { newFingerprint, type Fingerprint } from '../fingerprint.js';
-import type { BackupUnit, RestoreTarget, Source, SourceContext } from '../store.js';
+import type { BackupUnit, RestoreTarget, Source, SourceContext, KindConfig } from '../store.js';
 
-export interface FilesSourceConfig {
-  type: 'files';
-  /** Files and directories, relative to the plan's directory or absolute. */
-  paths: string[];
-  /** restic exclude patterns. Default: none. */
-  exclude?: string[];
-}
+/** What the dump needs of the plan's source (its secrets already resolved by the caller). */
+export type FilesSourceConfig = Pick<KindConfig<'files'>, 'type' | 'paths' | 'exclude'>;
 
 /** Up to this many files per path, the fingerprint names each file, so a difference says which. */
 const perFileLimit = 1000;

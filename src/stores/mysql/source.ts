@@ -15,16 +15,11 @@ import {
   parseMysqlUrl,
   type MysqlConnection,
 } from './client.js';
-import type { BackupUnit, RestoreTarget, Source } from '../store.js';
+import type { BackupUnit, RestoreTarget, Source, KindConfig } from '../store.js';
 import { consuming, runTool } from '../../system/tool.js';
 
-export interface MysqlSourceConfig {
-  type: 'mysql';
-  /** `mysql://user:password@host:port/`, secrets already resolved. */
-  url: string;
-  /** Databases to back up. Default: every database but the system ones. */
-  databases?: string[];
-}
+/** What the dump needs of the plan's source (its secrets already resolved by the caller). */
+export type MysqlSourceConfig = Pick<KindConfig<'mysql'>, 'type' | 'url' | 'databases'>;
 
 const systemDatabases = ['mysql', 'information_schema', 'performance_schema', 'sys'];
 

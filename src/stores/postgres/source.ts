@@ -33,16 +33,11 @@ import type { Fingerprint } from '../fingerprint.js';
 import { FINGERPRINT_METHOD, measurePostgres } from './fingerprint.js';
 import { parsePgUrl, pgFailure, psqlRows, secretsOf, sqlLiteral, type PgConnection } from './psql.js';
 import { exportSnapshot, type ExportedSnapshot } from './snapshot.js';
-import type { BackupUnit, Capture, RestoreTarget, Source } from '../store.js';
+import type { BackupUnit, Capture, RestoreTarget, Source, KindConfig } from '../store.js';
 import { consuming, firstLines, runTool } from '../../system/tool.js';
 
-export interface PostgresSourceConfig {
-  type: 'postgres';
-  /** libpq URI, secrets already resolved. */
-  url: string;
-  /** Databases to back up. Default: every database that accepts connections and is no template. */
-  databases?: string[];
-}
+/** What the dump needs of the plan's source (its secrets already resolved by the caller). */
+export type PostgresSourceConfig = Pick<KindConfig<'postgres'>, 'type' | 'url' | 'databases'>;
 
 const globalsFile = 'postgres/globals.sql';
 const dumpSuffix = '.dump';

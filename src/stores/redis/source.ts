@@ -16,14 +16,11 @@ import { RefusedError, UsageError } from '../../errors.js';
 import { startRedis } from './sandbox.js';
 import { newFingerprint, type Fingerprint } from '../fingerprint.js';
 import { parseRedisUrl, redisCli, type RedisConnection } from './client.js';
-import type { BackupUnit, RestoreTarget, Source } from '../store.js';
+import type { BackupUnit, RestoreTarget, Source, KindConfig } from '../store.js';
 import { consuming, runTool } from '../../system/tool.js';
 
-export interface RedisSourceConfig {
-  type: 'redis';
-  /** `redis://[:password@]host:port`, secrets already resolved. */
-  url: string;
-}
+/** What the dump needs of the plan's source (its secrets already resolved by the caller). */
+export type RedisSourceConfig = Pick<KindConfig<'redis'>, 'type' | 'url'>;
 
 const rdbFile = 'redis/dump.rdb';
 
