@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestHaproxy, type TestHaproxy } from '../../drill/patroni-test-haproxy.js';
+import { startTestHaproxy, type TestHaproxy } from '../../drill/testing/patroni-haproxy.js';
 import type { PatroniCluster } from '../../respond/patroni/client.js';
-import { sql, startPatroniCluster, type PatroniTestCluster } from '../../respond/patroni/test-cluster.js';
+import { sql, startPatroniCluster, type PatroniTestCluster } from '../../respond/patroni/testing/cluster.js';
 import { newestAudit } from '../testing/audit.js';
 import { runCli, type CliRun } from '../testing/run-cli.js';
-import { hasStackTrace } from './failover-testing.js';
+import { hasStackTrace } from '../testing/failover.js';
 
 const drillTable = 'lifeboat_drill_writes';
 

@@ -8,9 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { stopAll } from '../../system/instance.js';
 import { query } from '../../stores/postgres/sql.js';
-import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
+import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/testing/cluster.js';
 import { newestAudit } from '../testing/audit.js';
-import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from './failover-testing.js';
+import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from '../testing/failover.js';
 
 after(() => stopAll());
 

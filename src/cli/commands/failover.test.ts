@@ -12,8 +12,8 @@ import { newestAudit } from '../testing/audit.js';
 import { samplePrimary } from '../../respond/failover/monitor.js';
 import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
-import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
-import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from './failover-testing.js';
+import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/testing/cluster.js';
+import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from '../testing/failover.js';
 
 after(() => stopAll());
 

@@ -12,7 +12,7 @@ import { startPostgres } from '../../stores/postgres/sandbox.js';
 import { managedFromHost } from '../../respond/failover/server-host.js';
 import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
-import { hasStackTrace, writeTestPlan } from './failover-testing.js';
+import { hasStackTrace, writeTestPlan } from '../testing/failover.js';
 
 after(() => stopAll());
 

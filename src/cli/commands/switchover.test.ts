@@ -8,8 +8,8 @@ import { stopAll } from '../../system/instance.js';
 import { isRunning } from '../../respond/failover/server.js';
 import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
-import { missingIds, startTestCluster, startTestWriter } from '../../respond/failover/test-cluster.js';
-import { hasStackTrace, writeTestPlan } from './failover-testing.js';
+import { missingIds, startTestCluster, startTestWriter } from '../../respond/failover/testing/cluster.js';
+import { hasStackTrace, writeTestPlan } from '../testing/failover.js';
 
 after(() => stopAll());
 

@@ -13,9 +13,9 @@ import { stopAll } from '../../system/instance.js';
 import { samplePrimary } from '../../respond/failover/monitor.js';
 import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
-import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/test-cluster.js';
+import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/testing/cluster.js';
 import { BIN } from '../testing/run-cli.js';
-import { writeTestPlan, type TestPlan } from './failover-testing.js';
+import { writeTestPlan, type TestPlan } from '../testing/failover.js';
 
 after(() => stopAll());
 

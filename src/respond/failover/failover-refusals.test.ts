@@ -16,7 +16,7 @@ import { observeFailover } from './observe.js';
 import { pgbouncerRouter } from './route-pgbouncer.js';
 import { dropClient, query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
-import { startTestCluster, type TestCluster } from './test-cluster.js';
+import { startTestCluster, type TestCluster } from './testing/cluster.js';
 
 let cluster: TestCluster;
 let replication: NetworkPath | undefined;

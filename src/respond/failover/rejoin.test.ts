@@ -11,7 +11,7 @@ import { applyRejoin, observeRejoin, planRejoin, type RejoinObserved } from './r
 import { isRunning } from './server.js';
 import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
-import { startTestCluster } from './test-cluster.js';
+import { startTestCluster } from './testing/cluster.js';
 
 after(() => stopAll());
 

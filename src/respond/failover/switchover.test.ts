@@ -9,7 +9,7 @@ import { applyRejoin, observeRejoin, planRejoin } from './rejoin.js';
 import { isRunning } from './server.js';
 import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
-import { missingIds, startTestCluster, startTestWriter } from './test-cluster.js';
+import { missingIds, startTestCluster, startTestWriter } from './testing/cluster.js';
 
 after(() => stopAll());
 

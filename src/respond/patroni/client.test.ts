@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { EnvironmentError } from '../../errors.js';
 import { freePort } from '../../system/free-port.js';
 import { patroniClient } from './client.js';
-import { startPatroniCluster, type PatroniTestCluster } from './test-cluster.js';
-import { requirePrograms } from './test-processes.js';
+import { startPatroniCluster, type PatroniTestCluster } from './testing/cluster.js';
+import { requirePrograms } from './testing/processes.js';
 
 describe('patroniClient against a real Patroni cluster', () => {
   let cluster: PatroniTestCluster;

@@ -5,7 +5,7 @@ import { EnvironmentError, RefusedError } from '../../errors.js';
 import { freePort } from '../../system/free-port.js';
 import type { PatroniCluster } from './client.js';
 import { patroniHandover } from './handover.js';
-import { sql, startPatroniCluster, type PatroniTestCluster } from './test-cluster.js';
+import { sql, startPatroniCluster, type PatroniTestCluster } from './testing/cluster.js';
 
 let cluster: PatroniTestCluster;
 before(async () => {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliRun } from '../testing/run-cli.js';
+import { runCli, type CliRun } from './run-cli.js';
 
 export interface TestPlanInput {
   primaryUrl: string;

@@ -8,10 +8,10 @@ import { writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../system/free-port.js';
-import { makeTempDir, once, removeDir } from '../system/instance.js';
-import type { PatroniTestCluster } from '../respond/patroni/test-cluster.js';
-import { requirePrograms, startServer } from '../respond/patroni/test-processes.js';
+import { freePort } from '../../system/free-port.js';
+import { makeTempDir, once, removeDir } from '../../system/instance.js';
+import type { PatroniTestCluster } from '../../respond/patroni/testing/cluster.js';
+import { requirePrograms, startServer } from '../../respond/patroni/testing/processes.js';
 
 export interface TestHaproxy {
   /** `postgres://postgres@127.0.0.1:PORT/postgres`: the clients' endpoint. */

@@ -9,9 +9,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EnvironmentError } from '../../errors.js';
-import { osUser, registerInstance, runningAsRoot, type OsUser } from '../../system/instance.js';
-import { livePostmasterPid, processAlive } from '../../system/process.js';
+import { EnvironmentError } from '../../../errors.js';
+import { osUser, registerInstance, runningAsRoot, type OsUser } from '../../../system/instance.js';
+import { livePostmasterPid, processAlive } from '../../../system/process.js';
 
 /** The OS user the servers run as: `postgres` when we are root, else ourselves. */
 export function serverUser(): OsUser | undefined {

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import YAML from 'yaml';
-import { EnvironmentError } from '../../errors.js';
-import { freePort } from '../../system/free-port.js';
-import { makeTempDir, once, registerInstance, removeDir, type OsUser } from '../../system/instance.js';
-import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
-import { patroniClient, type PatroniCluster } from './client.js';
+import { EnvironmentError } from '../../../errors.js';
+import { freePort } from '../../../system/free-port.js';
+import { makeTempDir, once, registerInstance, removeDir, type OsUser } from '../../../system/instance.js';
+import { findPostgresBinDir } from '../../../stores/postgres/sandbox.js';
+import { patroniClient, type PatroniCluster } from '../client.js';
 import {
   requirePrograms,
   serverUser,
@@ -23,7 +23,7 @@ import {
   startServer,
   subreaper,
   type ServerProcess,
-} from './test-processes.js';
+} from './processes.js';
 
 /**
  * The shortest timers that keep Patroni's rule loop_wait + 2 * retry_timeout <= ttl. Patroni

@@ -4,12 +4,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
-import type { FailoverTopology } from './observe.js';
-import { startPgbouncer, type PgbouncerInstance } from './route-pgbouncer.js';
-import { managedFromInstance, type Endpoint, type ManagedServer } from './server.js';
-import { dropClient, query } from '../../stores/postgres/sql.js';
-import { createStandby, type StandbyServer } from './standby.js';
+import { startPostgres, type PostgresInstance } from '../../../stores/postgres/sandbox.js';
+import type { FailoverTopology } from '../observe.js';
+import { startPgbouncer, type PgbouncerInstance } from '../route-pgbouncer.js';
+import { managedFromInstance, type Endpoint, type ManagedServer } from '../server.js';
+import { dropClient, query } from '../../../stores/postgres/sql.js';
+import { createStandby, type StandbyServer } from '../standby.js';
 
 export interface TestCluster {
   pg: PostgresInstance;
