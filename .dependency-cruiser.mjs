@@ -11,11 +11,9 @@
 //   orchestration    protect/, respond/, drill/, demo/, doctor/, metrics/: anything below, never cli/
 //   cli/             anything; only cli/ itself imports it (tests and testing/ helpers excepted)
 //
-// Type-only imports (`import type`) count for the layers: a type pulled from a higher layer still
-// couples the lower one to it. They do not count for cycles: TypeScript erases them, so a cycle that
-// goes through one cannot leave a module half-initialised at run time, and splitting every shared
-// type out of the module that owns it would cost more than it buys. Cycles made only of value
-// imports are errors.
+// Type-only imports (`import type`) count for the layers and for cycles: a type pulled from a higher
+// layer still couples the lower one to it, and two modules that need each other's types are read
+// as one concept split in two (TypeScript erasing the import changes how it runs, not how it reads).
 
 const orchestration = '^src/(protect|respond|drill|demo|doctor|metrics)/';
 const interfaces = '^src/cli/';
@@ -27,9 +25,10 @@ export default {
     {
       name: 'no-circular',
       severity: 'error',
-      comment: 'A cycle of value imports: modules in it can run before the ones they need are initialised.',
+      comment:
+        'A cycle of imports, types included: two modules that need each other are one concept split in two, or a shared piece that wants its own module.',
       from: { path: '^src/' },
-      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+      to: { circular: true },
     },
     {
       name: 'errors-is-a-leaf',

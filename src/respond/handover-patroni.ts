@@ -6,10 +6,8 @@
  */
 import { patroniHandover, type PatroniHandoverResult } from './patroni/handover.js';
 import type { Audit } from './audit.js';
-import type { HandoverEvent, HandoverOptions } from './handover.js';
-
-/** What a Patroni handover reports: Patroni's result, named by dataset. */
-export type PatroniHandoverReport = { dataset: string; managedBy: 'patroni' } & PatroniHandoverResult;
+import type { HandoverEvent, HandoverOptions } from './handover-options.js';
+import type { PatroniHandoverReport } from './handover-report.js';
 
 export async function patroniHandoverOf(
   dataset: string,

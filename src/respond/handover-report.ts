@@ -4,6 +4,10 @@
  */
 import type { FailoverResult } from './failover/failover.js';
 import { phaseOf, type FailoverObserved, type FailoverPlan } from './failover/failover-plan.js';
+import type { PatroniHandoverResult } from './patroni/handover.js';
+
+/** What a Patroni handover reports: Patroni's result, named by dataset. */
+export type PatroniHandoverReport = { dataset: string; managedBy: 'patroni' } & PatroniHandoverResult;
 
 export interface HandoverReport {
   dataset: string;

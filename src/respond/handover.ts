@@ -9,51 +9,15 @@ import { EnvironmentError, OperationError, RefusedError, UsageError, type Lifebo
 import type { ProtectContext } from '../protect/context.js';
 import { datasetAuditor, type Audit } from './audit.js';
 import { applyFailover } from './failover/failover.js';
-import {
-  planFailover,
-  type FailoverMode,
-  type FailoverPhase,
-  type FailoverPlan,
-} from './failover/failover-plan.js';
+import { planFailover, type FailoverPlan } from './failover/failover-plan.js';
 import { observeFailover } from './failover/observe.js';
 import { datasetFailover, patroniUrl, type DatasetFailover } from './failover/plan-topology.js';
-import { patroniHandoverOf, type PatroniHandoverReport } from './handover-patroni.js';
+import { patroniHandoverOf } from './handover-patroni.js';
+import type { HandoverOptions, HandoverOutcome } from './handover-options.js';
 import { handoverReport, type HandoverReport } from './handover-report.js';
 
-export type { HandoverReport } from './handover-report.js';
-export type { PatroniHandoverReport } from './handover-patroni.js';
-
-/** The plan before it is confirmed, or, once applied, what was done. */
-export type HandoverOutcome =
-  { managedBy: 'lifeboat'; report: HandoverReport } | { managedBy: 'patroni'; report: PatroniHandoverReport };
-
-export type HandoverEvent =
-  /** A step of Lifeboat's plan is done. */
-  | { type: 'step'; kind: FailoverPlan['steps'][number]['kind']; phase: FailoverPhase; seconds: number }
-  /** What Patroni was asked, or answered. */
-  | { type: 'patroni'; message: string };
-
-export interface HandoverOptions {
-  mode: FailoverMode;
-  /** The standby (or Patroni member) to promote. Default: the plan's choice. */
-  standby?: string;
-  /** Failover only: promote although the primary still answers. */
-  force?: boolean;
-  /** Failover only: promote a standby further behind than the RPO allows. */
-  acceptLoss?: boolean;
-  /** Decide and report the plan, change nothing. */
-  dryRun?: boolean;
-  /**
-   * Asked with the plan before anything changes; throwing (a RefusedError) refuses the
-   * handover: it is audited and nothing is changed.
-   */
-  confirm(preview: HandoverOutcome): Promise<void>;
-  /** Lets a caller re-word a refusal of the plan, e.g. to name its own way to override it. */
-  explainRefusal?(refusal: RefusedError): Error;
-  onEvent?(event: HandoverEvent): void;
-  /** Who the audit entry names. Default: the OS user. */
-  actor?: string;
-}
+export type { HandoverEvent, HandoverOptions, HandoverOutcome } from './handover-options.js';
+export type { HandoverReport, PatroniHandoverReport } from './handover-report.js';
 
 export async function runHandover(
   context: ProtectContext,
