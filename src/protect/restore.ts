@@ -48,6 +48,12 @@ export interface ApplyRestoreOptions {
   /** The audit action recorded, or null for none (verify records its own). Default: `restore.run`. */
   audit?: string | null;
   actor?: string;
+  /**
+   * Asked before anything is replaced, when the plan needs a confirmation and `force` is set:
+   * a person types the dataset's name. Throwing (a RefusedError) refuses the restore: it is
+   * audited and nothing is written.
+   */
+  confirm?: () => Promise<void>;
 }
 
 export async function applyRestore(
@@ -75,6 +81,15 @@ export async function applyRestore(
       },
     });
   };
+
+  if (plan.needsConfirmation && options.force === true && options.confirm) {
+    try {
+      await options.confirm();
+    } catch (error) {
+      if (error instanceof RefusedError) await record('refused', { reason: error.message });
+      throw error;
+    }
+  }
 
   const handle = context.handle(plan.dataset);
   const store = handle.store();

@@ -4,8 +4,8 @@
  * confirmation, then prove it (fingerprint and checks). Exit 0 when proven, 1 when the data
  * was restored but not proven, 4 when refused.
  */
-import { ExitCode, RefusedError, UsageError } from '../../errors.js';
-import { actor } from '../../protect/audit.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { protectionMethod } from '../../protect/methods/index.js';
 import {
   applyRestore,
   describeRestorePlan,
@@ -56,19 +56,15 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     );
   }
   const to = parsed.string('to');
-  const physical = await withPlan(parsed.string('plan'), async (context) =>
-    (await import('../../protect/methods/index.js')).protectionMethod(context.handle(dataset)).restoreToPoint
-      ? (await import('./restore-physical.js')).restorePhysicalDataset(context, dataset, parsed)
-      : undefined,
-  );
-  if (physical !== undefined) return physical;
-  if (to === undefined) {
-    throw new UsageError('restore: --to is required: where the data goes', {
-      hint: 'a new database (--to postgres://HOST:PORT/NEWDB), a new directory (--to ./restored), or --to source --force',
-    });
-  }
   const databases = (parsed.values.database as string[] | undefined) ?? [];
   return withPlan(parsed.string('plan'), async (context) => {
+    if (protectionMethod(context.handle(dataset)).restoreToPoint)
+      return (await import('./restore-physical.js')).restorePhysicalDataset(context, dataset, parsed);
+    if (to === undefined) {
+      throw new UsageError('restore: --to is required: where the data goes', {
+        hint: 'a new database (--to postgres://HOST:PORT/NEWDB), a new directory (--to ./restored), or --to source --force',
+      });
+    }
     const plan = await planRestore(context, {
       dataset,
       to,
@@ -86,30 +82,15 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     }
 
     const force = parsed.flag('force');
-    if (plan.needsConfirmation && force) {
-      try {
-        await confirmTyped({ expected: dataset, message: confirmationText(plan), yes: parsed.flag('yes') });
-      } catch (error) {
-        if (error instanceof RefusedError) {
-          await (
-            await context.state()
-          ).appendAudit({
-            actor: actor(),
-            action: 'restore.run',
-            target: `dataset:${dataset}`,
-            outcome: 'refused',
-            details: {
-              snapshot: plan.recoveryPoint.snapshotId,
-              target: plan.targetDescription,
-              reason: error.message,
-            },
-          });
-        }
-        throw error;
-      }
-    }
-    // Unconfirmed, applyRestore refuses (and records the refusal) before writing anything.
-    if (!json && (force || !plan.needsConfirmation)) process.stderr.write(header(plan));
+    const showHeader = () => {
+      if (!json) process.stderr.write(header(plan));
+    };
+    // Asked by applyRestore, which audits a refusal; unconfirmed, it refuses before writing anything.
+    const confirm = async () => {
+      await confirmTyped({ expected: dataset, message: confirmationText(plan), yes: parsed.flag('yes') });
+      showHeader();
+    };
+    if (!plan.needsConfirmation) showHeader();
     const progress = progressReporter({ json });
     const onEvent = (event: RestoreEvent) => {
       if (event.type === 'progress') {
@@ -130,7 +111,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       if (event.type === 'proving') progress.line('  proving the restored copy: fingerprint and checks');
     };
     // With force, the user has confirmed above; applyRestore refuses anything unconfirmed.
-    const result = await applyRestore(context, plan, { force, onEvent });
+    const result = await applyRestore(context, plan, { force, confirm, onEvent });
     progress.done();
     if (json)
       process.stdout.write(JSON.stringify({ plan: describeRestorePlan(plan), result }, null, 2) + '\n');
