@@ -8,7 +8,7 @@
  * rather than as .sql files so that the compiled dist needs no copy step.
  */
 import { EnvironmentError, coerceError } from '../errors.js';
-import type { Driver, SqlExecutor } from './driver.js';
+import type { Backend, Driver, SqlExecutor } from './driver.js';
 
 export interface Migration {
   /** 1, 2, 3, … with no gaps. */
@@ -136,9 +136,16 @@ export function checkMigrations(list: readonly Migration[]): void {
  * the same migration; the lock is released with the transaction.
  */
 async function lock(driver: Driver, tx: SqlExecutor): Promise<void> {
-  if (driver.backend === 'postgres') await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+  const serialize = MIGRATION_LOCK[driver.backend];
+  if (serialize !== undefined) await tx.query(serialize);
   await tx.exec(CREATE_SCHEMA_MIGRATIONS);
 }
+
+/** What each backend runs to hold the migration lock for the rest of the transaction. */
+const MIGRATION_LOCK: Record<Backend, string | undefined> = {
+  sqlite: undefined,
+  postgres: `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
+};
 
 async function currentVersion(tx: SqlExecutor): Promise<number> {
   const rows = await tx.query('SELECT max(version) AS version FROM schema_migrations');

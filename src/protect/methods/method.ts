@@ -1,6 +1,6 @@
 /**
  * How a dataset is protected, as one interface the use cases call: backup, prune, verify,
- * restore and status pick the method once from the dataset (`methodOf`) and never ask
+ * restore and status pick the method once from the dataset (`protectionMethod`, `datasetMethod`) and never ask
  * which one it is. Two implement it: `logical` (the source's dump streamed into restic) and
  * `physical` (pgBackRest: base backups, the WAL archive, point-in-time recovery).
  *

@@ -161,27 +161,30 @@ function routerFor(context: ProtectContext, id: string, key: string, primaryUrl:
       throw new UsageError(`${at}.${what} is required for a ${config.type} switch used by failover`);
     return value;
   };
-  switch (config.type) {
-    case 'pgbouncer':
-      return pgbouncerFor(context, at, config, need(config.config, 'config'), primaryUrl);
-    case 'haproxy':
-      return haproxyRouter({
+  const unsupported = (): Router => {
+    throw new UsageError(
+      `${at} is of type ${config.type}: failover moves PostgreSQL clients with a pgbouncer, haproxy or command switch`,
+      { hint: `Point ${field} at such a switch, or leave it out and repoint clients by other means.` },
+    );
+  };
+  // One entry per switch type the plan accepts: a new type does not compile until it is decided here.
+  const routers: Record<TrafficSwitch['type'], () => Router> = {
+    pgbouncer: () => pgbouncerFor(context, at, config, need(config.config, 'config'), primaryUrl),
+    haproxy: () =>
+      haproxyRouter({
         socketPath: resolve(context.planDir, need(config.config, 'config')),
         backend: need(config.backend, 'backend'),
         server: config.server ?? 'primary',
-      });
-    case 'command':
-      return commandRouter({
+      }),
+    command: () =>
+      commandRouter({
         switchCommand: need(config.command, 'command'),
         ...(config.block ? { blockCommand: config.block } : {}),
-      });
-    case 'http':
-    case 'weighted':
-      throw new UsageError(
-        `${at} is of type ${config.type}: failover moves PostgreSQL clients with a pgbouncer, haproxy or command switch`,
-        { hint: `Point ${field} at such a switch, or leave it out and repoint clients by other means.` },
-      );
-  }
+      }),
+    http: unsupported,
+    weighted: unsupported,
+  };
+  return routers[config.type]();
 }
 
 function pgbouncerFor(
