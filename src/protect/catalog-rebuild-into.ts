@@ -33,7 +33,7 @@ export async function rebuildCatalogInto(
   const current = join(context.homeDir, 'state.db');
   if (existsSync(file)) {
     throw new RefusedError(`${file} exists; --into writes a new state store and never overwrites a file`, {
-      hint: `name a file that does not exist yet, e.g. ${current}.rebuilt`,
+      hint: `name a file that does not exist yet, e.g. ${join(context.homeDir, 'rebuilt.db')}`,
     });
   }
   // A file even when the plan's store is PostgreSQL: the rebuilt records can then be looked at
@@ -48,9 +48,11 @@ export async function rebuildCatalogInto(
     // Closing checkpoints the write-ahead log into the file: one file to move.
     await store.close();
   }
+  // The -wal and -shm files go with the damaged file (state.db*): SQLite would replay them into the new one.
+  const damaged = join(context.homeDir, 'damaged');
   const replaces = context.env.LIFEBOAT_DATABASE_URL ? 'the PostgreSQL state store' : current;
   const next = context.env.LIFEBOAT_DATABASE_URL
     ? `${file} holds the rebuilt records; the PostgreSQL state store was not changed`
-    : `to use it: mkdir -p ${current}.damaged && mv ${current} ${current}-wal ${current}-shm ${current}.damaged/ 2>/dev/null; mv ${file} ${current}`;
+    : `to use it: mkdir -p "${damaged}" && mv "${current}"* "${damaged}/" && mv "${file}" "${current}"`;
   return { ...report, into: { file, replaces, next } };
 }

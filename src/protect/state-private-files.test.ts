@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { runCli } from '../cli/testing/run-cli.js';
-import { openStateStore } from './store.js';
+import { openStateStore } from '../state/store.js';
 
 const mode = (path: string) => statSync(path).mode & 0o7777;
 

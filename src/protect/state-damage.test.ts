@@ -25,7 +25,7 @@ import { after, before, describe, test } from 'node:test';
 import { runCli } from '../cli/testing/run-cli.js';
 import { checkStateIntegrity } from '../doctor/state-integrity.js';
 import { loadPlanFile } from '../plan/load.js';
-import { createProtectContext } from '../protect/context.js';
+import { createProtectContext } from './context.js';
 
 const PLAN = `version: 1
 organization: Damaged State Test
