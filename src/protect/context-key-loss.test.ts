@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../cli/testing/run-cli.js';
+import { loadPlanFile } from '../plan/load.js';
+import { createProtectContext } from './context.js';
 
 const PLAN = `version: 1
 organization: Key Loss Test
@@ -63,6 +65,20 @@ describe('a lost generated repository key', () => {
     writeFileSync(key, original, { mode: 0o600 });
     const again = await lifeboat('backup');
     assert.equal(again.code, 0, again.stderr);
+  });
+
+  test('a long-running process (the scheduler) finds the key once it is put back', async () => {
+    const original = readFileSync(key);
+    rmSync(key);
+    const context = createProtectContext(loadPlanFile(join(dir, 'lifeboat.yaml')));
+    try {
+      await assert.rejects(context.repository('local'), /key of repository local is missing/);
+      writeFileSync(key, original, { mode: 0o600 });
+      const repository = await context.repository('local');
+      assert.ok((await repository.snapshots()).length > 0);
+    } finally {
+      await context.close();
+    }
   });
 
   test('a repository whose files are gone but which the state store knows gets no new key either', async () => {

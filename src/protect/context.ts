@@ -86,6 +86,8 @@ export function createProtectContext(
       if (!repo) {
         repo = openRepository(plan, id, { planDir, homeDir, env, state: () => context.state() });
         repositories.set(id, repo);
+        // A missing key put back is found at the next attempt (the scheduler's next tick).
+        repo.catch(() => repositories.delete(id));
       }
       return repo;
     },
