@@ -4,14 +4,15 @@
  * sources with secrets resolved, and the state store, opened only when first asked for.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { EnvironmentError, UsageError, coerceError } from '../errors.js';
 import type { LoadedPlan } from '../plan/load.js';
 import type { Dataset, Plan, SourceConfig } from '../plan/schema.js';
 import { resolveSecret } from '../plan/secret.js';
 import type { StateStore } from '../state/store.js';
-import { repositoryAccess } from './repository-access.js';
+import { repositoryAccess, type RepositoryAccessInfo } from './repository-access.js';
+import { ensurePrivateDir } from '../state/private-files.js';
 import { datasetRepository } from './methods/kind.js';
 import type { ResticRepository } from '../engines/restic/repository.js';
 import { isProtectable, protectableKindList, storeFor, type Store } from '../stores/index.js';
@@ -86,8 +87,10 @@ export function createProtectContext(
     repository(id) {
       let repo = repositories.get(id);
       if (!repo) {
-        repo = openRepository(plan, id, planDir, homeDir, env);
+        repo = openRepository(plan, id, { planDir, homeDir, env, state: () => context.state() });
         repositories.set(id, repo);
+        // A missing key put back is found at the next attempt (the scheduler's next tick).
+        repo.catch(() => repositories.delete(id));
       }
       return repo;
     },
@@ -139,25 +142,63 @@ export function createProtectContext(
 async function openRepository(
   plan: Plan,
   id: string,
-  planDir: string,
-  homeDir: string,
-  env: NodeJS.ProcessEnv,
+  where: { planDir: string; homeDir: string; env: NodeJS.ProcessEnv; state: () => Promise<StateStore> },
 ): Promise<ResticRepository> {
   const { ResticRepository } = await import('../engines/restic/repository.js');
+  const { planDir, homeDir, env } = where;
   const info = repositoryAccess(plan, id, { planDir, homeDir, env });
-  if (info.keyFile?.generated) ensureKeyFile(info.keyFile.path);
+  if (info.keyFile?.generated) await ensureKeyFile(info, where);
   return new ResticRepository({ ...info.access, lockDir: join(homeDir, 'locks'), parentEnv: env });
 }
 
 /**
- * A generated repository key, kept beside the state (never in the plan). Losing it loses the
- * repository: `lifeboat doctor` and the docs say to copy it somewhere safe.
+ * A generated repository key, kept beside the state (never in the plan). Made only for a
+ * repository that does not exist yet and that the state store has no record of: for any
+ * other, a missing key is a lost key, and a new one would not open the repository while
+ * taking the lost one's place (restic would then say only "wrong password").
  */
-function ensureKeyFile(path: string): string {
+async function ensureKeyFile(
+  info: RepositoryAccessInfo,
+  where: { homeDir: string; env: NodeJS.ProcessEnv; state: () => Promise<StateStore> },
+): Promise<void> {
+  const path = info.keyFile!.path;
+  ensurePrivateDir(where.homeDir);
   if (!existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+    const known = await (await where.state()).hasSnapshotsIn(info.id);
+    const { resticRepositoryExists } = await import('../engines/restic/existence.js');
+    if (known || (await resticRepositoryExists(info.access, where.env))) {
+      throw missingKeyError(info, known ? 'the state store records backups in it' : 'the repository exists');
+    }
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeKey(path);
   }
   chmodSync(path, 0o600);
-  return path;
+}
+
+function writeKey(path: string): void {
+  try {
+    writeFileSync(path, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // A key cut short by a full disk would be taken for the key at the next run.
+    rmSync(path, { force: true });
+    throw new EnvironmentError(`cannot write the repository key ${path}: ${coerceError(error).message}`, {
+      cause: error,
+      details: { path },
+      hint: `free space on (or make writable) the file system that holds ${dirname(path)}, then retry`,
+    });
+  }
+}
+
+function missingKeyError(info: RepositoryAccessInfo, why: string): EnvironmentError {
+  const path = info.keyFile!.path;
+  return new EnvironmentError(
+    `the key of repository ${info.id} is missing: expected at ${path}, and ${why}; ` +
+      'Lifeboat does not make a new key for it, since a new key cannot open it',
+    {
+      details: { repository: info.id, keyFile: path },
+      hint:
+        `put back at ${path} the copy of the key you kept outside this machine when it was generated ` +
+        '(see "Find the repository and its key" in docs/recover-without-lifeboat.md), then chmod 600 it',
+    },
+  );
 }

@@ -1,8 +1,9 @@
 /**
  * How restic opens one of the plan's repositories: its URL (relative paths against the plan),
  * its password or key file, its environment. Pure: `context.ts` opens repositories with it
- * (creating a generated key on first use) and `doctor` inspects it without creating anything,
- * since a silently regenerated key would hide a lost one.
+ * (generating a key only for a repository that does not exist yet and has no recorded
+ * backups) and `doctor` inspects it without creating anything, since a silently regenerated
+ * key would hide a lost one.
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';

@@ -3,9 +3,11 @@
  * every command pays the open: ~18 ms against ~0.5 s (bench/state-store/README.md).
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { EnvironmentError, coerceError } from '../errors.js';
+import { ensurePrivateDir, ensurePrivateFile, tightenIfExists } from './private-files.js';
+import { damagedStoreError, isCorruption, storeUseError } from './damage.js';
 import type { Driver, Row, SqlExecutor, SqlValue } from './driver.js';
 
 /** How long a writer waits for another process's write lock before it fails. */
@@ -35,7 +37,10 @@ export async function openSqliteDriver(path: string): Promise<Driver> {
   const file = resolve(path);
   const Database = await loadBetterSqlite3();
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    // New directories are private; `.lifeboat/` is Lifeboat's own, so an existing one is
+    // tightened too. Any other existing directory belongs to whoever chose it.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    if (basename(dirname(file)) === '.lifeboat') ensurePrivateDir(dirname(file));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     throw new EnvironmentError(`cannot create the state store directory ${dirname(file)}: ${code}`, {
@@ -47,6 +52,9 @@ export async function openSqliteDriver(path: string): Promise<Driver> {
 
   let db: BetterSqlite3.Database | undefined;
   try {
+    // SQLite creates the file 0644 (less the umask) and its -wal and -shm files with the
+    // file's mode: created 0600 here first, all three stay private.
+    ensurePrivateFile(file);
     db = new Database(file);
     // busy_timeout first: switching to WAL needs a lock another process may hold.
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -56,11 +64,45 @@ export async function openSqliteDriver(path: string): Promise<Driver> {
     // store can afford that, and each write costs ~0.02 ms instead of ~0.3 ms (an fsync).
     db.pragma('synchronous = NORMAL');
     db.prepare('SELECT count(*) FROM sqlite_master').get();
+    for (const suffix of ['-wal', '-shm']) tightenIfExists(file + suffix, 0o600);
+    quickCheck(db, file);
   } catch (error) {
     db?.close();
-    throw openError(file, error);
+    if (error instanceof EnvironmentError) throw error;
+    if (isCorruption(error))
+      throw damagedStoreError(file, coerceError(error).message, { cause: error, atOpen: true });
+    const full = storeUseError(file, error);
+    throw full instanceof EnvironmentError ? full : openError(file, error);
   }
   return sqliteDriver(db, file);
+}
+
+/**
+ * A damaged page found at open stops every command before it reads wrong records or writes
+ * into the damage. quick_check skips only the index-against-table comparison of
+ * integrity_check (which doctor runs). It reads every page: on a store of 10,000 complete
+ * snapshot records (5.7 MB) it took 16 ms on an idle core, 36 ms on a busy one, against 130
+ * to 250 ms for integrity_check. Statements that meet damage later are caught as well.
+ */
+function quickCheck(db: BetterSqlite3.Database, file: string): void {
+  const rows = db.pragma('quick_check(20)') as { quick_check: string }[];
+  const problems = rows.map((r) => r.quick_check).filter((p) => p !== 'ok');
+  if (problems.length > 0) throw damagedStoreError(file, problems.slice(0, 3).join('; '), { atOpen: true });
+}
+
+/** What PRAGMA integrity_check finds wrong in the SQLite file at `path` (empty: nothing); for doctor. */
+export async function sqliteIntegrityProblems(path: string, max = 20): Promise<string[]> {
+  const Database = await loadBetterSqlite3();
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const rows = db.pragma(`integrity_check(${Math.max(1, Math.floor(max))})`) as {
+      integrity_check: string;
+    }[];
+    return rows.map((r) => r.integrity_check).filter((p) => p !== 'ok');
+  } finally {
+    db.close();
+  }
 }
 
 async function loadBetterSqlite3(): Promise<typeof BetterSqlite3> {
@@ -82,8 +124,6 @@ async function loadBetterSqlite3(): Promise<typeof BetterSqlite3> {
 function openError(file: string, error: unknown): EnvironmentError {
   const code = (error as { code?: unknown }).code;
   const hints: Record<string, string> = {
-    SQLITE_NOTADB: 'the file is not a SQLite database: move it away, or point the state store elsewhere',
-    SQLITE_CORRUPT: 'the database is damaged: restore it from a copy, or move it away to start afresh',
     SQLITE_CANTOPEN: 'check that the file and its directory exist and are writable',
     SQLITE_READONLY: 'check that the file and its directory are writable by this user',
     SQLITE_PERM: 'check that the file and its directory are writable by this user',
@@ -107,10 +147,19 @@ function sqliteDriver(db: BetterSqlite3.Database, file: string): Driver {
     return statement;
   };
   // Direct calls: used inside a transaction, which already holds the file's queue.
+  // A store damaged after it was opened (by another process, a disk) stops the work at the
+  // first statement that meets the damage, with the same error as at open.
+  const guarded = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (error) {
+      throw storeUseError(file, error);
+    }
+  };
   const direct: SqlExecutor = {
-    query: async (sql, params = []) => prepare(sql).all(...params),
-    run: async (sql, params = []) => prepare(sql).run(...params).changes,
-    exec: async (sql) => void db.exec(sql),
+    query: async (sql, params = []) => guarded(() => prepare(sql).all(...params)),
+    run: async (sql, params = []) => guarded(() => prepare(sql).run(...params).changes),
+    exec: async (sql) => guarded(() => void db.exec(sql)),
   };
   let closing: Promise<void> | undefined;
 
@@ -122,10 +171,10 @@ function sqliteDriver(db: BetterSqlite3.Database, file: string): Driver {
     exec: (sql) => exclusive(file, () => direct.exec(sql)),
     transaction: (fn) =>
       exclusive(file, async () => {
-        db.exec('BEGIN IMMEDIATE');
+        guarded(() => db.exec('BEGIN IMMEDIATE'));
         try {
           const result = await fn(direct);
-          db.exec('COMMIT');
+          guarded(() => db.exec('COMMIT'));
           return result;
         } catch (error) {
           if (db.inTransaction) db.exec('ROLLBACK');

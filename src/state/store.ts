@@ -64,6 +64,11 @@ export interface StateStore {
   ): Promise<SnapshotRecord[]>;
   /** The complete snapshot that started last: the dataset's recovery point. */
   latestCompleteSnapshot(dataset: string): Promise<SnapshotRecord | undefined>;
+  /**
+   * Whether a complete snapshot record names this repository id: it then held a recovery
+   * point. (A backup records its pending snapshot before it opens the repository.)
+   */
+  hasSnapshotsIn(repository: string): Promise<boolean>;
   /** By restic's full snapshot id, after retention forgot it. Verifications are kept. */
   deleteSnapshotByResticId(resticSnapshotId: string): Promise<boolean>;
 
@@ -246,6 +251,16 @@ function createStore(driver: Driver): StateStore {
       const sql = `SELECT * FROM snapshots WHERE dataset = ? AND status = 'complete' ORDER BY started_at DESC, id DESC LIMIT 1`;
       const row = (await driver.query(sql, [dataset]))[0];
       return row && readSnapshot(row);
+    },
+
+    async hasSnapshotsIn(repository) {
+      return (
+        (
+          await driver.query("SELECT 1 FROM snapshots WHERE repository = ? AND status = 'complete' LIMIT 1", [
+            repository,
+          ])
+        ).length > 0
+      );
     },
 
     async deleteSnapshotByResticId(resticSnapshotId) {

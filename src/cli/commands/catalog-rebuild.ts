@@ -1,11 +1,12 @@
 /** lifeboat catalog rebuild: the state store's recovery points, rebuilt from the repositories. */
 import { ExitCode } from '../../errors.js';
 import { rebuildCatalog, type CatalogReport } from '../../protect/catalog.js';
+import { rebuildCatalogInto } from '../../protect/catalog-rebuild-into.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { withPlan } from '../open-plan.js';
 
-const USAGE = `[--dry-run] [--plan FILE] [--json]
+const USAGE = `[--dry-run | --into NEW_FILE] [--plan FILE] [--json]
 
 Reads every repository the plan backs up to (snapshots tagged lifeboat and this plan's
 organization), records each complete run the state store does not know (from its
@@ -13,19 +14,25 @@ manifest: units, fingerprint, start and end times), and removes state records wh
 manifest snapshot is no longer in the repository. Verifications, failures and the audit
 log live only in the state store and cannot be rebuilt.
 
-  --dry-run, -n  print what would change; change nothing`;
+  --dry-run, -n  print what would change; change nothing
+  --into FILE    write the records into a new state store FILE instead (the plan's own is
+                 not opened: for a damaged one); then move FILE into place as printed`;
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const parsed = parseCommandArgs(
     'catalog rebuild',
     args,
-    { 'dry-run': { type: 'boolean', short: 'n' } },
+    { 'dry-run': { type: 'boolean', short: 'n' }, into: { type: 'string' } },
     USAGE,
   );
   return withPlan(parsed.string('plan'), async (context) => {
-    const report = await rebuildCatalog(context, { dryRun: parsed.flag('dry-run') });
+    const into = parsed.string('into');
+    const rebuilt = into
+      ? await rebuildCatalogInto(context, into, { dryRun: parsed.flag('dry-run') })
+      : undefined;
+    const report = rebuilt ?? (await rebuildCatalog(context, { dryRun: parsed.flag('dry-run') }));
     if (parsed.flag('json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else process.stdout.write(formatReport(report));
+    else process.stdout.write(formatReport(report) + (rebuilt ? `${rebuilt.into.next}\n` : ''));
     const errors = report.repositories.flatMap((r) => (r.error ? [r.error] : []));
     if (errors.length === 0)
       return report.repositories.some((r) => r.unreadable.length > 0) ? ExitCode.failed : ExitCode.ok;

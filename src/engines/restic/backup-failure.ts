@@ -13,6 +13,7 @@ export function backupFailure(
   attempt: BackupAttempt,
   repository: string,
   details: Record<string, unknown>,
+  /** Classifies restic's run; its `stderr` is the raw text, which it redacts before showing. */
   resticFailure: (result: RunResult) => LifeboatError,
 ): LifeboatError {
   const { restic, producer } = attempt;
@@ -20,7 +21,7 @@ export function backupFailure(
   const producerOk = producer.code === 0 && producer.signal === null;
   const fromRestic = resticOk
     ? undefined
-    : resticFailure({ ...restic, stdout: '', stderr: attempt.resticStderr });
+    : resticFailure({ ...restic, stdout: '', stderr: attempt.resticStderrRaw });
   if (fromRestic instanceof EnvironmentError) return fromRestic;
   const producerCaused = !producerOk && !attempt.producerStopped && producer.signal !== 'SIGPIPE';
   if (fromRestic && !producerCaused)

@@ -5,7 +5,13 @@
 import { EnvironmentError, OperationError, type LifeboatError } from '../../errors.js';
 
 export type ResticFailureKind =
-  'wrong-password' | 'repository-missing' | 'locked' | 'unreachable' | 'already-initialized' | 'other';
+  | 'wrong-password'
+  | 'repository-missing'
+  | 'locked'
+  | 'no-space'
+  | 'unreachable'
+  | 'already-initialized'
+  | 'other';
 
 // Network and TLS failures come first: restic 0.14 follows them with "Is there a repository
 // at the following location?" as well, which would otherwise read as a missing repository.
@@ -26,6 +32,9 @@ const UNREACHABLE: RegExp[] = [
 const TLS = /x509:|tls:|certificate/i;
 
 const WRONG_PASSWORD = /wrong password or no key found/i;
+// A full disk comes before a lock: restic that cannot write its lock file says "unable to
+// create lock in backend" too, and `restic unlock` would not help.
+const NO_SPACE = /no space left on device|disk quota exceeded/i;
 const LOCKED = /repository is already locked|unable to create lock in backend/i;
 const ALREADY_INITIALIZED = /config file already exists|already initialized/i;
 const MISSING: RegExp[] = [
@@ -38,6 +47,7 @@ const MISSING: RegExp[] = [
 /** The kind of failure; `exitCode` 0 is never a failure and is not expected here. */
 export function classifyResticFailure(exitCode: number | null, stderr: string): ResticFailureKind {
   if (exitCode === 12 || WRONG_PASSWORD.test(stderr)) return 'wrong-password';
+  if (NO_SPACE.test(stderr)) return 'no-space';
   if (exitCode === 11 || LOCKED.test(stderr)) return 'locked';
   if (ALREADY_INITIALIZED.test(stderr)) return 'already-initialized';
   if (UNREACHABLE.some((re) => re.test(stderr))) return 'unreachable';
@@ -54,6 +64,18 @@ export function keyLine(stderr: string): string {
   return lines.find((l) => l.startsWith('Fatal:')) ?? lines.at(-1) ?? '';
 }
 
+/**
+ * The line that says which write found the disk full, and the path it wrote, found in the raw
+ * text (a secret equal to a word of it cannot hide it) and shown from the redacted one.
+ */
+export function noSpaceLine(raw: string, shown: string): { line: string; path: string | undefined } {
+  const rawLines = raw.split('\n');
+  const index = rawLines.findIndex((l) => NO_SPACE.test(l));
+  const line = (shown.split('\n')[index] ?? '').trim();
+  const path = /(?:write|open|mkdir|create|rename|sync|truncate|symlink|link) (\/[^:]*): /.exec(line)?.[1];
+  return { line, path };
+}
+
 /** Who holds a restic lock, as restic 0.14 reports it: "locked by PID 13588 on vm by root". */
 export function lockHolder(stderr: string): string | undefined {
   return /locked (?:exclusively )?by (PID \d+ on \S+ by [^\n(]+)/i.exec(stderr)?.[1]?.trim();
@@ -66,14 +88,21 @@ export interface ResticFailure {
   repository: string;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  /** stderr, already redacted. */
+  /** stderr, already redacted: what messages and details show. */
   stderr: string;
+  /**
+   * stderr as restic printed it, to classify only (never shown): a secret that is also a word
+   * of restic's messages ("repository", "password") would otherwise mask the words classifying
+   * looks for. Default: `stderr`.
+   */
+  rawStderr?: string;
 }
 
 /** The Lifeboat error that tells the user what went wrong with a restic run and what to do. */
 export function resticError(failure: ResticFailure): LifeboatError {
   const { operation, repository, exitCode, signal, stderr } = failure;
-  const kind = signal ? 'other' : classifyResticFailure(exitCode, stderr);
+  const raw = failure.rawStderr ?? stderr;
+  const kind = signal ? 'other' : classifyResticFailure(exitCode, raw);
   const details = { repository, operation, reason: kind, exitCode, signal, stderr: stderr.slice(-2000) };
   const line = keyLine(stderr);
   switch (kind) {
@@ -96,6 +125,19 @@ export function resticError(failure: ResticFailure): LifeboatError {
           hint:
             'wait for the other restic run to finish and retry. Lifeboat already removed locks left by crashed runs on this host; ' +
             `if you are sure no restic process uses the repository anywhere, run: restic -r ${repository} unlock`,
+        },
+      );
+    }
+    case 'no-space': {
+      const { line: full, path } = noSpaceLine(raw, stderr);
+      const where = path ?? repository;
+      return new EnvironmentError(
+        `no space left on device: restic ${operation} could not write ${where}${full && !path ? ` (${full})` : ''}`,
+        {
+          details: { ...details, path: where },
+          hint:
+            `free space on the file system that holds ${where} (df -h shows how full it is), ` +
+            'or point the work at a larger one, then retry; a backup cut short by a full disk completed no recovery point',
         },
       );
     }

@@ -121,6 +121,26 @@ function installExitHook(): void {
   });
 }
 
+/** A lock that cannot be written: a full or read-only disk is the user's to fix, not a bug. */
+function lockWriteError(error: unknown, dir: string, key: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new EnvironmentError(`no space left on device: cannot write the lock of ${key} in ${dir}`, {
+      cause: error,
+      details: { path: dir, code },
+      hint: `free space on the file system that holds ${dir} (df -h shows how full it is), then retry`,
+    });
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new EnvironmentError(`cannot write the lock of ${key} in ${dir}: ${code}`, {
+      cause: error,
+      details: { path: dir, code },
+      hint: `make ${dir} writable by this user`,
+    });
+  }
+  return error;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Takes the cross-process lock of `key`, waiting for a live holder and breaking a stale one. */
@@ -128,7 +148,9 @@ export async function acquireLock(key: string, options: LockOptions = {}): Promi
   const dir = options.dir ?? defaultLockDir();
   const waitMs = options.waitMs ?? 600_000;
   const pollMs = options.pollMs ?? 250;
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+    throw lockWriteError(error, dir, key);
+  });
   const path = lockPath(dir, key);
   const holder: LockHolder = {
     pid: process.pid,
@@ -139,10 +161,13 @@ export async function acquireLock(key: string, options: LockOptions = {}): Promi
     acquiredAt: new Date().toISOString(),
   };
   const temp = `${path}.${holder.token}.tmp`;
-  await writeFile(temp, JSON.stringify(holder) + '\n', { mode: 0o644 });
   const deadline = Date.now() + waitMs;
   let brokeStale = false;
   try {
+    // Inside the try: a write that fails half way (a full disk) still leaves a file to remove.
+    await writeFile(temp, JSON.stringify(holder) + '\n', { mode: 0o600 }).catch((error: unknown) => {
+      throw lockWriteError(error, dir, key);
+    });
     for (;;) {
       try {
         await link(temp, path);

@@ -175,8 +175,8 @@ export class ResticRepository {
     return this.locked(async () => {
       const result = await this.spawnRestic(['init']);
       if (result.code === 0) return { created: true };
-      const stderr = this.redact(result.stderr);
-      if (classifyResticFailure(result.code, stderr) === 'already-initialized') return { created: false };
+      if (classifyResticFailure(result.code, result.stderr) === 'already-initialized')
+        return { created: false };
       throw this.failure('init', result);
     });
   }
@@ -249,7 +249,7 @@ export class ResticRepository {
       }
       if (saved) await this.forgetBestEffort(saved);
       if (attempt.restic.code !== 0) {
-        throw this.failure('backup', { ...attempt.restic, stdout: '', stderr: attempt.resticStderr });
+        throw this.failure('backup', { ...attempt.restic, stdout: '', stderr: attempt.resticStderrRaw });
       }
       throw new OperationError(
         `restic backup of ${options.filename} on ${this.displayUrl} stored ${attempt.summary?.totalBytesProcessed ?? 'no'} bytes of ${size}`,
@@ -281,6 +281,7 @@ export class ResticRepository {
         return {
           restic: result,
           resticStderr: this.redact(result.stderr),
+          resticStderrRaw: result.stderr,
           producer: { code: 0, signal: null },
           producerStderr: '',
           producerStopped: false,
@@ -417,6 +418,7 @@ export class ResticRepository {
     });
   }
 
+  /** `result.stderr` is restic's raw text: classified as it is, shown redacted. */
   private failure(operation: string, result: RunResult): LifeboatError {
     return resticError({
       operation,
@@ -424,6 +426,7 @@ export class ResticRepository {
       exitCode: result.code,
       signal: result.signal,
       stderr: this.redact(result.stderr),
+      rawStderr: result.stderr,
     });
   }
 
@@ -483,7 +486,7 @@ export class ResticRepository {
     const lockedOut =
       attempt.restic.code !== 0 &&
       attempt.summary?.snapshotId === undefined &&
-      classifyResticFailure(attempt.restic.code, attempt.resticStderr) === 'locked';
+      classifyResticFailure(attempt.restic.code, attempt.resticStderrRaw) === 'locked';
     if (!lockedOut) return attempt;
     await this.removeStaleLocks();
     return attemptOnce();

@@ -12,7 +12,10 @@ import { TextTail, eachLine, exitOf, exitOfProcess, run, type Exit } from './run
 
 export interface BackupAttempt {
   restic: Exit;
+  /** restic's stderr, redacted: what may be shown. */
   resticStderr: string;
+  /** restic's stderr as printed, to classify the failure only: never shown or logged. */
+  resticStderrRaw: string;
   producer: Exit;
   producerStderr: string;
   /** Lifeboat stopped the producer (restic had ended, or the backup was aborted): its failure is no cause. */
@@ -103,6 +106,7 @@ export async function pipedBackup(
     return {
       restic: resticResult,
       resticStderr: input.redact(resticStderr.toString()),
+      resticStderrRaw: resticStderr.toString(),
       producer: producerResult,
       producerStderr: input.redact(producerStderr.toString()),
       producerStopped,
@@ -121,11 +125,13 @@ export async function commandBackup(input: AttemptInput): Promise<BackupAttempt>
     onStdoutLine: backupLineHandler(input.onProgress, (s) => (summary = s)),
     ...(input.signal ? { signal: input.signal } : {}),
   });
-  const stderr = input.redact(result.stderr);
+  const outcome = producerOutcome(result.stderr);
   return {
     restic: result,
-    resticStderr: stderr,
-    ...producerOutcome(stderr),
+    resticStderr: input.redact(result.stderr),
+    resticStderrRaw: result.stderr,
+    producer: outcome.producer,
+    producerStderr: input.redact(outcome.producerStderr),
     producerStopped: false,
     summary,
   };
@@ -181,6 +187,7 @@ export async function fileBackup(input: AttemptInput & { path: string }): Promis
   return {
     restic: exit,
     resticStderr: input.redact(stderr.toString()),
+    resticStderrRaw: stderr.toString(),
     producer: { code: 0, signal: null },
     producerStderr: '',
     producerStopped: false,

@@ -1,0 +1,85 @@
+/**
+ * Temporary directories only their owner can read, that do not outlive their process for
+ * long: each is made under one Lifeboat-owned root per user (mode 0700), named after the
+ * process that made it, and `reapStaleTempDirs` removes those whose process is gone (killed
+ * by SIGKILL, the OOM killer, a power loss), which no exit handler could clean.
+ */
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EnvironmentError } from '../errors.js';
+
+/** `<tmpdir>/lifeboat-<uid>`: per user, so that no user can plant or read another's files. */
+export function privateTempRoot(): string {
+  return join(tmpdir(), `lifeboat-${process.getuid?.() ?? 'user'}`);
+}
+
+/** Field 22 of /proc/PID/stat: when the process started, to tell a reused pid apart. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function ensureRoot(): string {
+  const root = privateTempRoot();
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(root);
+  // In a shared /tmp another user may have made the name first, or made it a symlink.
+  const uid = process.getuid?.();
+  if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o077) !== 0) {
+    throw new EnvironmentError(`${root} is not a private directory of this user`, {
+      details: { path: root },
+      hint: `remove ${root} (or set TMPDIR to a directory of your own), then retry`,
+    });
+  }
+  return root;
+}
+
+/**
+ * A new directory, mode 0700, named `<prefix><pid>.<start>-XXXXXX`; the caller removes it when
+ * done (reapStaleTempDirs removes it if the process dies first).
+ */
+export function privateTempDir(prefix: string): string {
+  if (!/^[a-z0-9-]*$/i.test(prefix)) throw new Error(`privateTempDir: invalid prefix ${prefix}`);
+  return mkdtempSync(join(ensureRoot(), `${prefix}${process.pid}.${startTime(process.pid) ?? '0'}-`));
+}
+
+/** Removes the directories whose process no longer runs; returns their paths. Never throws. */
+export function reapStaleTempDirs(): string[] {
+  const root = privateTempRoot();
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = /(\d+)\.(\d+)-[^-]+$/.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    if (pid === process.pid || processRuns(pid, match[2]!)) continue;
+    try {
+      rmSync(join(root, name), { recursive: true, force: true });
+      removed.push(join(root, name));
+    } catch {
+      // Another process reaping at the same time, or a file we may not remove: left for later.
+    }
+  }
+  return removed;
+}
+
+function processRuns(pid: number, start: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = startTime(pid);
+  // Off Linux (no /proc) a live pid is taken for the same process.
+  return now === undefined || start === '0' || now === start;
+}
