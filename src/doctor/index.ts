@@ -11,6 +11,7 @@ import { createProtectContext, type ProtectContext } from '../protect/context.js
 import { failed, type DoctorCheck } from './check.js';
 import { checkRepositories } from './repositories.js';
 import { checkSources } from './sources.js';
+import { checkStateIntegrity } from './state-integrity.js';
 import {
   TOOLS,
   checkPostgresClients,
@@ -96,6 +97,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   const context = createProtectContext(options.loaded, env);
   try {
     checks.push(await checkState(context));
+    checks.push(await checkStateIntegrity(context));
     checks.push(...(await checkRepositories(context, env, options.repositoryTimeoutMs)));
     const clientMajor = (client: { tool: string; major(line: string): number | undefined }) => {
       const found = byTool(client.tool);
