@@ -28,6 +28,7 @@ function record(
     tags: [],
     runId: `run-${id}`,
     units: units.map((u) => ({ kind: 'stream', filename: 'postgres/db.dump', snapshotId: u })),
+    forgettingSince: null,
   };
 }
 

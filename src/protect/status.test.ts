@@ -48,6 +48,7 @@ function snapshot(startedAgo: number, fields: Partial<SnapshotRecord> = {}): Sna
     tags: [],
     runId: `run-${startedAgo}`,
     units: [],
+    forgettingSince: null,
     ...fields,
   };
 }
