@@ -17,6 +17,7 @@ import {
 } from '../../backup-result.js';
 import type { ProtectContext } from '../../context.js';
 import { MANIFEST_FILENAME, MANIFEST_FORMAT, type Manifest, type ManifestUnit } from '../../manifest.js';
+import { pausePoint } from '../../pause-point.js';
 import { createSource } from '../../../stores/index.js';
 import { storeUnits } from './backup-units.js';
 import { labelsToTags, newRunId, type SnapshotLabels } from '../../tags.js';
@@ -112,6 +113,7 @@ export async function backupLogical(
         return { manifestResult, fingerprint };
       })
       .finally(() => capture.close());
+    await pausePoint('backup:manifest-stored');
     const bytesAdded = written.reduce((sum, u) => sum + u.bytesAdded, manifestResult.dataAdded);
     const bytesProcessed = written.reduce((sum, u) => sum + u.bytesProcessed, 0);
     await state.markSnapshotComplete(record.id, {
