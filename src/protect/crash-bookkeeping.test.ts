@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { killGroup, spawnCli, waitForLine, type CliProcess } from '../cli/testing/cli-process.js';
+import { killGroup, spawnCli, type CliProcess } from '../cli/testing/cli-process.js';
 import { runCli } from '../cli/testing/run-cli.js';
 import { parseSnapshots, type Snapshot } from '../engines/restic/output.js';
 import type { SnapshotRecord } from '../state/store.js';
@@ -54,14 +54,28 @@ after(async () => {
 
 /** Starts the command, waits until it pauses at `phase`, and kills its whole group there. */
 async function killAt(phase: string, args: string[]): Promise<void> {
+  const paused = join(dir, 'paused');
+  rmSync(paused, { force: true });
   const child = spawnCli([...args, '--plan', plan(), '--json'], {
     ...process.env,
     LIFEBOAT_TEST_PAUSE_AT: phase,
+    LIFEBOAT_TEST_PAUSED_FILE: paused,
   });
   running.push(child);
-  await waitForLine(child, 'stderr', new RegExp(`"phase":"${phase}"`));
+  await waitForPause(child, paused, phase);
   await killGroup(child); // throws if any process of the group survived
   await exec('restic', ['check'], { env: resticEnv() });
+}
+
+async function waitForPause(child: CliProcess, file: string, phase: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(file) || readFileSync(file, 'utf8') !== phase) {
+    assert.ok(
+      Date.now() < deadline,
+      `the process did not pause at ${phase}; stderr:\n${child.stderr.join('\n')}`,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function repositorySnapshots(): Promise<Snapshot[]> {

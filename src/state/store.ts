@@ -345,7 +345,8 @@ function createStore(driver: Driver): StateStore {
         const at = now();
         const current = (await tx.query('SELECT * FROM leases WHERE name = ?', [input.name]))[0];
         const holder = current && readLease(current);
-        if (holder && holder.expiresAt > at && !abandoned(holder)) return { acquired: false, holder } as const;
+        if (holder && holder.expiresAt > at && !abandoned(holder))
+          return { acquired: false, holder } as const;
         if (holder) await tx.run('DELETE FROM leases WHERE name = ?', [input.name]);
         const row = await insert(tx, 'leases', {
           name: input.name,
