@@ -4,7 +4,7 @@ import { serveRunMetrics } from '../../metrics/run-metrics.js';
 import { schedulerCounters } from '../../metrics/scheduler-metrics.js';
 import { parseListenAddress, type MetricsServer } from '../../metrics/server.js';
 import { runScheduler, type SchedulerLogEntry } from '../../protect/scheduler.js';
-import { acquireLease, schedulerLeaseName } from '../../protect/scheduler-lease.js';
+import { acquireLease, schedulerLeaseName, type HeldLease } from '../../protect/scheduler-lease.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { withPlan } from '../open-plan.js';
@@ -68,16 +68,8 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       counters.observe(entry);
       write(entry);
     };
-    // Before anything else runs: a second scheduler on the plan stops here, naming the first.
-    const lease = await acquireLease(await context.state(), {
-      name: schedulerLeaseName(context.plan),
-      description: `lifeboat run --plan ${context.loaded.file}`,
-      onLost: (reason) => {
-        write({ at: new Date().toISOString(), event: 'error', message: `${reason}; stopping` });
-        stop.abort();
-      },
-    });
     let metrics: MetricsServer | undefined;
+    let lease: HeldLease | undefined;
     try {
       if (listen) {
         metrics = await serveRunMetrics(context, {
@@ -92,6 +84,15 @@ export async function run(args: string[], _context: CommandContext): Promise<num
           url: metrics.url,
         });
       }
+      // Before any work: a second scheduler on the plan stops here, naming the first.
+      lease = await acquireLease(await context.state(), {
+        name: schedulerLeaseName(context.plan),
+        description: `lifeboat run --plan ${context.loaded.file}`,
+        onLost: (reason) => {
+          write({ at: new Date().toISOString(), event: 'error', message: `${reason}; stopping` });
+          stop.abort();
+        },
+      });
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       // A verification or prune in progress finishes, however long it takes: not cut off after 2 s.
@@ -107,10 +108,10 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        await metrics?.close();
       }
     } finally {
-      await lease.release();
+      await metrics?.close();
+      await lease?.release();
     }
   });
 }
