@@ -3,9 +3,10 @@
  * dataset, the run holding a given snapshot id (`--snapshot`), or the newest run that started
  * at or before a time (`--at`). Only runs the state store calls complete count: a pending or
  * failed run is not a recovery point, whatever the repository still holds of it. Nor is, for
- * `latest` and `--at`, a run whose last verification failed: restoring it is known not to
- * give the data back; it is skipped and named in `skipped`. `--snapshot` still takes it, as
- * the user asked for that one.
+ * a restore's `latest` and `--at`, a run whose last verification failed: restoring it is
+ * known not to give the data back; it is skipped and named in `skipped`. `--snapshot` still
+ * takes it, as the user asked for that one, and so does a verification (see
+ * `includeFailedVerifications`).
  *
  * `chooseRecoveryPoint` is pure (records in, a choice or a UsageError out); `findRecoveryPoint`
  * reads the records first.
@@ -60,6 +61,14 @@ export interface RecoveryPointSelector {
   snapshot?: string;
   /** ISO 8601 or `YYYY-MM-DD HH:MM`, local time unless it carries a zone. */
   at?: string;
+  /**
+   * Whether `latest` and `--at` may choose a point whose last verification failed. A restore
+   * must not (default when a selector is given: planRestore always gives one); a
+   * verification must (default without a selector): re-testing that point is how it becomes
+   * good again when the failure was not its own (a wrong check, a throwaway instance that
+   * did not start).
+   */
+  includeFailedVerifications?: boolean;
 }
 
 /** How many runs of one dataset are searched; retention keeps far fewer. */
@@ -68,15 +77,19 @@ const searchLimit = 100_000;
 export async function findRecoveryPoint(
   context: ProtectContext,
   dataset: string,
-  selector: RecoveryPointSelector = {},
+  given?: RecoveryPointSelector,
 ): Promise<RecoveryPoint> {
+  const selector = given ?? {};
+  const includeFailed = given?.includeFailedVerifications ?? given === undefined;
   context.dataset(dataset);
   // A crash may have left the records behind the repository: a completed run still pending,
   // a pruned run still listed. Settled here, so a restore never starts from a run that is gone.
   await reconcileDataset(context, dataset);
   const state = await context.state();
   const records = await state.listSnapshots(dataset, { status: 'complete', limit: searchLimit });
-  const failed = failedVerifications(await state.listVerifications(dataset, { limit: searchLimit }));
+  const failed: FailedVerifications = includeFailed
+    ? new Map()
+    : failedVerifications(await state.listVerifications(dataset, { limit: searchLimit }));
   try {
     return chooseRecoveryPoint(dataset, records, selector, failed);
   } catch (error) {
