@@ -15,6 +15,7 @@ import { LifeboatError, coerceError } from '../errors.js';
 import { acquireLock } from '../engines/restic/lock.js';
 import type { Snapshot } from '../engines/restic/output.js';
 import type { SnapshotRecord, StateStore } from '../state/store.js';
+import { actor } from './audit.js';
 import { INTERRUPTED_ERROR } from './backup-result.js';
 import type { ProtectContext } from './context.js';
 import { backupRunning, datasetLockKey, lockDir } from './dataset-lock.js';
@@ -132,7 +133,7 @@ async function settle(context: ProtectContext, state: StateStore, dataset: strin
   }
   if (report.completed.length + report.removed.length + report.kept.length > 0) {
     await state.appendAudit({
-      actor: 'lifeboat',
+      actor: actor(),
       action: 'catalog.reconcile',
       target: `dataset:${dataset}`,
       outcome: report.errors.length > 0 ? 'partial' : 'ok',
