@@ -210,6 +210,12 @@ const DATASET_METRICS: DatasetMetric[] = [
     judged: true,
     value: (_r, records) => bit(records?.latestVerification?.ok === false),
   },
+  {
+    name: 'lifeboat_newest_recovery_point_verification_failed',
+    help: '1 when the newest recovery point failed its last verification: it is no recovery point, restore skips it and the dataset is not compliant.',
+    judged: true,
+    value: (r) => bit(r.newestFailedVerification !== null),
+  },
 ];
 
 export function datasetMetrics(snapshot: StatusSnapshot): MetricFamily[] {

@@ -6,6 +6,9 @@ import type { BackupProgress } from '../engines/restic/repository.js';
 import type { ManifestUnit } from './manifest.js';
 import type { ProtectionKind } from './methods/kind.js';
 
+/** What a run whose process died before it completed is recorded as failed with. */
+export const INTERRUPTED_ERROR = 'interrupted: the process running this backup ended before it completed';
+
 export interface BackupPlanItem {
   dataset: string;
   repository: string;

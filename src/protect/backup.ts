@@ -10,6 +10,7 @@ import type { ProtectContext } from './context.js';
 import { datasetLockKey, lockDir } from './dataset-lock.js';
 import { acquireLock } from '../engines/restic/lock.js';
 import { datasetMethod, protectionMethod } from './methods/index.js';
+import { reconcileDataset } from './reconcile.js';
 
 export type {
   BackupEvent,
@@ -19,6 +20,7 @@ export type {
   RunBackupOptions,
 } from './backup-result.js';
 import { isProtectable } from '../stores/index.js';
+import { reapStaleTempDirs } from '../system/private-temp.js';
 
 /** Which datasets a backup touches. No I/O. Unknown names are a UsageError naming the known ones. */
 export function planBackup(
@@ -55,6 +57,8 @@ export async function runBackup(
   options: RunBackupOptions = {},
 ): Promise<DatasetBackupResult[]> {
   const results: DatasetBackupResult[] = [];
+  // What a SIGKILLed run left in its private temp dirs (a manifest) goes before new work starts.
+  reapStaleTempDirs();
   for (const item of backupPlan.items) {
     if (options.signal?.aborted) break;
     // Never two backups of one dataset at once, across processes: the second fails fast.
@@ -63,26 +67,15 @@ export async function runBackup(
       waitMs: 0,
     });
     try {
-      await failInterruptedRuns(context, item.dataset);
+      // A run still pending while we hold the lock belongs to a process that died: recorded
+      // complete if its manifest made it into the repository, failed if not.
+      await reconcileDataset(context, item.dataset, { locked: true });
       results.push(await protectionMethod(item.method).backup(context, item, options));
     } finally {
       await lock.release();
     }
   }
   return results;
-}
-
-/**
- * A run still pending when we hold the dataset's lock belongs to a process that died (killed,
- * crashed, power lost). Its snapshots never got the complete tag; record it as failed.
- */
-async function failInterruptedRuns(context: ProtectContext, dataset: string): Promise<void> {
-  const state = await context.state();
-  for (const stale of await state.listSnapshots(dataset, { status: 'pending' })) {
-    await state.markSnapshotFailed(stale.id, {
-      error: 'interrupted: the process running this backup ended before it completed',
-    });
-  }
 }
 
 /** The error for a backup command whose datasets did not all succeed. */

@@ -14,9 +14,12 @@ import { LifeboatError, OperationError, coerceError } from '../errors.js';
 import type { SnapshotRecord } from '../state/store.js';
 import { actor } from './audit.js';
 import type { ProtectContext } from './context.js';
-import { MANIFEST_FILENAME, parseManifest, type Manifest } from './manifest.js';
-import { listOrNothing, lockForMaintenance, planPrune, planTags } from './prune.js';
-import type { ResticRepository, Snapshot } from '../engines/restic/repository.js';
+import type { Manifest } from './manifest.js';
+import { manifestCompletion, readManifest } from './manifest-read.js';
+import { lockForMaintenance, planPrune } from './prune.js';
+import { reconcileDataset } from './reconcile.js';
+import { listOrNothing, planTags } from './repository-snapshots.js';
+import type { Snapshot } from '../engines/restic/repository.js';
 import { groupRuns, type RunSnapshots } from './retention.js';
 import { TAG_COMPLETE, TAG_PENDING } from './tags.js';
 
@@ -142,10 +145,17 @@ async function rebuildRepository(
       report.note = 'the repository does not exist yet';
       return report;
     }
+    // First what a crash left pending or half-pruned, so that a run completed in the
+    // repository is completed in its own record rather than recorded a second time.
+    if (!options.dryRun)
+      for (const dataset of planDatasets) await reconcileDataset(context, dataset, { locked: true });
     const datasets = new Set([...planDatasets, ...byDataset(snapshots).keys()]);
     const records: SnapshotRecord[] = [];
-    for (const dataset of datasets)
+    const unfinished: SnapshotRecord[] = [];
+    for (const dataset of datasets) {
       records.push(...(await state.listSnapshots(dataset, { status: 'complete', limit: 1_000_000 })));
+      unfinished.push(...(await state.listSnapshots(dataset, { status: 'failed', limit: 1_000_000 })));
+    }
     const sync = planCatalogSync(repositoryId, snapshots, records);
     report.known = sync.known;
     report.runs = sync.known + sync.insert.length;
@@ -176,7 +186,12 @@ async function rebuildRepository(
         continue;
       }
       report.inserted.push({ dataset, run: run.run, snapshotId: manifestId, startedAt: manifest.startedAt });
-      if (!options.dryRun) await recordRun(context, repositoryId, run.manifest!, manifest);
+      if (options.dryRun) continue;
+      // A record of the same run that says it failed (an older Lifeboat recorded a run cut off
+      // after its manifest that way) gives way to the complete one: one record per run.
+      for (const stale of unfinished.filter((r) => r.runId === run.run && r.dataset === dataset))
+        await state.deleteSnapshot(stale.id);
+      await recordRun(context, repositoryId, run.manifest!, manifest);
     }
     if (!options.dryRun) {
       await state.appendAudit({
@@ -206,21 +221,6 @@ async function rebuildRepository(
   }
 }
 
-async function readManifest(repository: ResticRepository, snapshotId: string): Promise<Manifest> {
-  const handle = await repository.dumpStream(snapshotId, MANIFEST_FILENAME);
-  const chunks: Buffer[] = [];
-  for await (const chunk of handle.stream) chunks.push(chunk as Buffer);
-  await handle.done;
-  try {
-    return parseManifest(Buffer.concat(chunks).toString('utf8'));
-  } catch (cause) {
-    throw new OperationError(
-      `${MANIFEST_FILENAME} of snapshot ${snapshotId.slice(0, 8)} cannot be read: ${coerceError(cause).message}`,
-      { cause },
-    );
-  }
-}
-
 /** Records a run as the backup that wrote it would have: complete, with its manifest's units and fingerprint. */
 async function recordRun(
   context: ProtectContext,
@@ -237,12 +237,5 @@ async function recordRun(
     startedAt: manifest.startedAt,
     tags: snapshot.tags.filter((t) => t !== TAG_COMPLETE && t !== TAG_PENDING),
   });
-  await state.markSnapshotComplete(record.id, {
-    resticSnapshotId: snapshot.id,
-    bytesAdded: manifest.units.reduce((sum, u) => sum + u.bytesAdded, 0),
-    totalBytes: manifest.units.reduce((sum, u) => sum + u.bytesProcessed, 0),
-    fingerprint: manifest.fingerprint as unknown as Record<string, unknown> | null,
-    units: manifest.units as unknown as Record<string, unknown>[],
-    finishedAt: manifest.finishedAt,
-  });
+  await state.markSnapshotComplete(record.id, manifestCompletion(snapshot, manifest));
 }

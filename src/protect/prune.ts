@@ -9,20 +9,23 @@
  * writing a run while its leftovers are judged; restic's exclusive lock (taken by
  * `forget --prune`) guards the repository's data against anyone else.
  *
- * Order matters for crashes: the state store forgets a run only after restic did. A crash
- * in between leaves state records of runs that no longer exist (never the reverse: a run
- * that exists but that Lifeboat forgot); `lifeboat catalog rebuild` removes them.
+ * Order matters for crashes: the state store forgets a run only after restic did, and marks
+ * it (`forgettingSince`) before. A crash in between leaves marked records of runs that may
+ * no longer exist (never the reverse: a run that exists but that Lifeboat forgot); the next
+ * command settles them against the repository (reconcile.ts), and until then no restore
+ * starts from one.
  */
-import { datasetLockKey, lockDir } from './dataset-lock.js';
-import { readFileSync } from 'node:fs';
+import { backupRunning, datasetLockKey, lockDir } from './dataset-lock.js';
 import { EnvironmentError, LifeboatError, coerceError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import { actor } from './audit.js';
 import type { ProtectContext } from './context.js';
 import { datasetMethod, protectionMethod } from './methods/index.js';
 import { datasetRepository as repositoryOfDataset, defaultRepositoryOf } from './methods/kind.js';
-import { acquireLock, isStale, lockPath, type HeldLock, type LockHolder } from '../engines/restic/lock.js';
-import type { Snapshot } from '../engines/restic/output.js';
+import { acquireLock, type HeldLock } from '../engines/restic/lock.js';
+import { pausePoint } from './pause-point.js';
+import { reconcileDataset } from './reconcile.js';
+import { listOrNothing, planTags } from './repository-snapshots.js';
 import {
   decidePrune,
   describePolicy,
@@ -30,7 +33,6 @@ import {
   type DatasetPruneDecision,
   type RetentionPolicy,
 } from './retention.js';
-import { TAG_LIFEBOAT, slug } from './tags.js';
 import { isProtectable } from '../stores/index.js';
 
 export interface PrunePlanDataset {
@@ -58,11 +60,6 @@ export interface PrunePlan {
 export function datasetRepository(plan: Plan, datasetId: string): string {
   const dataset = plan.datasets?.[datasetId];
   return dataset ? repositoryOfDataset(dataset) : defaultRepositoryOf('logical');
-}
-
-/** The restic tags every snapshot of this plan's organization carries. */
-export function planTags(plan: Plan): string[] {
-  return [TAG_LIFEBOAT, `org=${slug(plan.organization)}`];
 }
 
 /** Which datasets are pruned, where, and how. No I/O. Datasets Lifeboat does not back up are skipped. */
@@ -106,20 +103,8 @@ export function planPrune(plan: Plan): PrunePlan {
  * The key of the lock `runBackup` holds while it backs up a dataset. It must stay equal to
  * the one in backup.ts (prune.test.ts proves it: holding this lock makes a backup fail fast).
  */
-export { datasetLockKey, lockDir } from './dataset-lock.js';
-
-/** Whether a live process holds the dataset's backup lock, read without taking it. */
-export function backupRunning(homeDir: string, datasetId: string): boolean {
-  let holder: LockHolder;
-  try {
-    holder = JSON.parse(
-      readFileSync(lockPath(lockDir(homeDir), datasetLockKey(homeDir, datasetId)), 'utf8'),
-    ) as LockHolder;
-  } catch {
-    return false; // no lock file (or one being written): nothing is running
-  }
-  return !isStale(holder);
-}
+export { backupRunning, datasetLockKey, lockDir } from './dataset-lock.js';
+export { listOrNothing, planTags } from './repository-snapshots.js';
 
 export interface RepositoryPruneReport {
   repository: string;
@@ -241,6 +226,10 @@ async function pruneRepository(
       return report;
     }
     const now = options.now?.() ?? new Date();
+    // What an earlier prune or backup cut off is settled first, so that its runs are judged
+    // by what they are (complete, failed, gone) rather than by a stale record.
+    if (!dryRun)
+      for (const { dataset } of item.datasets) await reconcileDataset(context, dataset, { locked: true });
     for (const { dataset, policy } of item.datasets) {
       // Dead for sure: runs recorded failed, and runs recorded pending while no process holds
       // the dataset's backup lock (we hold it, unless this is a dry run): their process died.
@@ -260,11 +249,17 @@ async function pruneRepository(
     }
     if (dryRun) return report;
     const ids = report.datasets.flatMap((d) => [...d.remove, ...d.leftovers].flatMap((v) => v.snapshotIds));
+    // Marked before restic forgets, so that a crash between the two leaves the next command
+    // a record to check against the repository (reconcile.ts) rather than a silent lie.
+    await state.markSnapshotsForgetting(
+      report.datasets.flatMap((d) => d.remove.flatMap((r) => (r.manifestId ? [r.manifestId] : []))),
+    );
     if (ids.length > 0) {
       await repository.forgetIds(ids, { prune: true });
       report.forgotten = ids;
       report.pruned = true;
     }
+    await pausePoint('prune:forgotten');
     for (const decision of report.datasets) {
       for (const removed of decision.remove) {
         if (removed.manifestId && (await state.deleteSnapshotByResticId(removed.manifestId)))
@@ -319,16 +314,6 @@ export async function lockForMaintenance(
         cause: error,
       });
     }
-    throw error;
-  }
-}
-
-/** The snapshots, or undefined when the repository was never initialised (nothing to prune or read). */
-export async function listOrNothing(list: () => Promise<Snapshot[]>): Promise<Snapshot[] | undefined> {
-  try {
-    return await list();
-  } catch (error) {
-    if (error instanceof EnvironmentError && error.details?.reason === 'repository-missing') return undefined;
     throw error;
   }
 }

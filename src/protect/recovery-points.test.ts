@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { OperationError, UsageError } from '../errors.js';
-import type { SnapshotRecord } from '../state/store.js';
-import { chooseRecoveryPoint, parseTime } from './recovery-points.js';
+import type { SnapshotRecord, VerificationRecord } from '../state/store.js';
+import { chooseRecoveryPoint, failedVerifications, parseTime } from './recovery-points.js';
 
 function record(
   id: string,
@@ -28,6 +28,7 @@ function record(
     tags: [],
     runId: `run-${id}`,
     units: units.map((u) => ({ kind: 'stream', filename: 'postgres/db.dump', snapshotId: u })),
+    forgettingSince: null,
   };
 }
 
@@ -117,5 +118,68 @@ describe('parseTime', () => {
     ]) {
       assert.throws(() => parseTime(bad), UsageError, bad);
     }
+  });
+});
+
+describe('recovery points that failed their verification', () => {
+  const check = (snapshotId: string, finishedAt: string, ok: boolean): VerificationRecord => ({
+    id: `v-${snapshotId}-${finishedAt}`,
+    snapshotId: `rec-${snapshotId}`,
+    dataset: 'db',
+    startedAt: finishedAt,
+    finishedAt,
+    ok,
+    details: null,
+    error: ok ? null : 'fingerprint differs',
+  });
+
+  test('only the last verification of each point counts', () => {
+    const failed = failedVerifications([
+      check('bbbb3333', '2024-05-05T00:00:00.000Z', false),
+      check('aaaa2222', '2024-05-04T00:00:00.000Z', true),
+      check('aaaa2222', '2024-05-03T12:00:00.000Z', false),
+    ]);
+    assert.deepEqual([...failed.keys()], ['rec-bbbb3333']);
+  });
+
+  test('latest and --at pass over them and say so; --snapshot still takes one', () => {
+    const failed = failedVerifications([check('bbbb3333', '2024-05-05T00:00:00.000Z', false)]);
+    const latest = chooseRecoveryPoint('db', records, {}, failed);
+    assert.equal(latest.snapshotId, 'aaaa2222');
+    assert.deepEqual(
+      latest.skipped.map((s) => s.snapshotId),
+      ['bbbb3333'],
+    );
+    assert.match(
+      latest.chosenBy,
+      /^latest that has not failed verification \(skipped bbbb3333: its verification failed at 2024-05-05T00:00:00.000Z: fingerprint differs\)$/,
+    );
+    assert.equal(
+      chooseRecoveryPoint('db', records, { at: '2024-05-03T12:00Z' }, failed).snapshotId,
+      'aaaa2222',
+    );
+    const named = chooseRecoveryPoint('db', records, { snapshot: 'bbbb' }, failed);
+    assert.equal(named.snapshotId, 'bbbb3333');
+    assert.deepEqual(named.skipped, []);
+  });
+
+  test('when every point failed, an OperationError says how to get a good one', () => {
+    const failed = failedVerifications(
+      ['aaaa1111', 'aaaa2222', 'bbbb3333'].map((id) => check(id, '2024-05-05T00:00:00.000Z', false)),
+    );
+    assert.throws(
+      () => chooseRecoveryPoint('db', records, {}, failed),
+      (e: unknown) =>
+        e instanceof OperationError &&
+        /every recovery point of 'db' failed its verification; the newest, bbbb3333/.test(e.message) &&
+        /--snapshot bbbb3333/.test(e.hint ?? ''),
+    );
+  });
+
+  test('a point a prune is forgetting is no recovery point', () => {
+    const forgetting = records.map((r) =>
+      r.resticSnapshotId === 'bbbb3333' ? { ...r, forgettingSince: '2024-05-06T00:00:00.000Z' } : r,
+    );
+    assert.equal(chooseRecoveryPoint('db', forgetting).snapshotId, 'aaaa2222');
   });
 });

@@ -2,14 +2,19 @@
  * Choosing the recovery point a restore starts from: the newest complete backup run of a
  * dataset, the run holding a given snapshot id (`--snapshot`), or the newest run that started
  * at or before a time (`--at`). Only runs the state store calls complete count: a pending or
- * failed run is not a recovery point, whatever the repository still holds of it.
+ * failed run is not a recovery point, whatever the repository still holds of it. Nor is, for
+ * a restore's `latest` and `--at`, a run whose last verification failed: restoring it is
+ * known not to give the data back; it is skipped and named in `skipped`. `--snapshot` still
+ * takes it, as the user asked for that one, and so does a verification (see
+ * `includeFailedVerifications`).
  *
  * `chooseRecoveryPoint` is pure (records in, a choice or a UsageError out); `findRecoveryPoint`
  * reads the records first.
  */
 import { OperationError, UsageError } from '../errors.js';
-import type { SnapshotRecord } from '../state/store.js';
+import type { SnapshotRecord, VerificationRecord } from '../state/store.js';
 import type { ProtectContext } from './context.js';
+import { reconcileDataset } from './reconcile.js';
 import type { ManifestUnit } from './manifest.js';
 import type { Fingerprint } from '../stores/fingerprint.js';
 
@@ -29,6 +34,26 @@ export interface RecoveryPoint {
   fingerprint: Fingerprint | null;
   /** How it was chosen, for reports: `latest`, `snapshot abc123`, `at 2024-05-01T12:00:00.000Z`. */
   chosenBy: string;
+  /** Newer recovery points passed over because their last verification failed, newest first. */
+  skipped: SkippedPoint[];
+}
+
+export interface SkippedPoint {
+  snapshotId: string;
+  startedAt: string;
+  /** Why, in words: `its verification failed at …: …`. */
+  reason: string;
+}
+
+/** The last verification of each recovery point (by snapshot record id) that failed it. */
+export type FailedVerifications = ReadonlyMap<string, VerificationRecord>;
+
+/** From verifications newest first: the points whose latest verification did not pass. */
+export function failedVerifications(newestFirst: readonly VerificationRecord[]): FailedVerifications {
+  const latest = new Map<string, VerificationRecord>();
+  for (const v of newestFirst)
+    if (v.snapshotId !== null && !latest.has(v.snapshotId)) latest.set(v.snapshotId, v);
+  return new Map([...latest].filter(([, v]) => !v.ok));
 }
 
 export interface RecoveryPointSelector {
@@ -36,6 +61,13 @@ export interface RecoveryPointSelector {
   snapshot?: string;
   /** ISO 8601 or `YYYY-MM-DD HH:MM`, local time unless it carries a zone. */
   at?: string;
+  /**
+   * Whether `latest` and `--at` may choose a point whose last verification failed. A restore
+   * must not (the default); a verification must: re-testing that point is how it becomes good
+   * again when the failure was not its own (a wrong check, a throwaway instance that did not
+   * start).
+   */
+  includeFailedVerifications?: boolean;
 }
 
 /** How many runs of one dataset are searched; retention keeps far fewer. */
@@ -44,13 +76,21 @@ const searchLimit = 100_000;
 export async function findRecoveryPoint(
   context: ProtectContext,
   dataset: string,
-  selector: RecoveryPointSelector = {},
+  given?: RecoveryPointSelector,
 ): Promise<RecoveryPoint> {
+  const selector = given ?? {};
+  const includeFailed = given?.includeFailedVerifications ?? false;
   context.dataset(dataset);
+  // A crash may have left the records behind the repository: a completed run still pending,
+  // a pruned run still listed. Settled here, so a restore never starts from a run that is gone.
+  await reconcileDataset(context, dataset);
   const state = await context.state();
   const records = await state.listSnapshots(dataset, { status: 'complete', limit: searchLimit });
+  const failed: FailedVerifications = includeFailed
+    ? new Map()
+    : failedVerifications(await state.listVerifications(dataset, { limit: searchLimit }));
   try {
-    return chooseRecoveryPoint(dataset, records, selector);
+    return chooseRecoveryPoint(dataset, records, selector, failed);
   } catch (error) {
     // An id that is not this dataset's may well be another's: say which.
     if (error instanceof UsageError && selector.snapshot && error.details?.reason === 'no-match') {
@@ -80,12 +120,13 @@ export function chooseRecoveryPoint(
   dataset: string,
   records: readonly SnapshotRecord[],
   selector: RecoveryPointSelector = {},
+  failed: FailedVerifications = new Map(),
 ): RecoveryPoint {
   if (selector.snapshot !== undefined && selector.at !== undefined) {
     throw new UsageError('give either --snapshot or --at, not both');
   }
   const complete = records
-    .filter((r) => r.status === 'complete' && r.resticSnapshotId !== null)
+    .filter((r) => r.status === 'complete' && r.resticSnapshotId !== null && r.forgettingSince === null)
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   if (complete.length === 0) {
     throw new OperationError(
@@ -122,13 +163,13 @@ export function chooseRecoveryPoint(
         { hint: 'give more characters of the id' },
       );
     }
-    return toRecoveryPoint(matches[0]!, `snapshot ${prefix}`);
+    return toRecoveryPoint(matches[0]!, `snapshot ${prefix}`, []);
   }
 
   if (selector.at !== undefined) {
     const at = parseTime(selector.at);
-    const chosen = complete.find((r) => Date.parse(r.startedAt) <= at.getTime());
-    if (!chosen) {
+    const candidates = complete.filter((r) => Date.parse(r.startedAt) <= at.getTime());
+    if (candidates.length === 0) {
       const first = complete[complete.length - 1]!;
       throw new UsageError(
         `dataset '${dataset}' has no recovery point at or before ${at.toISOString()}: the first one is from ${first.startedAt}`,
@@ -137,10 +178,44 @@ export function chooseRecoveryPoint(
         },
       );
     }
-    return toRecoveryPoint(chosen, `at ${at.toISOString()}`);
+    return firstGood(dataset, candidates, failed, `at ${at.toISOString()}`);
   }
 
-  return toRecoveryPoint(complete[0]!, 'latest');
+  return firstGood(dataset, complete, failed, 'latest');
+}
+
+/** The newest of `newestFirst` that has not failed verification, naming those passed over. */
+function firstGood(
+  dataset: string,
+  newestFirst: readonly SnapshotRecord[],
+  failed: FailedVerifications,
+  chosenBy: string,
+): RecoveryPoint {
+  const skipped: SkippedPoint[] = [];
+  for (const record of newestFirst) {
+    const verification = failed.get(record.id);
+    if (!verification) {
+      const why = skipped.map((s) => `skipped ${s.snapshotId.slice(0, 8)}: ${s.reason}`).join('; ');
+      return toRecoveryPoint(
+        record,
+        skipped.length === 0 ? chosenBy : `${chosenBy} that has not failed verification (${why})`,
+        skipped,
+      );
+    }
+    skipped.push({
+      snapshotId: record.resticSnapshotId!,
+      startedAt: record.startedAt,
+      reason: `its verification failed at ${verification.finishedAt}: ${verification.error ?? 'no error recorded'}`,
+    });
+  }
+  const newest = skipped[0]!;
+  throw new OperationError(
+    `every recovery point of '${dataset}' ${chosenBy === 'latest' ? '' : `${chosenBy} `}failed its verification; the newest, ${newest.snapshotId.slice(0, 8)}: ${newest.reason}`,
+    {
+      hint: `back up again (lifeboat backup ${dataset}) and verify it; to restore a failed one anyway, name it with --snapshot ${newest.snapshotId.slice(0, 8)}`,
+      details: { dataset, skipped },
+    },
+  );
 }
 
 function matchesSnapshot(record: SnapshotRecord, prefix: string): boolean {
@@ -150,7 +225,7 @@ function matchesSnapshot(record: SnapshotRecord, prefix: string): boolean {
   );
 }
 
-function toRecoveryPoint(record: SnapshotRecord, chosenBy: string): RecoveryPoint {
+function toRecoveryPoint(record: SnapshotRecord, chosenBy: string, skipped: SkippedPoint[]): RecoveryPoint {
   return {
     recordId: record.id,
     dataset: record.dataset,
@@ -162,6 +237,7 @@ function toRecoveryPoint(record: SnapshotRecord, chosenBy: string): RecoveryPoin
     units: record.units as unknown as ManifestUnit[] | null,
     fingerprint: record.fingerprint as unknown as Fingerprint | null,
     chosenBy,
+    skipped,
   };
 }
 

@@ -48,6 +48,7 @@ function snapshot(startedAgo: number, fields: Partial<SnapshotRecord> = {}): Sna
     tags: [],
     runId: `run-${startedAgo}`,
     units: [],
+    forgettingSince: null,
     ...fields,
   };
 }
@@ -239,6 +240,34 @@ describe('datasetStatus', () => {
     );
     assert.equal(row.compliant, true);
     assert.deepEqual(row.warnings, ['last verification failed 1h ago: fingerprint differs: public.orders']);
+  });
+
+  test('the newest recovery point failing its verification breaches; an older one failing does not', () => {
+    const newest = snapshot(10 * 60);
+    const ok = verification(5 * 60);
+    const bad = { ...verification(2 * 60, false, 'restic: pack damaged'), snapshotId: newest.id };
+    const row = rowOf(
+      'db',
+      records({
+        newestComplete: newest,
+        latestOkVerification: ok,
+        latestVerification: bad,
+        newestVerification: bad,
+      }),
+    );
+    assert.equal(row.compliant, false);
+    assert.deepEqual(row.reasons, [
+      'newest recovery point restic-6 failed its verification 2m ago: restic: pack damaged; restore skips it until a new backup replaces it',
+    ]);
+    assert.equal(row.newestFailedVerification?.error, 'restic: pack damaged');
+
+    const older = { ...bad, snapshotId: 'rec-older' };
+    const fine = rowOf(
+      'db',
+      records({ newestComplete: newest, latestOkVerification: ok, latestVerification: older }),
+    );
+    assert.equal(fine.compliant, true);
+    assert.equal(fine.newestFailedVerification, null);
   });
 
   test('datasets Lifeboat does not back up are not judged', () => {

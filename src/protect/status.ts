@@ -19,10 +19,15 @@
  *    (see exposure/verdict.ts). It is measured on the server, so it is passed in
  *    (`readLiveExposure`) and, when it cannot be measured, only warned about.
  *
- * A failed or interrupted backup newer than the newest complete one, or a verification that
- * failed after the last one that passed, does not by itself breach a target: while the
- * targets hold it is a warning; when a target is breached it is listed with the reasons,
- * as the likely cause. So `reasons` is empty exactly when the dataset is compliant.
+ * 4. The newest recovery point has not failed its verification: a point whose restore was
+ *    tried and did not give the data back is no recovery point (restore skips it), however
+ *    recent it is. A new backup that has not been verified yet replaces it.
+ *
+ * A failed or interrupted backup newer than the newest complete one, or a verification of an
+ * older recovery point that failed after the last one that passed, does not by itself breach
+ * a target: while the targets hold it is a warning; when a target is breached it is listed
+ * with the reasons, as the likely cause. So `reasons` is empty exactly when the dataset is
+ * compliant.
  * Datasets without a source, or with an `external` one, are not protected by Lifeboat:
  * their `compliant` is null (not measured), never true.
  */
@@ -33,7 +38,8 @@ import type { SnapshotRecord, StateStore, VerificationRecord } from '../state/st
 import type { ProtectContext } from './context.js';
 import { liveFindings } from './exposure/verdict.js';
 import type { ExposureReport, LiveObservation, LiveRecords, ReplicationReport } from './exposure/live.js';
-import { backupRunning } from './prune.js';
+import { backupRunning } from './dataset-lock.js';
+import { reconcileDataset } from './reconcile.js';
 import { isProtectable } from '../stores/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -91,11 +97,14 @@ export interface DatasetRecords {
   latestOkVerification: VerificationRecord | undefined;
   /** The recovery point the latest passing verification restored, while the state store still has it. */
   verifiedSnapshot: SnapshotRecord | undefined;
+  /** The last verification of the newest complete recovery point, if it has one. */
+  newestVerification?: VerificationRecord | undefined;
 }
 
 export type StatusRecords = Record<string, DatasetRecords>;
 
-export const INTERRUPTED_ERROR = 'interrupted: the process running this backup ended before it completed';
+export { INTERRUPTED_ERROR } from './backup-result.js';
+import { INTERRUPTED_ERROR } from './backup-result.js';
 
 // ---------------------------------------------------------------------------------------------
 // The verdict
@@ -121,6 +130,8 @@ export interface StatusRow {
     recoveryPointAt: string | null;
     recoveryPointAgeSeconds: number | null;
   } | null;
+  /** The newest recovery point's last verification, when it failed: the point is not a good one. */
+  newestFailedVerification: { at: string; ageSeconds: number; error: string } | null;
   /** The newest failed or interrupted backup, when newer than the newest complete one. */
   lastFailure: { at: string; ageSeconds: number; error: string; interrupted: boolean } | null;
   running: { since: string } | null;
@@ -171,6 +182,7 @@ function rowFor(
     rpoSeconds: rpo,
     newest: null,
     verified: null,
+    newestFailedVerification: null,
     lastFailure: null,
     running: null,
     exposure: live?.exposure ?? null,
@@ -231,6 +243,21 @@ function rowFor(
     );
   }
 
+  const newestCheck = complete && records?.newestVerification;
+  const newestFailedVerification =
+    newestCheck && newestCheck.snapshotId === complete.id && !newestCheck.ok
+      ? {
+          at: newestCheck.finishedAt,
+          ageSeconds: ageOf(newestCheck.finishedAt, now),
+          error: newestCheck.error ?? 'no error recorded',
+        }
+      : null;
+  if (complete && newestFailedVerification) {
+    reasons.push(
+      `newest recovery point ${complete.resticSnapshotId?.slice(0, 8) ?? complete.id} failed its verification ${formatAge(newestFailedVerification.ageSeconds)} ago: ${newestFailedVerification.error}; restore skips it until a new backup replaces it`,
+    );
+  }
+
   // A live breach is a reason; what could not be measured live stays a warning even when
   // the dataset is not compliant, since it explains no breach.
   const measured = liveFindings(live);
@@ -246,7 +273,8 @@ function rowFor(
     );
   }
   const lastVerification = records?.latestVerification;
-  if (lastVerification && !lastVerification.ok) {
+  // The newest point's own failure is a reason above already; said once.
+  if (lastVerification && !lastVerification.ok && lastVerification.id !== newestCheck?.id) {
     causes.push(
       `last verification failed ${formatAge(ageOf(lastVerification.finishedAt, now))} ago: ${lastVerification.error ?? 'no error recorded'}`,
     );
@@ -263,6 +291,7 @@ function rowFor(
     verifyEverySeconds: verifyEvery,
     newest,
     verified,
+    newestFailedVerification,
     lastFailure,
     running,
     compliant,
@@ -301,7 +330,11 @@ function newestFailure(records: DatasetRecords | undefined, now: Date): StatusRo
 // ---------------------------------------------------------------------------------------------
 // Reading the records (read-only I/O)
 
-/** The records `datasetStatus` needs, for the given datasets (default: all of the plan's). */
+/**
+ * The records `datasetStatus` needs, for the given datasets (default: all of the plan's).
+ * What a crash left unsettled (a run pending with no live process, a prune cut off) is
+ * settled against the repository first (reconcile.ts); otherwise this only reads.
+ */
 export async function readStatusRecords(
   context: ProtectContext,
   datasetIds?: string[],
@@ -309,14 +342,21 @@ export async function readStatusRecords(
   const state = await context.state();
   const ids = datasetIds ?? Object.keys(context.plan.datasets ?? {});
   const records: StatusRecords = {};
-  for (const id of ids) records[id] = await readDatasetRecords(state, id, backupRunning(context.homeDir, id));
+  for (const id of ids) {
+    if (protection(context.plan, id).protected) await reconcileDataset(context, id);
+    records[id] = await readDatasetRecords(state, id, backupRunning(context.homeDir, id));
+  }
   return records;
 }
 
 async function readDatasetRecords(state: StateStore, id: string, running: boolean): Promise<DatasetRecords> {
   const latestOkVerification = await state.latestVerification(id, { ok: true });
+  const newestComplete = await state.latestCompleteSnapshot(id);
   return {
-    newestComplete: await state.latestCompleteSnapshot(id),
+    newestComplete,
+    newestVerification: newestComplete
+      ? await state.latestVerification(id, { snapshotId: newestComplete.id })
+      : undefined,
     newestFailed: (await state.listSnapshots(id, { status: 'failed', limit: 1 }))[0],
     pending: await state.listSnapshots(id, { status: 'pending', limit: 20 }),
     backupRunning: running,

@@ -123,7 +123,7 @@ async function verifyPoint(
 
   let point: RecoveryPoint;
   try {
-    point = await findRecoveryPoint(context, id);
+    point = await findRecoveryPoint(context, id, { includeFailedVerifications: true });
   } catch (error) {
     return { ...empty, error: message(error) };
   }

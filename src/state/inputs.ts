@@ -65,3 +65,13 @@ export interface AppliedMigration {
   name: string;
   appliedAt: string;
 }
+
+export interface LeaseInput {
+  name: string;
+  hostname: string;
+  pid: number;
+  processStart?: string | null;
+  description: string;
+  /** How long the lease holds without a renewal. */
+  ttlMs: number;
+}

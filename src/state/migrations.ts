@@ -108,6 +108,31 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE snapshots ADD COLUMN units TEXT;
       CREATE INDEX snapshots_by_run ON snapshots (run_id);`,
   },
+  {
+    version: 6,
+    name: 'snapshot_forgetting',
+    // Prune marks the runs it is about to forget, so that a prune cut off between restic's
+    // forget and the state store's delete leaves a trace the next command can resolve.
+    sql: `ALTER TABLE snapshots ADD COLUMN forgetting_since TEXT;`,
+  },
+  {
+    version: 7,
+    name: 'leases',
+    // One holder of a role (the scheduler of a plan) per state store, across hosts: a row
+    // renewed while its holder lives, free to take once expires_at has passed.
+    sql: `
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        process_start TEXT,
+        description TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        renewed_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );`,
+  },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS = `

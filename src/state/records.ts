@@ -48,6 +48,12 @@ export interface SnapshotRecord {
   runId: string | null;
   /** The run's unit snapshots, as listed by its manifest. */
   units: JsonObject[] | null;
+  /**
+   * Set by prune just before it forgets the run in the repository, cleared never: the record
+   * is deleted once restic has forgotten it. Still set on a later command means that prune
+   * was cut off in between, and the repository says whether the run is gone.
+   */
+  forgettingSince: string | null;
 }
 
 export interface VerificationRecord {
@@ -60,6 +66,22 @@ export interface VerificationRecord {
   ok: boolean;
   details: JsonObject | null;
   error: string | null;
+}
+
+/** Who holds an exclusive role (one scheduler per plan) until when, unless it renews. */
+export interface LeaseRecord {
+  name: string;
+  /** Random: proves ownership when renewing or releasing. */
+  token: string;
+  hostname: string;
+  pid: number;
+  /** Start time of the holder's process (see restic/lock.ts), to tell a reused pid apart. */
+  processStart: string | null;
+  /** What the holder is, for people: `lifeboat run --plan /etc/lifeboat/plan.yaml`. */
+  description: string;
+  acquiredAt: string;
+  renewedAt: string;
+  expiresAt: string;
 }
 
 export interface AuditEntry {
@@ -164,6 +186,7 @@ const snapshotColumns: Columns<SnapshotRecord> = {
   tags: stringArray,
   runId: nullable(text),
   units: nullable(objectArray),
+  forgettingSince: nullable(text),
 };
 
 const verificationColumns: Columns<VerificationRecord> = {
@@ -175,6 +198,18 @@ const verificationColumns: Columns<VerificationRecord> = {
   ok: boolean,
   details: nullable(jsonObject),
   error: nullable(text),
+};
+
+const leaseColumns: Columns<LeaseRecord> = {
+  name: text,
+  token: text,
+  hostname: text,
+  pid: integer,
+  processStart: nullable(text),
+  description: text,
+  acquiredAt: text,
+  renewedAt: text,
+  expiresAt: text,
 };
 
 const auditColumns: Columns<AuditEntry> = {
@@ -209,6 +244,7 @@ export const readPlanVersion = reader(planVersionColumns);
 export const readSnapshot = reader(snapshotColumns);
 export const readVerification = reader(verificationColumns);
 export const readAuditEntry = reader(auditColumns);
+export const readLease = reader(leaseColumns);
 
 // ---------------------------------------------------------------------------------------------
 // Writing values

@@ -322,6 +322,69 @@ function suite(backend: TestBackend): void {
       assert.equal(kept?.snapshotId, null);
     }));
 
+  test('runs marked for forgetting are listed until cleared or deleted; verifications by point', () =>
+    withStore(async (store) => {
+      const ids = ['1', '2'].map((n) => n.repeat(64));
+      const records = [];
+      for (const resticSnapshotId of ids) {
+        const pending = await store.insertPendingSnapshot({
+          dataset: 'users',
+          repository: 'r',
+          sourceType: 'files',
+        });
+        records.push(await store.markSnapshotComplete(pending.id, { resticSnapshotId }));
+      }
+      assert.equal(records[0]!.forgettingSince, null);
+      assert.equal(await store.markSnapshotsForgetting(ids), 2);
+      assert.equal(await store.markSnapshotsForgetting(ids), 0, 'already marked');
+      assert.deepEqual(
+        (await store.listForgettingSnapshots('users')).map((r) => r.resticSnapshotId),
+        ids,
+      );
+      await store.clearSnapshotForgetting(records[0]!.id);
+      assert.equal(await store.deleteSnapshot(records[1]!.id), true);
+      assert.deepEqual(await store.listForgettingSnapshots('users'), []);
+
+      for (const [finishedAt, ok] of [
+        ['2030-01-01T00:00:00.000Z', false],
+        ['2030-01-02T00:00:00.000Z', true],
+      ] as const)
+        await store.recordVerification({
+          snapshotId: records[0]!.id,
+          dataset: 'users',
+          startedAt: finishedAt,
+          finishedAt,
+          ok,
+        });
+      assert.equal((await store.latestVerification('users', { snapshotId: records[0]!.id }))?.ok, true);
+      assert.deepEqual(
+        (await store.listVerifications('users')).map((v) => v.ok),
+        [true, false],
+      );
+    }));
+
+  test('a lease is held until it expires or is released, and only its token renews it', () =>
+    withStore(async (store) => {
+      const input = { name: 'scheduler:t', hostname: 'h1', pid: 10, description: 'first', ttlMs: 200 };
+      const first = await store.acquireLease(input);
+      assert.ok(first.acquired);
+      const second = await store.acquireLease({ ...input, hostname: 'h2', description: 'second' });
+      assert.ok(!second.acquired);
+      assert.equal(second.holder.description, 'first');
+      assert.equal(
+        (await store.acquireLease({ ...input, description: 'third' }, (holder) => holder.pid === 10))
+          .acquired,
+        true,
+        'a holder said to be gone is replaced',
+      );
+      assert.equal(await store.renewLease('scheduler:t', first.lease.token, 200), undefined);
+      await new Promise((r) => setTimeout(r, 250));
+      const after = await store.acquireLease({ ...input, description: 'fourth' });
+      assert.ok(after.acquired, 'an expired lease is free');
+      assert.equal(await store.releaseLease('scheduler:t', first.lease.token), false);
+      assert.equal(await store.releaseLease('scheduler:t', after.lease.token), true);
+    }));
+
   test('the audit log appends, and lists newest first', () =>
     withStore(async (store) => {
       const entries = [];

@@ -10,6 +10,7 @@ import type { Backend, Driver, Row, SqlExecutor, SqlValue } from './driver.js';
 import type {
   AppliedMigration,
   AuditInput,
+  LeaseInput,
   PendingSnapshotInput,
   PlanVersionInput,
   SnapshotCompletion,
@@ -19,11 +20,13 @@ import type {
 import { migrate } from './migrations.js';
 import {
   readAuditEntry,
+  readLease,
   readPlanVersion,
   readSnapshot,
   readVerification,
   toColumns,
   type AuditEntry,
+  type LeaseRecord,
   type PlanVersionRecord,
   type SnapshotRecord,
   type SnapshotStatus,
@@ -33,6 +36,7 @@ import {
 export type {
   AuditEntry,
   JsonObject,
+  LeaseRecord,
   PlanVersionRecord,
   SnapshotRecord,
   SnapshotStatus,
@@ -71,10 +75,39 @@ export interface StateStore {
   hasSnapshotsIn(repository: string): Promise<boolean>;
   /** By restic's full snapshot id, after retention forgot it. Verifications are kept. */
   deleteSnapshotByResticId(resticSnapshotId: string): Promise<boolean>;
+  /** By the record's id: a record that stands for nothing in the repository. Verifications are kept. */
+  deleteSnapshot(id: string): Promise<boolean>;
+  /** Marks the records of these restic ids as about to be forgotten (see SnapshotRecord.forgettingSince). */
+  markSnapshotsForgetting(resticSnapshotIds: readonly string[]): Promise<number>;
+  /** The forget did not happen after all: the record is a recovery point again. */
+  clearSnapshotForgetting(id: string): Promise<void>;
+  /** Records a prune marked and did not finish with, oldest first. */
+  listForgettingSnapshots(dataset: string): Promise<SnapshotRecord[]>;
 
   recordVerification(input: VerificationInput): Promise<VerificationRecord>;
-  /** The one that finished last; `{ ok: true }` for the last that passed. */
-  latestVerification(dataset: string, options?: { ok?: boolean }): Promise<VerificationRecord | undefined>;
+  /**
+   * The one that finished last; `{ ok: true }` for the last that passed, `{ snapshotId }`
+   * for the last of one recovery point (a snapshot record's id).
+   */
+  latestVerification(
+    dataset: string,
+    options?: { ok?: boolean; snapshotId?: string },
+  ): Promise<VerificationRecord | undefined>;
+  /** Newest first (by finish time). Default limit: 1000. */
+  listVerifications(dataset: string, options?: { limit?: number }): Promise<VerificationRecord[]>;
+
+  /**
+   * Takes the lease `input.name` when it is free, expired, or held by a holder that
+   * `abandoned` says is gone; otherwise returns who holds it. Atomic across processes.
+   */
+  acquireLease(
+    input: LeaseInput,
+    abandoned?: (holder: LeaseRecord) => boolean,
+  ): Promise<{ acquired: true; lease: LeaseRecord } | { acquired: false; holder: LeaseRecord }>;
+  /** Moves the expiry on; undefined when the lease is no longer this token's (it expired and was taken). */
+  renewLease(name: string, token: string, ttlMs: number): Promise<LeaseRecord | undefined>;
+  /** Frees the lease if this token still holds it. */
+  releaseLease(name: string, token: string): Promise<boolean>;
 
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
   /** Newest first. Default limit: 50. */
@@ -267,6 +300,34 @@ function createStore(driver: Driver): StateStore {
       return (await driver.run('DELETE FROM snapshots WHERE restic_snapshot_id = ?', [resticSnapshotId])) > 0;
     },
 
+    async deleteSnapshot(id) {
+      return (await driver.run('DELETE FROM snapshots WHERE id = ?', [id])) > 0;
+    },
+
+    async markSnapshotsForgetting(resticSnapshotIds) {
+      if (resticSnapshotIds.length === 0) return 0;
+      const at = now();
+      return driver.transaction(async (tx) => {
+        let marked = 0;
+        for (const id of resticSnapshotIds)
+          marked += await tx.run(
+            'UPDATE snapshots SET forgetting_since = ? WHERE restic_snapshot_id = ? AND forgetting_since IS NULL',
+            [at, id],
+          );
+        return marked;
+      });
+    },
+
+    async clearSnapshotForgetting(id) {
+      await driver.run('UPDATE snapshots SET forgetting_since = NULL WHERE id = ?', [id]);
+    },
+
+    async listForgettingSnapshots(dataset) {
+      const sql =
+        'SELECT * FROM snapshots WHERE dataset = ? AND forgetting_since IS NOT NULL ORDER BY started_at, id';
+      return (await driver.query(sql, [dataset])).map(readSnapshot);
+    },
+
     async recordVerification(input) {
       const row = await insert(driver, 'verifications', {
         id: randomUUID(),
@@ -282,10 +343,50 @@ function createStore(driver: Driver): StateStore {
     },
 
     async latestVerification(dataset, options = {}) {
-      const filter = where({ dataset, ok: options.ok });
+      const filter = where({ dataset, ok: options.ok, snapshotId: options.snapshotId });
       const sql = `SELECT * FROM verifications ${filter.sql} ORDER BY finished_at DESC, id DESC LIMIT 1`;
       const row = (await driver.query(sql, filter.values))[0];
       return row && readVerification(row);
+    },
+
+    async listVerifications(dataset, options = {}) {
+      const sql = 'SELECT * FROM verifications WHERE dataset = ? ORDER BY finished_at DESC, id DESC LIMIT ?';
+      const rows = await driver.query(sql, [dataset, limit(options.limit, 1000)]);
+      return rows.map(readVerification);
+    },
+
+    acquireLease: (input, abandoned = () => false) =>
+      driver.transaction(async (tx) => {
+        const at = now();
+        const current = (await tx.query('SELECT * FROM leases WHERE name = ?', [input.name]))[0];
+        const holder = current && readLease(current);
+        if (holder && holder.expiresAt > at && !abandoned(holder))
+          return { acquired: false, holder } as const;
+        if (holder) await tx.run('DELETE FROM leases WHERE name = ?', [input.name]);
+        const row = await insert(tx, 'leases', {
+          name: input.name,
+          token: randomUUID(),
+          hostname: input.hostname,
+          pid: input.pid,
+          processStart: input.processStart ?? null,
+          description: input.description,
+          acquiredAt: at,
+          renewedAt: at,
+          expiresAt: new Date(Date.parse(at) + input.ttlMs).toISOString(),
+        });
+        return { acquired: true, lease: readLease(row) } as const;
+      }),
+
+    async renewLease(name, token, ttlMs) {
+      const at = now();
+      const sql = 'UPDATE leases SET renewed_at = ?, expires_at = ? WHERE name = ? AND token = ? RETURNING *';
+      const expires = new Date(Date.parse(at) + ttlMs).toISOString();
+      const row = (await driver.query(sql, [at, expires, name, token]))[0];
+      return row && readLease(row);
+    },
+
+    async releaseLease(name, token) {
+      return (await driver.run('DELETE FROM leases WHERE name = ? AND token = ?', [name, token])) > 0;
     },
 
     async appendAudit(entry) {

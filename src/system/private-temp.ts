@@ -4,24 +4,15 @@
  * process that made it, and `reapStaleTempDirs` removes those whose process is gone (killed
  * by SIGKILL, the OOM killer, a power loss), which no exit handler could clean.
  */
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
+import { processStartTime, sameProcessRuns } from './process.js';
 
 /** `<tmpdir>/lifeboat-<uid>`: per user, so that no user can plant or read another's files. */
 export function privateTempRoot(): string {
   return join(tmpdir(), `lifeboat-${process.getuid?.() ?? 'user'}`);
-}
-
-/** Field 22 of /proc/PID/stat: when the process started, to tell a reused pid apart. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 function ensureRoot(): string {
@@ -45,7 +36,7 @@ function ensureRoot(): string {
  */
 export function privateTempDir(prefix: string): string {
   if (!/^[a-z0-9-]*$/i.test(prefix)) throw new Error(`privateTempDir: invalid prefix ${prefix}`);
-  return mkdtempSync(join(ensureRoot(), `${prefix}${process.pid}.${startTime(process.pid) ?? '0'}-`));
+  return mkdtempSync(join(ensureRoot(), `${prefix}${process.pid}.${processStartTime(process.pid) ?? '0'}-`));
 }
 
 /** Removes the directories whose process no longer runs; returns their paths. Never throws. */
@@ -62,7 +53,7 @@ export function reapStaleTempDirs(): string[] {
     const match = /(\d+)\.(\d+)-[^-]+$/.exec(name);
     if (!match) continue;
     const pid = Number(match[1]);
-    if (pid === process.pid || processRuns(pid, match[2]!)) continue;
+    if (pid === process.pid || sameProcessRuns(pid, match[2] === '0' ? undefined : match[2])) continue;
     try {
       rmSync(join(root, name), { recursive: true, force: true });
       removed.push(join(root, name));
@@ -71,15 +62,4 @@ export function reapStaleTempDirs(): string[] {
     }
   }
   return removed;
-}
-
-function processRuns(pid: number, start: string): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const now = startTime(pid);
-  // Off Linux (no /proc) a live pid is taken for the same process.
-  return now === undefined || start === '0' || now === start;
 }

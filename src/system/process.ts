@@ -48,3 +48,26 @@ export function processAlive(pid: number): boolean {
     }
   }
 }
+
+/** Field 22 of /proc/PID/stat: when the process started, to tell a reused pid apart. Undefined off Linux. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may contain spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the process that recorded (`pid`, `start`) still runs: alive, and not a later
+ * process given the same pid. Without a recorded start (`undefined`), or off Linux, a live
+ * pid is taken for the same process.
+ */
+export function sameProcessRuns(pid: number, start: string | undefined): boolean {
+  if (!processAlive(pid)) return false;
+  if (start === undefined) return true;
+  const now = processStartTime(pid);
+  return now === undefined || now === start;
+}

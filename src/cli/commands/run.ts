@@ -4,6 +4,7 @@ import { serveRunMetrics } from '../../metrics/run-metrics.js';
 import { schedulerCounters } from '../../metrics/scheduler-metrics.js';
 import { parseListenAddress, type MetricsServer } from '../../metrics/server.js';
 import { runScheduler, type SchedulerLogEntry } from '../../protect/scheduler.js';
+import { acquireLease, schedulerLeaseName, type HeldLease } from '../../protect/scheduler-lease.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { withPlan } from '../open-plan.js';
@@ -19,6 +20,9 @@ at a time; a failure is logged and retried after a quarter of its cadence (1 min
 One line per action on stdout (a JSON object per line with --json).
 SIGINT or SIGTERM stops it: no new work starts, a running backup is aborted and recorded as
 interrupted, a verification or prune in progress finishes; exit 0.
+One scheduler per plan and state store: a second one exits 4, naming the host and pid of the
+first. The first holds a lease in the state store, renewed while it runs; if it dies, the
+lease is free at once on the same host, and after a minute from another.
 
   --once              run what is due now, each piece at most once, then exit (1 if any failed)
   --tick SECONDS      how often to look at what is due. Default: 5
@@ -43,6 +47,8 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {
     const counters = schedulerCounters();
+    // A lost lease stops the scheduler as a signal does.
+    const leaseLost = new AbortController();
     // The first signal stops the scheduler; later ones only say that it is stopping, so the
     // shutdown (aborting restic, recording the interrupted run, releasing locks) runs once.
     const onSignal = (signal: NodeJS.Signals, first: boolean) =>
@@ -58,32 +64,46 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       write(entry);
     };
     let metrics: MetricsServer | undefined;
-    if (listen) {
-      metrics = await serveRunMetrics(context, {
-        listen,
-        counters,
-        warn: (message) => write({ at: new Date().toISOString(), event: 'metrics', message }),
-      });
-      write({
-        at: new Date().toISOString(),
-        event: 'metrics',
-        message: `serving ${metrics.url}`,
-        url: metrics.url,
-      });
-    }
-    // A verification or prune in progress finishes, however long it takes: not cut off after 2 s.
-    const stop = ownShutdownUntilDone(onSignal);
+    let lease: HeldLease | undefined;
     try {
-      const summary = await runScheduler(context, {
-        once: parsed.flag('once'),
-        tickMs: tick * 1000,
-        signal: stop.signal,
-        log,
+      if (listen) {
+        metrics = await serveRunMetrics(context, {
+          listen,
+          counters,
+          warn: (message) => write({ at: new Date().toISOString(), event: 'metrics', message }),
+        });
+        write({
+          at: new Date().toISOString(),
+          event: 'metrics',
+          message: `serving ${metrics.url}`,
+          url: metrics.url,
+        });
+      }
+      // Before any work: a second scheduler on the plan stops here, naming the first.
+      lease = await acquireLease(await context.state(), {
+        name: schedulerLeaseName(context.plan),
+        description: `lifeboat run --plan ${context.loaded.file}`,
+        onLost: (reason) => {
+          write({ at: new Date().toISOString(), event: 'error', message: `${reason}; stopping` });
+          leaseLost.abort();
+        },
       });
-      return parsed.flag('once') && summary.failed > 0 ? ExitCode.failed : ExitCode.ok;
+      // A verification or prune in progress finishes, however long it takes: not cut off after 2 s.
+      const stop = ownShutdownUntilDone(onSignal);
+      try {
+        const summary = await runScheduler(context, {
+          once: parsed.flag('once'),
+          tickMs: tick * 1000,
+          signal: AbortSignal.any([stop.signal, leaseLost.signal]),
+          log,
+        });
+        return parsed.flag('once') && summary.failed > 0 ? ExitCode.failed : ExitCode.ok;
+      } finally {
+        stop.dispose();
+      }
     } finally {
-      stop.dispose();
       await metrics?.close();
+      await lease?.release();
     }
   });
 }

@@ -4,6 +4,8 @@ import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { formatBytes, formatSeconds, table } from '../format.js';
 import { withPlan } from '../open-plan.js';
+import { reconcileDataset } from '../../protect/reconcile.js';
+import type { SnapshotRecord, StateStore, VerificationRecord } from '../../state/store.js';
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const parsed = parseCommandArgs(
@@ -19,11 +21,13 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     const limit = Number(parsed.string('limit') ?? 20);
     const rows = [];
     for (const id of ids) {
+      // A run a crash left pending or half-pruned is shown as what the repository says it is.
+      await reconcileDataset(context, id);
       const records = await state.listSnapshots(id, {
         limit,
         ...(parsed.flag('all') ? {} : { status: 'complete' as const }),
       });
-      rows.push(...records);
+      rows.push(...(await withVerification(state, id, records)));
     }
     rows.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
     if (parsed.flag('json')) {
@@ -36,7 +40,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     }
     process.stdout.write(
       table(
-        ['snapshot', 'dataset', 'time', 'status', 'size', 'new', 'took', 'repository'],
+        ['snapshot', 'dataset', 'time', 'status', 'size', 'new', 'took', 'repository', 'verified'],
         rows.map((r) => [
           r.resticSnapshotId?.slice(0, 8) ?? '-',
           r.dataset,
@@ -46,9 +50,32 @@ export async function run(args: string[], _context: CommandContext): Promise<num
           r.bytesAdded === null ? '-' : formatBytes(r.bytesAdded),
           r.durationMs === null ? '-' : formatSeconds(r.durationMs / 1000),
           r.repository,
+          verifiedCell(r.verification),
         ]),
       ),
     );
     return ExitCode.ok;
   });
+}
+
+/** Each record with its last verification (null when never verified), so that a failed one shows. */
+async function withVerification(
+  state: StateStore,
+  dataset: string,
+  records: SnapshotRecord[],
+): Promise<
+  (SnapshotRecord & { verification: Pick<VerificationRecord, 'ok' | 'finishedAt' | 'error'> | null })[]
+> {
+  const latest = new Map<string, VerificationRecord>();
+  for (const v of await state.listVerifications(dataset, { limit: 100_000 }))
+    if (v.snapshotId !== null && !latest.has(v.snapshotId)) latest.set(v.snapshotId, v);
+  return records.map((r) => {
+    const v = latest.get(r.id);
+    return { ...r, verification: v ? { ok: v.ok, finishedAt: v.finishedAt, error: v.error } : null };
+  });
+}
+
+function verifiedCell(v: Pick<VerificationRecord, 'ok' | 'error'> | null): string {
+  if (!v) return '-';
+  return v.ok ? 'ok' : `FAILED: ${(v.error ?? '').slice(0, 60)}`;
 }

@@ -21,8 +21,10 @@ A dataset is compliant when all hold:
      a grace of a quarter of the cadence, at most 1h;
   3. for PostgreSQL with method: physical, live on the primary: WAL archiving is on and
      not failing, and what a loss now would cost (the time since the last archived
-     segment, when WAL was written after it) is within the RPO (exposure ok).
-A failed or interrupted backup, or a failed verification, is a warning while the targets
+     segment, when WAL was written after it) is within the RPO (exposure ok);
+  4. the newest recovery point has not failed its verification (restore skips such a
+     point; a new backup replaces it).
+A failed or interrupted backup, or a failed verification of an older point, is a warning while the targets
 hold, and is listed among the reasons when one does not. A primary or standby that cannot
 be reached, a standby not streaming or lagging more than replication.max_lag, are
 warnings (exposure unknown). Datasets without a source, or with an external one, are not

@@ -6,15 +6,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { EnvironmentError } from '../../errors.js';
-import {
-  acquireLock,
-  enqueue,
-  isStale,
-  lockPath,
-  processStartTime,
-  withLock,
-  type LockHolder,
-} from './lock.js';
+import { acquireLock, enqueue, isStale, lockPath, withLock, type LockHolder } from './lock.js';
+import { processStartTime } from '../../system/process.js';
 
 describe('repository lock', () => {
   let dir: string;

@@ -14,7 +14,7 @@ import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promis
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError } from '../../errors.js';
-import { processAlive } from '../../system/process.js';
+import { processStartTime, sameProcessRuns } from '../../system/process.js';
 
 export interface LockOptions {
   /** Where lock files live. Default: `os.tmpdir()/lifeboat-locks`. */
@@ -54,24 +54,9 @@ export function lockPath(dir: string, key: string): string {
   return join(dir, `restic-${createHash('sha256').update(key).digest('hex').slice(0, 24)}.lock`);
 }
 
-/** Field 22 of /proc/PID/stat: when the process started. Undefined off Linux. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may contain spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether the holder is a process of this host that no longer runs. */
 export function isStale(holder: LockHolder): boolean {
-  if (holder.hostname !== hostname()) return false;
-  if (!processAlive(holder.pid)) return true;
-  if (holder.processStart === undefined) return false;
-  const start = processStartTime(holder.pid);
-  return start !== undefined && start !== holder.processStart;
+  return holder.hostname === hostname() && !sameProcessRuns(holder.pid, holder.processStart);
 }
 
 async function readHolder(path: string): Promise<LockHolder | undefined> {

@@ -4,8 +4,7 @@
  * in the repository (the manifest's tag) and in the state store. A failure part-way forgets
  * what the run wrote, records the error and leaves the repository as it was.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coerceError, describeError } from '../../../errors.js';
 import { actor } from '../../audit.js';
@@ -17,9 +16,11 @@ import {
 } from '../../backup-result.js';
 import type { ProtectContext } from '../../context.js';
 import { MANIFEST_FILENAME, MANIFEST_FORMAT, type Manifest, type ManifestUnit } from '../../manifest.js';
+import { pausePoint } from '../../pause-point.js';
 import { createSource } from '../../../stores/index.js';
 import { storeUnits } from './backup-units.js';
 import { labelsToTags, newRunId, type SnapshotLabels } from '../../tags.js';
+import { privateTempDir } from '../../../system/private-temp.js';
 
 export async function backupLogical(
   context: ProtectContext,
@@ -112,6 +113,7 @@ export async function backupLogical(
         return { manifestResult, fingerprint };
       })
       .finally(() => capture.close());
+    await pausePoint('backup:manifest-stored');
     const bytesAdded = written.reduce((sum, u) => sum + u.bytesAdded, manifestResult.dataAdded);
     const bytesProcessed = written.reduce((sum, u) => sum + u.bytesProcessed, 0);
     await state.markSnapshotComplete(record.id, {
@@ -176,7 +178,7 @@ async function storeManifest(
   manifest: Manifest,
   tags: string[],
 ) {
-  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-manifest-'));
+  const dir = privateTempDir('manifest-');
   try {
     const file = join(dir, MANIFEST_FILENAME);
     writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');

@@ -31,7 +31,7 @@ export async function verifyPhysicalDataset(
   const base = notVerified(id, context.repositoryOf(id));
   let recordId: string | null = null;
   try {
-    const point = await findRecoveryPoint(context, id);
+    const point = await findRecoveryPoint(context, id, { includeFailedVerifications: true });
     recordId = point.recordId;
     Object.assign(base, {
       snapshotId: point.snapshotId,
