@@ -127,7 +127,8 @@ const categoryBySegment: Record<string, string> = {
  */
 export function categoryOf(key: string): { category: string; database: string } | undefined {
   // A database's name may hold a slash; its objects' names follow the category.
-  const m = /^(.+?)\/(table|sequence|definition|grant)\//.exec(key) ?? /^(.+)\/(large-objects|database)$/.exec(key);
+  const m =
+    /^(.+?)\/(table|sequence|definition|grant)\//.exec(key) ?? /^(.+)\/(large-objects|database)$/.exec(key);
   const category = m ? categoryBySegment[m[2] ?? ''] : undefined;
   return m && category !== undefined ? { category, database: m[1] ?? '' } : undefined;
 }

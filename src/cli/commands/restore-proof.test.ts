@@ -46,7 +46,15 @@ describe('lifeboat restore proves every category of a PostgreSQL database', () =
 
   const restore = (database: string, swaps: [string, string][]) =>
     runCli(
-      ['restore', 'kinds', '--to', `postgres://postgres@127.0.0.1:${pg.port}/${database}`, '--json', '--plan', plan],
+      [
+        'restore',
+        'kinds',
+        '--to',
+        `postgres://postgres@127.0.0.1:${pg.port}/${database}`,
+        '--json',
+        '--plan',
+        plan,
+      ],
       {
         cwd: dir,
         timeoutMs: 120_000,
@@ -59,8 +67,9 @@ describe('lifeboat restore proves every category of a PostgreSQL database', () =
     );
   /** Whether this restore recreates the database's owner, ACL, settings and comment. */
   const propertiesRestored = async (database: string) =>
-    (await pg.psql(`SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${database}'`))[0]?.[0] ===
-    'kinds_owner';
+    (
+      await pg.psql(`SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${database}'`)
+    )[0]?.[0] === 'kinds_owner';
 
   before(async () => {
     pg = await startPostgres({ fast: true });
@@ -105,7 +114,10 @@ datasets:
       'database properties',
     ]);
     assert.equal(result.fingerprint.consistent, true);
-    assert.deepEqual(result.checks.map((c: { ok: boolean }) => c.ok), [true]);
+    assert.deepEqual(
+      result.checks.map((c: { ok: boolean }) => c.ok),
+      [true],
+    );
     if (await propertiesRestored('kinds_copy')) {
       assert.equal(run.code, 0, run.stderr);
       assert.equal(result.ok, true);
@@ -125,7 +137,11 @@ datasets:
     ['sequences', 'kinds_sequences', [["'app.tickets', 105", "'app.tickets', 104"]]],
     ['definitions', 'kinds_definitions', [['(a + b)', '(a - b)']]],
     ['large objects', 'kinds_large_objects', [['large object large', 'LARGE object large']]],
-    ['grants', 'kinds_grants', [['GRANT SELECT ON TABLE app.big_orders', 'GRANT UPDATE ON TABLE app.big_orders']]],
+    [
+      'grants',
+      'kinds_grants',
+      [['GRANT SELECT ON TABLE app.big_orders', 'GRANT UPDATE ON TABLE app.big_orders']],
+    ],
     ['database properties', 'kinds_properties', [["'every kind'", "'EVERY kind'"]]],
   ];
   for (const [category, database, swaps] of tampered) {
@@ -134,7 +150,11 @@ datasets:
       assert.equal(run.code, 1, run.stderr);
       const { result } = JSON.parse(run.stdout);
       assert.equal(result.ok, false);
-      assert.deepEqual(result.checks.map((c: { ok: boolean }) => c.ok), [true], 'the checks alone would pass');
+      assert.deepEqual(
+        result.checks.map((c: { ok: boolean }) => c.ok),
+        [true],
+        'the checks alone would pass',
+      );
       const named = `${category} of kinds`;
       assert.ok(result.fingerprint.differingIn.includes(named), result.fingerprint.differences.join('\n'));
       // Nothing else differs, but the database properties a restore may not recreate yet.

@@ -89,9 +89,18 @@ describe('postgres fingerprint of every kind of object', () => {
       ['rows', "UPDATE app.customers SET name = 'adb' WHERE name = 'ada'"],
       ['rows', 'DELETE FROM app.measurements_rest'],
       ['sequences', "SELECT setval('app.tickets', 110)"],
-      ['definitions', 'CREATE OR REPLACE FUNCTION app.add(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE RETURN a - b'],
-      ['definitions', "CREATE OR REPLACE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"],
-      ['definitions', 'CREATE OR REPLACE VIEW app.big_orders AS SELECT o.id, c.name, o.total FROM app.orders o JOIN app.customers c ON c.id = o.customer WHERE o.total > 6'],
+      [
+        'definitions',
+        'CREATE OR REPLACE FUNCTION app.add(a int, b int) RETURNS int LANGUAGE sql IMMUTABLE RETURN a - b',
+      ],
+      [
+        'definitions',
+        'CREATE OR REPLACE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$',
+      ],
+      [
+        'definitions',
+        'CREATE OR REPLACE VIEW app.big_orders AS SELECT o.id, c.name, o.total FROM app.orders o JOIN app.customers c ON c.id = o.customer WHERE o.total > 6',
+      ],
       ['definitions', 'ALTER TABLE app.orders DISABLE TRIGGER orders_touch'],
       ['definitions', 'DROP INDEX app.customers_lower'],
       ['definitions', 'ALTER POLICY own_rows ON app.customers USING (true)'],

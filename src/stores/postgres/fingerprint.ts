@@ -60,7 +60,8 @@ const perTableStatementsSql = recipe
 function between(text: string, start: string, end: string): string {
   const from = text.indexOf(start);
   const to = text.indexOf(end, from);
-  if (from < 0 || to < 0) throw new Error(`docs/postgres-fingerprint.sql lost its "${start}" ... "${end}" markers`);
+  if (from < 0 || to < 0)
+    throw new Error(`docs/postgres-fingerprint.sql lost its "${start}" ... "${end}" markers`);
   return text.slice(from + start.length, to).trim();
 }
 

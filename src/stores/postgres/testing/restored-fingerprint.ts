@@ -15,7 +15,11 @@ export function propertiesRestored(expected: Fingerprint, actual: Fingerprint): 
 }
 
 /** `actual` (a restored copy) measures as `expected` (its source), database properties aside until a restore recreates them. */
-export function assertRestoredFingerprint(expected: Fingerprint, actual: Fingerprint, message?: string): void {
+export function assertRestoredFingerprint(
+  expected: Fingerprint,
+  actual: Fingerprint,
+  message?: string,
+): void {
   const differences = diffFingerprints(expected, actual);
   if (propertiesRestored(expected, actual)) {
     assert.deepEqual(
