@@ -84,6 +84,19 @@ describe('postgres fingerprint of every kind of object', () => {
     });
   });
 
+  test("only a capture, which shares the dump's snapshot, claims a consistent fingerprint", async () => {
+    const source = postgresSource({ type: 'postgres', url: a.url, databases: ['kinds'] });
+    const capture = await source.capture!();
+    const captured = await capture.fingerprint.finally(() => capture.close());
+    assert.equal(captured.consistent, true);
+    assert.deepEqual(captured.advancing, ['sequences']);
+    assert.deepEqual(compareFingerprints(captured, await source.fingerprint()), {
+      equal: true,
+      differences: [],
+    });
+    assert.equal((await source.fingerprint()).consistent, undefined);
+  });
+
   test('one change in any category is caught, and named by that category alone', async () => {
     const changes: [string, string][] = [
       ['rows', "UPDATE app.customers SET name = 'adb' WHERE name = 'ada'"],
