@@ -1,13 +1,18 @@
 /**
  * Proving a restore: the restored copy against the fingerprint recorded at backup time, and
- * the verdict with the dataset's checks (strict for verify, lenient for a restore of a busy source).
+ * the verdict with the dataset's checks (strict for verify, lenient for a restore of a busy
+ * source). A fingerprint measured in the dump's own state (`consistent`) leaves no room for
+ * leniency: whatever differs was not what the backup stored.
  */
 import { coerceError, describeError } from '../errors.js';
 import { type CheckResult } from './checks.js';
 import {
-  compareFingerprints,
+  categoriesOf,
+  categoryOf,
+  diffFingerprints,
   isDatabaseServer,
   type Fingerprint,
+  type FingerprintDifference,
   type RestoreTarget,
   type Source,
   type Store,
@@ -67,8 +72,34 @@ export async function proveFingerprint(
     };
   }
   const expected = scopeFingerprint(recorded, plan);
-  const comparison = compareFingerprints(expected, restored);
-  return { compared: true, ...comparison, items: Object.keys(expected.items).length };
+  const found = diffFingerprints(expected, restored);
+  const advancing = new Set(recorded.consistent ? (recorded.advancing ?? []) : []);
+  const advanced = found.filter((d) => advancing.has(categoryOf(d.key)?.category ?? '') && isAdvance(d));
+  return {
+    compared: true,
+    equal: found.length === 0,
+    differences: found.map((d) => d.text),
+    items: Object.keys(expected.items).length,
+    categories: categoriesOf(recorded),
+    differingIn: [...new Set(found.map((d) => whereOf(d.key)))],
+    ...(recorded.consistent ? { consistent: true } : {}),
+    ...(advanced.length > 0 ? { advanced: advanced.map((d) => d.text) } : {}),
+  };
+}
+
+/** `definitions of appdb`, `database properties of appdb`; other items by their key. */
+function whereOf(key: string): string {
+  if (key === '') return 'the way it was measured';
+  const where = categoryOf(key);
+  return where ? `${where.category} of ${where.database}` : key;
+}
+
+/** A value that moved forward since it was recorded (a sequence used in between; `unused`: not yet). */
+function isAdvance(d: FingerprintDifference): boolean {
+  const order = (v: unknown): bigint | undefined =>
+    v === 'unused' ? -(2n ** 64n) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
+  const [from, to] = [order(d.expected), order(d.actual)];
+  return from !== undefined && to !== undefined && to > from;
 }
 
 /** A selective database restore is compared on the databases it restored only. */
@@ -99,8 +130,20 @@ export function judge(
     );
   }
   if (fingerprint.compared && !fingerprint.equal) {
-    const summary = `the restored copy differs from the fingerprint recorded at backup time in ${fingerprint.differences.length} item(s): ${fingerprint.differences.slice(0, 3).join('; ')}${fingerprint.differences.length > 3 ? '; …' : ''}`;
-    if (policy === 'lenient' && checks.length > 0 && failedChecks.length === 0) {
+    const where = fingerprint.differingIn?.length ? ` in ${fingerprint.differingIn.join(', ')}` : '';
+    const summary = `the restored copy differs from the fingerprint recorded at backup time${where}, ${fingerprint.differences.length} difference(s): ${fingerprint.differences.slice(0, 3).join('; ')}${fingerprint.differences.length > 3 ? '; …' : ''}`;
+    if (fingerprint.consistent) {
+      const explained = fingerprint.advanced?.length ?? 0;
+      if (policy === 'lenient' && explained === fingerprint.differences.length) {
+        warnings.push(
+          `${summary}. Sequences are read outside any snapshot, by pg_dump and by the fingerprint alike: writes between the two reads advance them`,
+        );
+      } else {
+        problems.push(
+          `${summary}. The fingerprint was measured in the very snapshot the backup dumped, so no write to the source explains this: the restored copy is not what was backed up. Restore again into a new target; if it differs again, restore an older recovery point and check the repository (restic check --read-data)`,
+        );
+      }
+    } else if (policy === 'lenient' && checks.length > 0 && failedChecks.length === 0) {
       warnings.push(
         `${summary}. The dataset's checks pass: the source was probably written to between the fingerprint and the dump`,
       );

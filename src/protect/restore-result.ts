@@ -14,6 +14,20 @@ export interface FingerprintReport {
   differences: string[];
   /** How many items were compared. */
   items: number;
+  /**
+   * What was compared, in words: for PostgreSQL `rows`, `sequences`, `definitions`, `large
+   * objects`, `grants`, `database properties`. Absent when nothing was.
+   */
+  categories?: string[];
+  /** Where the copy differs, category by database: `rows of appdb`, `database properties of appdb`. */
+  differingIn?: string[];
+  /**
+   * The recorded fingerprint was measured in the very state the backup stored: no write to the
+   * source explains a difference, under either policy.
+   */
+  consistent?: boolean;
+  /** Differences such a backup still allows under the lenient policy: values writes advance outside the snapshot. */
+  advanced?: string[];
   note?: string;
 }
 

@@ -30,7 +30,15 @@ export type {
   Throwaway,
 } from './store.js';
 export * from './target.js';
-export { compareFingerprints, type Fingerprint, type FingerprintComparison } from './fingerprint.js';
+export {
+  categoriesOf,
+  categoryOf,
+  compareFingerprints,
+  diffFingerprints,
+  type Fingerprint,
+  type FingerprintComparison,
+  type FingerprintDifference,
+} from './fingerprint.js';
 export type { CommandSourceConfig } from './command/source.js';
 export type { FilesSourceConfig } from './files/source.js';
 export type { MysqlSourceConfig } from './mysql/source.js';

@@ -173,7 +173,7 @@ function formatResult(result: RestoreResult): string {
   if (f.compared) {
     lines.push(
       f.equal
-        ? `Fingerprint: equal (${f.items} item(s) compared)`
+        ? `Fingerprint: equal (${f.items} item(s) compared${f.categories?.length ? `: ${f.categories.join(', ')}` : ''})`
         : `Fingerprint: DIFFERS in ${f.differences.length} item(s)`,
     );
     for (const d of f.differences.slice(0, 10)) lines.push(`  ${d}`);

@@ -80,8 +80,9 @@ export function postgresSource(config: PostgresSourceConfig): Source {
 
     /**
      * One exported snapshot per database, read by its pg_dump and by the fingerprint, so the
-     * fingerprint is that of the dump even under writes. A server that cannot export one
-     * (a standby before PostgreSQL 10...) is dumped and measured as without a capture.
+     * fingerprint is that of the dump even under writes, and says so (`consistent`). A server
+     * that cannot export one (a standby before PostgreSQL 10...) is dumped and measured as
+     * without a capture, and its fingerprint does not claim it.
      */
     async capture(): Promise<Capture> {
       const names = await databases(maintenance);
@@ -102,6 +103,7 @@ export function postgresSource(config: PostgresSourceConfig): Source {
         units: unitsOf(names, ids),
         fingerprint: measurePostgres(server, names, (db) => db, {
           method: FINGERPRINT_METHOD,
+          catalog: true,
           snapshots: ids,
         }),
         close,
@@ -111,6 +113,7 @@ export function postgresSource(config: PostgresSourceConfig): Source {
     async fingerprint() {
       return measurePostgres(server, await databases(maintenance), (db) => db, {
         method: FINGERPRINT_METHOD,
+        catalog: true,
       });
     },
 
@@ -131,6 +134,7 @@ export function postgresSource(config: PostgresSourceConfig): Source {
       const scope = mapping ? Object.keys(mapping) : (config.databases ?? (await databases(conn)));
       return measurePostgres(conn, scope, (db) => mapping?.[db] ?? db, {
         method: recorded === undefined ? FINGERPRINT_METHOD : recorded.method,
+        catalog: recorded === undefined || recorded.categories !== undefined,
       });
     },
   };
