@@ -48,11 +48,17 @@ export interface SkippedPoint {
 /** The last verification of each recovery point (by snapshot record id) that failed it. */
 export type FailedVerifications = ReadonlyMap<string, VerificationRecord>;
 
-/** From verifications newest first: the points whose latest verification did not pass. */
+/** A verification that reached no verdict on the point (see VerifyResult.inconclusive). */
+export function verificationInconclusive(v: VerificationRecord): boolean {
+  return v.details?.inconclusive === true;
+}
+
+/** From verifications newest first: the points whose latest conclusive verification did not pass. */
 export function failedVerifications(newestFirst: readonly VerificationRecord[]): FailedVerifications {
   const latest = new Map<string, VerificationRecord>();
   for (const v of newestFirst)
-    if (v.snapshotId !== null && !latest.has(v.snapshotId)) latest.set(v.snapshotId, v);
+    if (v.snapshotId !== null && !latest.has(v.snapshotId) && !verificationInconclusive(v))
+      latest.set(v.snapshotId, v);
   return new Map([...latest].filter(([, v]) => !v.ok));
 }
 

@@ -105,6 +105,7 @@ export type StatusRecords = Record<string, DatasetRecords>;
 
 export { INTERRUPTED_ERROR } from './backup-result.js';
 import { INTERRUPTED_ERROR } from './backup-result.js';
+import { verificationInconclusive } from './recovery-points.js';
 
 // ---------------------------------------------------------------------------------------------
 // The verdict
@@ -252,9 +253,13 @@ function rowFor(
           error: newestCheck.error ?? 'no error recorded',
         }
       : null;
-  if (complete && newestFailedVerification) {
+  if (complete && newestCheck && newestFailedVerification) {
+    const point = complete.resticSnapshotId?.slice(0, 8) ?? complete.id;
+    const ago = formatAge(newestFailedVerification.ageSeconds);
     reasons.push(
-      `newest recovery point ${complete.resticSnapshotId?.slice(0, 8) ?? complete.id} failed its verification ${formatAge(newestFailedVerification.ageSeconds)} ago: ${newestFailedVerification.error}; restore skips it until a new backup replaces it`,
+      verificationInconclusive(newestCheck)
+        ? `newest recovery point ${point} could not be verified ${ago} ago: ${newestFailedVerification.error}`
+        : `newest recovery point ${point} failed its verification ${ago} ago: ${newestFailedVerification.error}; restore skips it until a new backup replaces it`,
     );
   }
 

@@ -22,6 +22,12 @@ export interface VerifyResult {
   resticCheck: { ok: boolean; readDataSubset: string; output?: string };
   /** Why `ok` is false. */
   error?: string;
+  /**
+   * The verification could not reach a verdict: the environment failed (a missing repository
+   * key, a throwaway server that did not start, a tool that is gone). It says nothing of the
+   * recovery point, which keeps its standing: restore does not skip it for this.
+   */
+  inconclusive?: boolean;
   verifiedAt: string;
 }
 

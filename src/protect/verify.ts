@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LifeboatError, UsageError, coerceError } from '../errors.js';
+import { EnvironmentError, LifeboatError, UsageError, coerceError } from '../errors.js';
 import { actor as defaultActor } from './audit.js';
 import { describeError } from '../errors.js';
 import type { ProtectContext } from './context.js';
@@ -139,7 +139,12 @@ async function verifyPoint(
   const resticCheck = await repositoryCheck(point.repository);
   const instance = await startInstance(point.sourceType).catch((error: unknown) => error as Error);
   if (instance instanceof Error)
-    return { ...base, resticCheck, error: `the throwaway instance did not start: ${message(instance)}` };
+    return {
+      ...base,
+      resticCheck,
+      inconclusive: true,
+      error: `the throwaway instance did not start: ${message(instance)}`,
+    };
   emit({ type: 'instance-started', dataset: id, instance: instance.describe, seconds: instance.seconds });
   try {
     // Pinned to the point found above, so a backup finishing meanwhile does not change it.
@@ -173,7 +178,13 @@ async function verifyPoint(
       coerceError(error).message,
       ...(resticCheck.ok ? [] : [`restic check failed: ${resticCheck.output ?? ''}`]),
     ];
-    return { ...base, instanceSeconds: instance.seconds, resticCheck, error: problems.join('; ') };
+    return {
+      ...base,
+      instanceSeconds: instance.seconds,
+      resticCheck,
+      ...(error instanceof EnvironmentError ? { inconclusive: true } : {}),
+      error: problems.join('; '),
+    };
   } finally {
     await instance.stop();
   }

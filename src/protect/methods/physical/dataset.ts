@@ -5,6 +5,7 @@
  * `preparePhysicalDataset` also writes the configuration into Lifeboat's directory, for the
  * commands that act on the repository or the server.
  */
+import { sep } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { EnvironmentError, UsageError } from '../../../errors.js';
 import { parseCadence } from '../../../plan/duration.js';
@@ -37,6 +38,7 @@ import {
   type PgbackrestTarget,
 } from '../../../engines/pgbackrest/runner.js';
 import { asPostgres } from '../../../stores/index.js';
+import { allowPassage } from '../../../state/private-files.js';
 
 export type { ObservedCluster } from '../../../engines/pgbackrest/cluster.js';
 
@@ -169,6 +171,9 @@ export async function preparePhysicalDataset(
   const { config, target } = dataset;
   // A restore without the server keeps a config written while it ran: the guessed
   // pg1-path must not replace the real one that archive_command depends on.
+  // pgBackRest runs as PostgreSQL's OS user, and so does archive_command between our commands:
+  // that user must pass through Lifeboat's private home to the directory it owns inside.
+  if (target.user && config.dir.startsWith(context.homeDir + sep)) allowPassage(context.homeDir);
   if (dataset.cluster || !existsSync(config.path)) writeConfig(config, dataset.configText, target.user);
   await checkReachable(target.user, [
     { path: config.path, access: 'read' },
