@@ -254,6 +254,7 @@ async function pruneRepository(
     await state.markSnapshotsForgetting(
       report.datasets.flatMap((d) => d.remove.flatMap((r) => (r.manifestId ? [r.manifestId] : []))),
     );
+    await pausePoint('prune:marked');
     if (ids.length > 0) {
       await repository.forgetIds(ids, { prune: true });
       report.forgotten = ids;

@@ -21,6 +21,7 @@ import type { ProtectContext } from './context.js';
 import { notVerified, type VerifyEvent, type VerifyResult } from './verify-result.js';
 import { findRecoveryPoint, type RecoveryPoint } from './recovery-points.js';
 import { applyRestore, planRestore } from './restore.js';
+import { pausePoint, pausePointSync } from './pause-point.js';
 import { findStore, isProtectable, protectableKindList, type Throwaway } from '../stores/index.js';
 
 export type { VerifyEvent, VerifyResult } from './verify-result.js';
@@ -70,6 +71,7 @@ export async function runVerify(
   const results: VerifyResult[] = [];
   for (const id of ids) {
     const { result, recordId } = await verifyDataset(context, id, repositoryCheck, emit);
+    await pausePoint('verify:proven');
     const state = await context.state();
     const { dataset: _d, ...details } = result;
     await state.recordVerification({
@@ -141,6 +143,7 @@ async function verifyPoint(
   if (instance instanceof Error)
     return { ...base, resticCheck, error: `the throwaway instance did not start: ${message(instance)}` };
   emit({ type: 'instance-started', dataset: id, instance: instance.describe, seconds: instance.seconds });
+  await pausePoint('verify:instance-started');
   try {
     // Pinned to the point found above, so a backup finishing meanwhile does not change it.
     const plan = await planRestore(context, { dataset: id, snapshot: point.snapshotId, to: instance.to });
@@ -149,7 +152,10 @@ async function verifyPoint(
       force: true,
       fingerprint: 'strict',
       audit: null,
-      onEvent: (event) => emit({ type: 'restore', dataset: id, event }),
+      onEvent: (event) => {
+        emit({ type: 'restore', dataset: id, event });
+        if (event.type === 'unit-done') pausePointSync('verify:restoring');
+      },
     });
     const problems = [
       ...(restored.error ? [restored.error] : []),
