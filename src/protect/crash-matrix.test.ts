@@ -15,20 +15,18 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { groupMembers, killGroup, spawnCli, type CliProcess } from '../cli/testing/cli-process.js';
+import {
+  groupMembers,
+  killGroup,
+  processesWithEnv,
+  spawnCli,
+  type CliProcess,
+} from '../cli/testing/cli-process.js';
 import { runCli } from '../cli/testing/run-cli.js';
 import { parseSnapshots } from '../engines/restic/output.js';
 import type { SnapshotRecord } from '../state/store.js';
@@ -97,23 +95,7 @@ after(async () => {
 
 const cli = (args: string[]) => runCli([...args, '--plan', plan(), '--json'], { timeoutMs: 90_000 });
 
-/** Processes anywhere on the host whose environment carries `marker`. */
-function carriers(marker: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (!readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`${MARKER}=${marker}`))
-        continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      found.push(`${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))} (${entry})`);
-    } catch {
-      // exited meanwhile, or not ours to read
-    }
-  }
-  return found;
-}
+const carriers = (marker: string) => processesWithEnv(MARKER, marker).map((p) => `${p.name} (${p.pid})`);
 
 interface Killed {
   child: CliProcess;
