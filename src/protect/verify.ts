@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LifeboatError, UsageError, coerceError } from '../errors.js';
+import { InterruptedError, LifeboatError, UsageError, coerceError } from '../errors.js';
 import { actor as defaultActor } from './audit.js';
 import { describeError } from '../errors.js';
 import type { ProtectContext } from './context.js';
@@ -31,6 +31,11 @@ export interface VerifyOptions {
   readDataSubset?: string;
   onEvent?: (event: VerifyEvent) => void;
   actor?: string;
+  /**
+   * Aborted: no further dataset is verified, and the one in progress is reported
+   * interrupted and not recorded (it proved nothing, good or bad).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -70,8 +75,15 @@ export async function runVerify(
   };
   const results: VerifyResult[] = [];
   for (const id of ids) {
-    const { result, recordId } = await verifyDataset(context, id, repositoryCheck, emit);
+    if (options.signal?.aborted) break;
+    const { result, recordId } = await verifyDataset(context, id, repositoryCheck, emit, options.signal);
     await pausePoint('verify:proven');
+    if (options.signal?.aborted) {
+      const interrupted = { ...result, ok: false, error: 'interrupted before the verification was recorded' };
+      emit({ type: 'dataset-done', result: interrupted });
+      results.push(interrupted);
+      break;
+    }
     const state = await context.state();
     const { dataset: _d, ...details } = result;
     await state.recordVerification({
@@ -105,12 +117,13 @@ async function verifyDataset(
   id: string,
   repositoryCheck: (repository: string) => Promise<VerifyResult['resticCheck']>,
   emit: (event: VerifyEvent) => void,
+  signal: AbortSignal | undefined,
 ): Promise<{ result: VerifyResult; recordId: string | null }> {
   const { protectionMethod } = await import('./methods/index.js');
   const ownProof = protectionMethod(context.handle(id)).verify;
   if (ownProof) return ownProof(context, id, emit);
   let recordId: string | null = null;
-  const result = await verifyPoint(context, id, repositoryCheck, emit, (found) => (recordId = found));
+  const result = await verifyPoint(context, id, repositoryCheck, emit, (found) => (recordId = found), signal);
   return { result, recordId };
 }
 
@@ -120,6 +133,7 @@ async function verifyPoint(
   repositoryCheck: (repository: string) => Promise<VerifyResult['resticCheck']>,
   emit: (event: VerifyEvent) => void,
   found: (recordId: string) => void,
+  signal: AbortSignal | undefined,
 ): Promise<VerifyResult> {
   const empty = notVerified(id, context.repositoryOf(id));
 
@@ -145,6 +159,8 @@ async function verifyPoint(
   emit({ type: 'instance-started', dataset: id, instance: instance.describe, seconds: instance.seconds });
   await pausePoint('verify:instance-started');
   try {
+    if (signal?.aborted)
+      throw new InterruptedError('interrupted before the restore into the throwaway instance');
     // Pinned to the point found above, so a backup finishing meanwhile does not change it.
     const plan = await planRestore(context, { dataset: id, snapshot: point.snapshotId, to: instance.to });
     const restored = await applyRestore(context, plan, {
