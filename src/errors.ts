@@ -80,6 +80,12 @@ export class RefusedError extends LifeboatError {
   readonly kind = 'refused';
 }
 
+/** SIGINT or SIGTERM stopped the work before it was done. */
+export class InterruptedError extends LifeboatError {
+  readonly exitCode = ExitCode.interrupted;
+  readonly kind = 'interrupted';
+}
+
 /**
  * Turns whatever a `catch` caught into an Error, so that the block can add context and rethrow.
  * An Error comes back as it is, so that a LifeboatError keeps its exit code and hint; anything

@@ -6,6 +6,7 @@ import { ExitCode, LifeboatError } from '../errors.js';
 import type { CommandModule } from './command.js';
 import { commands, findCommand, usageText } from './commands.js';
 import { shutdownOwned } from './shutdown.js';
+import { terminateDescendants } from '../system/process.js';
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
@@ -58,23 +59,31 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 const argv = process.argv.slice(2);
-let exiting = false;
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    if (exiting) return;
-    exiting = true;
+    if (interrupted) return;
+    interrupted = true;
     process.stderr.write(`lifeboat: interrupted by ${signal}\n`);
     process.exitCode = ExitCode.interrupted;
     // Commands that own child processes register their own cleanup on the same signal;
-    // give them a moment, then leave, unless the command finishes its work itself.
-    if (!shutdownOwned()) setTimeout(() => process.exit(ExitCode.interrupted), 2000).unref();
+    // give them a moment, then leave, unless the command finishes its work itself. A tool
+    // still running then (a restore that took no signal) must not outlive us.
+    if (!shutdownOwned())
+      setTimeout(() => {
+        terminateDescendants();
+        process.exit(ExitCode.interrupted);
+      }, 2000).unref();
   });
 }
 main(argv).then(
   (code) => {
-    process.exitCode = code;
+    // Work that finished after the signal was still interrupted, unless the command owned the
+    // shutdown and decided its own exit (a scheduler or a watch stopping cleanly).
+    process.exitCode = interrupted && !shutdownOwned() ? ExitCode.interrupted : code;
   },
   (error: unknown) => {
-    process.exitCode = report(error, wantsJson(argv));
+    const code = report(error, wantsJson(argv));
+    process.exitCode = interrupted && !shutdownOwned() ? ExitCode.interrupted : code;
   },
 );

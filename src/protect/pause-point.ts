@@ -7,7 +7,15 @@
  */
 import { writeFileSync } from 'node:fs';
 
-export type PausePoint = 'backup:manifest-stored' | 'prune:forgotten';
+export type PausePoint =
+  | 'backup:units-ready'
+  | 'backup:units-stored'
+  | 'backup:manifest-stored'
+  | 'verify:instance-started'
+  | 'verify:restoring'
+  | 'verify:proven'
+  | 'prune:marked'
+  | 'prune:forgotten';
 
 export async function pausePoint(name: PausePoint): Promise<void> {
   if (process.env.LIFEBOAT_TEST_PAUSE_AT !== name) return;
@@ -15,4 +23,15 @@ export async function pausePoint(name: PausePoint): Promise<void> {
   if (file) writeFileSync(file, name);
   // Kept alive by the timer until the test's SIGKILL.
   await new Promise<never>(() => setInterval(() => undefined, 60_000));
+}
+
+/**
+ * The same, from a synchronous callback (a progress event) that cannot await: the whole
+ * process stops there, so that the work after the callback does not go on meanwhile.
+ */
+export function pausePointSync(name: PausePoint): void {
+  if (process.env.LIFEBOAT_TEST_PAUSE_AT !== name) return;
+  const file = process.env.LIFEBOAT_TEST_PAUSED_FILE;
+  if (file) writeFileSync(file, name);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 }

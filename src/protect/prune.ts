@@ -16,7 +16,7 @@
  * starts from one.
  */
 import { backupRunning, datasetLockKey, lockDir } from './dataset-lock.js';
-import { EnvironmentError, LifeboatError, coerceError } from '../errors.js';
+import { EnvironmentError, InterruptedError, LifeboatError, coerceError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import { actor } from './audit.js';
 import type { ProtectContext } from './context.js';
@@ -143,6 +143,8 @@ export interface ApplyPruneOptions {
   actor?: string;
   /** For tests. Default: the current time. */
   now?: () => Date;
+  /** Aborted: no repository is forgotten from then on (one being pruned is left as it is). */
+  signal?: AbortSignal;
 }
 
 export async function applyPrune(
@@ -157,10 +159,13 @@ export async function applyPrune(
     skipped: prunePlan.skipped,
   };
   for (const item of prunePlan.repositories) {
+    if (options.signal?.aborted) break;
     report.repositories.push(await pruneRepository(context, prunePlan.tags, item, options));
   }
-  for (const dataset of prunePlan.physical)
+  for (const dataset of prunePlan.physical) {
+    if (options.signal?.aborted) break;
     report.physical.push(await prunePhysical(context, dataset, options));
+  }
   return report;
 }
 
@@ -248,12 +253,17 @@ async function pruneRepository(
       );
     }
     if (dryRun) return report;
+    if (options.signal?.aborted)
+      throw new InterruptedError('interrupted before anything was forgotten', {
+        hint: 'run lifeboat prune again',
+      });
     const ids = report.datasets.flatMap((d) => [...d.remove, ...d.leftovers].flatMap((v) => v.snapshotIds));
     // Marked before restic forgets, so that a crash between the two leaves the next command
     // a record to check against the repository (reconcile.ts) rather than a silent lie.
     await state.markSnapshotsForgetting(
       report.datasets.flatMap((d) => d.remove.flatMap((r) => (r.manifestId ? [r.manifestId] : []))),
     );
+    await pausePoint('prune:marked');
     if (ids.length > 0) {
       await repository.forgetIds(ids, { prune: true });
       report.forgotten = ids;

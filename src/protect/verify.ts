@@ -14,13 +14,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EnvironmentError, LifeboatError, UsageError, coerceError } from '../errors.js';
+import { EnvironmentError, InterruptedError, LifeboatError, UsageError, coerceError } from '../errors.js';
 import { actor as defaultActor } from './audit.js';
 import { describeError } from '../errors.js';
 import type { ProtectContext } from './context.js';
 import { notVerified, type VerifyEvent, type VerifyResult } from './verify-result.js';
 import { findRecoveryPoint, type RecoveryPoint } from './recovery-points.js';
 import { applyRestore, planRestore } from './restore.js';
+import { pausePoint, pausePointSync } from './pause-point.js';
 import { findStore, isProtectable, protectableKindList, type Throwaway } from '../stores/index.js';
 
 export type { VerifyEvent, VerifyResult } from './verify-result.js';
@@ -30,6 +31,11 @@ export interface VerifyOptions {
   readDataSubset?: string;
   onEvent?: (event: VerifyEvent) => void;
   actor?: string;
+  /**
+   * Aborted: no further dataset is verified, and the one in progress is reported
+   * interrupted and not recorded (it proved nothing, good or bad).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -69,7 +75,15 @@ export async function runVerify(
   };
   const results: VerifyResult[] = [];
   for (const id of ids) {
-    const { result, recordId } = await verifyDataset(context, id, repositoryCheck, emit);
+    if (options.signal?.aborted) break;
+    const { result, recordId } = await verifyDataset(context, id, repositoryCheck, emit, options.signal);
+    await pausePoint('verify:proven');
+    if (options.signal?.aborted) {
+      const interrupted = { ...result, ok: false, error: 'interrupted before the verification was recorded' };
+      emit({ type: 'dataset-done', result: interrupted });
+      results.push(interrupted);
+      break;
+    }
     const state = await context.state();
     const { dataset: _d, ...details } = result;
     await state.recordVerification({
@@ -103,12 +117,13 @@ async function verifyDataset(
   id: string,
   repositoryCheck: (repository: string) => Promise<VerifyResult['resticCheck']>,
   emit: (event: VerifyEvent) => void,
+  signal: AbortSignal | undefined,
 ): Promise<{ result: VerifyResult; recordId: string | null }> {
   const { protectionMethod } = await import('./methods/index.js');
   const ownProof = protectionMethod(context.handle(id)).verify;
   if (ownProof) return ownProof(context, id, emit);
   let recordId: string | null = null;
-  const result = await verifyPoint(context, id, repositoryCheck, emit, (found) => (recordId = found));
+  const result = await verifyPoint(context, id, repositoryCheck, emit, (found) => (recordId = found), signal);
   return { result, recordId };
 }
 
@@ -118,6 +133,7 @@ async function verifyPoint(
   repositoryCheck: (repository: string) => Promise<VerifyResult['resticCheck']>,
   emit: (event: VerifyEvent) => void,
   found: (recordId: string) => void,
+  signal: AbortSignal | undefined,
 ): Promise<VerifyResult> {
   const empty = notVerified(id, context.repositoryOf(id));
 
@@ -146,7 +162,10 @@ async function verifyPoint(
       error: `the throwaway instance did not start: ${message(instance)}`,
     };
   emit({ type: 'instance-started', dataset: id, instance: instance.describe, seconds: instance.seconds });
+  await pausePoint('verify:instance-started');
   try {
+    if (signal?.aborted)
+      throw new InterruptedError('interrupted before the restore into the throwaway instance');
     // Pinned to the point found above, so a backup finishing meanwhile does not change it.
     const plan = await planRestore(context, { dataset: id, snapshot: point.snapshotId, to: instance.to });
     const restored = await applyRestore(context, plan, {
@@ -154,7 +173,10 @@ async function verifyPoint(
       force: true,
       fingerprint: 'strict',
       audit: null,
-      onEvent: (event) => emit({ type: 'restore', dataset: id, event }),
+      onEvent: (event) => {
+        emit({ type: 'restore', dataset: id, event });
+        if (event.type === 'unit-done') pausePointSync('verify:restoring');
+      },
     });
     const problems = [
       ...(restored.error ? [restored.error] : []),

@@ -1,5 +1,6 @@
 /** Directory targets, shared by the kinds whose restore writes files (files, Redis's RDB, command output). */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { emptyObservation, type DirectoryTarget, type TargetObservation } from './target.js';
 
@@ -36,5 +37,18 @@ export function describeDirectory(spec: DirectoryTarget): string {
 
 /** A new directory target is created; the live source's directory exists already. */
 export function ensureDirectory(spec: DirectoryTarget): void {
-  if (!spec.source) mkdirSync(spec.path, { recursive: true });
+  if (spec.source) return;
+  // One level at a time rather than mkdirSync's recursive mode: where mkdir fails with ENOENT
+  // although the parent exists (/proc, /sys), Node retries that forever at full CPU.
+  const missing: string[] = [];
+  for (let dir = resolve(spec.path); !existsSync(dir); dir = dirname(dir)) missing.unshift(dir);
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      throw new UsageError(`cannot create the directory ${spec.path}: ${(error as Error).message}`, {
+        hint: 'restore into a directory you may write, e.g. --to ./restored',
+      });
+    }
+  }
 }

@@ -2,7 +2,7 @@
  * Whether a process runs, and which process a PostgreSQL pid file names: what the
  * failover, the drills and the throwaway servers ask before they signal or restart one.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The pid in postmaster.pid (or a socket's lock file, which holds the same pid), if the file is there. */
@@ -70,4 +70,51 @@ export function sameProcessRuns(pid: number, start: string | undefined): boolean
   if (start === undefined) return true;
   const now = processStartTime(pid);
   return now === undefined || now === start;
+}
+
+/**
+ * Every live descendant of `pid` (children, their children...), from /proc's parent links;
+ * none off Linux. A process that left its parent's tree (a daemon that detached) is not one.
+ */
+export function descendantPids(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z') continue;
+      const list = children.get(Number(ppid)) ?? [];
+      list.push(Number(entry));
+      children.set(Number(ppid), list);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/** SIGTERMs every descendant of this process: restic then removes its lock, dump tools stop. */
+export function terminateDescendants(): void {
+  for (const pid of descendantPids(process.pid)) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
+  }
 }

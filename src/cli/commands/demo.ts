@@ -47,8 +47,10 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     progress.done();
   }
   const commands = inspectCommands(result, dir);
-  if (json) process.stdout.write(JSON.stringify({ ...result, commands }, null, 2) + '\n');
-  else process.stdout.write(formatResult(result, commands));
+  // Interrupted, the demo proved nothing: its result is not shown as one.
+  const shown = abort.signal.aborted ? { ...result, ok: false } : result;
+  if (json) process.stdout.write(JSON.stringify({ ...shown, commands }, null, 2) + '\n');
+  else process.stdout.write(formatResult(shown, commands));
   if (abort.signal.aborted) return ExitCode.interrupted;
   return result.ok ? ExitCode.ok : ExitCode.failed;
 }

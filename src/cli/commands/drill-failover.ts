@@ -112,6 +112,8 @@ async function runSandbox(parsed: ParsedArgs, fault: FaultKind): Promise<number>
     interrupt.dispose();
   }
   const { results, summary } = drills;
+  // Runs cut short measure nothing: no summary that could read as a pass.
+  if (interrupt.signal.aborted) return ExitCode.interrupted;
   if (json) process.stdout.write(JSON.stringify(runs === 1 ? results[0] : summary, null, 2) + '\n');
   else if (runs > 1) process.stdout.write(summaryTable(summary));
   return drills.passed ? ExitCode.ok : ExitCode.failed;

@@ -1,5 +1,6 @@
 /** lifeboat drill pitr --sandbox: prove point-in-time recovery end to end on a throwaway primary. */
 import { ExitCode, UsageError } from '../../errors.js';
+import { abortOnSignals } from '../shutdown.js';
 import { runPitrDrill } from '../../drill/pitr.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
@@ -25,11 +26,14 @@ export async function run(
     });
   }
   const json = parsed.flag('json');
+  // The drill's throwaway servers are reaped at exit; the signal only says not to report a pass.
+  const interrupt = abortOnSignals();
   const result = await runPitrDrill({
     sandbox: true,
     // Progress goes to stderr so that --json keeps stdout to one document.
     onEvent: ({ message }) => process.stderr.write(`${message}\n`),
-  });
+  }).finally(() => interrupt.dispose());
+  if (interrupt.signal.aborted) return ExitCode.interrupted;
   if (json) {
     out.write(JSON.stringify(result, null, 2) + '\n');
   } else {

@@ -6,6 +6,7 @@ import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { table } from '../format.js';
 import { withPlan } from '../open-plan.js';
+import { abortOnSignals } from '../shutdown.js';
 
 const USAGE = `[--dry-run] [--plan FILE] [--json]
 
@@ -23,9 +24,22 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const parsed = parseCommandArgs('prune', args, { 'dry-run': { type: 'boolean', short: 'n' } }, USAGE);
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {
-    const report = await applyPrune(context, planPrune(context.plan), { dryRun: parsed.flag('dry-run') });
+    const abort = abortOnSignals();
+    let report: PruneReport;
+    try {
+      report = await applyPrune(context, planPrune(context.plan), {
+        dryRun: parsed.flag('dry-run'),
+        signal: abort.signal,
+      });
+    } finally {
+      abort.dispose();
+    }
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else process.stdout.write(formatReport(report));
+    if (abort.signal.aborted) {
+      if (!json) process.stderr.write('lifeboat: prune interrupted; what it did before is listed above\n');
+      return ExitCode.interrupted;
+    }
     const errors = [...report.repositories, ...report.physical].flatMap((r) => (r.error ? [r.error] : []));
     if (errors.length === 0) return ExitCode.ok;
     if (!json) for (const e of errors) process.stderr.write(`lifeboat: ${e.message}\n`);

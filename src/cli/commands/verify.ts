@@ -9,6 +9,7 @@ import type { CommandContext } from '../command.js';
 import { formatSeconds, table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 import { progressReporter } from '../progress.js';
+import { abortOnSignals } from '../shutdown.js';
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const parsed = parseCommandArgs(
@@ -50,16 +51,26 @@ export async function run(args: string[], _context: CommandContext): Promise<num
           `${event.result.dataset}: ${event.result.ok ? 'verified' : `FAILED: ${event.result.error ?? ''}`}`,
         );
     };
-    const results = await runVerify(context, parsed.positionals, {
-      onEvent,
-      ...(parsed.string('read-data-subset') !== undefined
-        ? { readDataSubset: parsed.string('read-data-subset')! }
-        : {}),
-    });
+    const abort = abortOnSignals();
+    let results: VerifyResult[];
+    try {
+      results = await runVerify(context, parsed.positionals, {
+        onEvent,
+        signal: abort.signal,
+        ...(parsed.string('read-data-subset') !== undefined
+          ? { readDataSubset: parsed.string('read-data-subset')! }
+          : {}),
+      });
+    } finally {
+      abort.dispose();
+    }
     progress.done();
     if (json)
-      process.stdout.write(JSON.stringify({ ok: results.every((r) => r.ok), results }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify({ ok: !abort.signal.aborted && results.every((r) => r.ok), results }, null, 2) + '\n',
+      );
     else process.stdout.write(formatResults(results));
+    if (abort.signal.aborted) return ExitCode.interrupted;
     return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed;
   });
 }

@@ -103,3 +103,23 @@ export async function killGroup(child: CliProcess): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Live processes anywhere on the host whose environment holds `name=value`: what a child
+ * started outside its process group (a daemon, a detached server) that outlived it.
+ */
+export function processesWithEnv(name: string, value: string): { pid: number; name: string }[] {
+  const found: { pid: number; name: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`${name}=${value}`)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      found.push({ pid: Number(entry), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  return found;
+}

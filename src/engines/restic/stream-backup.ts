@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { descendantPids } from '../../system/process.js';
 import type { Producer } from './command.js';
 import { parseBackupLine, type BackupProgress, type BackupSummary } from './output.js';
 import type { Redactor } from './redact.js';
@@ -91,6 +92,9 @@ export async function pipedBackup(
   const stopProducer = () => {
     if (producer.exitCode !== null || producer.signalCode !== null) return;
     producerStopped = true;
+    // A shell producer's own children (`sh -c 'pg_dumpall | gzip'`) would outlive the shell:
+    // once it is gone they are no longer ours to find.
+    if (producer.pid !== undefined) for (const pid of descendantPids(producer.pid)) signalPid(pid);
     producer.kill('SIGTERM');
   };
   // On SIGINT restic stops, removes its lock and saves nothing.
@@ -193,4 +197,12 @@ export async function fileBackup(input: AttemptInput & { path: string }): Promis
     producerStopped: false,
     summary,
   };
+}
+
+function signalPid(pid: number): void {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // gone meanwhile
+  }
 }

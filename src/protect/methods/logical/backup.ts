@@ -76,6 +76,7 @@ export async function backupLogical(
       : { units: await source.units(), fingerprint: source.fingerprint(), close: async () => {} };
     capture.fingerprint.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     emit({ type: 'dataset-start', dataset: item.dataset, run, units: capture.units.length });
+    await pausePoint('backup:units-ready');
 
     const { manifestResult, fingerprint } = await repository
       .session(async () => {
@@ -89,6 +90,7 @@ export async function backupLogical(
             ...(options.signal ? { signal: options.signal } : {}),
           })),
         );
+        await pausePoint('backup:units-stored');
         // The capture stays open until the fingerprint is done: its queries read the
         // snapshot the capture holds.
         const fingerprint = await capture.fingerprint;
