@@ -34,9 +34,10 @@ const PASSAGE = 0o011;
 /**
  * Lets other OS users pass through `dir` to a path inside that they own (pgBackRest, run as
  * PostgreSQL's user, reaches its directory under Lifeboat's home): adds search permission
- * only, never read. Left alone when `dir` is not ours.
+ * only, never read. Made private first when it does not exist; left alone when it is not ours.
  */
 export function allowPassage(dir: string): void {
+  ensurePrivateDir(dir);
   const current = statSync(dir);
   if (process.getuid && current.uid !== process.getuid()) return;
   if ((current.mode & PASSAGE) !== PASSAGE) chmodSync(dir, (current.mode & 0o7777) | PASSAGE);
