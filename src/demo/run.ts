@@ -5,9 +5,10 @@
  * stopped at the end (unless `keep`), whatever happened; the plan and the repository stay
  * in the demo dir for inspection with Lifeboat or plain restic.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { OperationError, RefusedError } from '../errors.js';
+import { redactUrl } from '../engines/restic/redact.js';
 import { checkPlanFile } from '../plan/check.js';
 import { planBackup, runBackup, type BackupEvent, type DatasetBackupResult } from '../protect/backup.js';
 import { createProtectContext } from '../protect/context.js';
@@ -123,10 +124,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       'plan',
       `writing the plan ${paths.plan}`,
       async () => {
+        // The servers' urls carry their passwords: the plan is for this user's eyes only.
         writeFileSync(
           paths.plan,
           demoPlanYaml({ servers: info, filesPath: './files', today: new Date().toISOString().slice(0, 10) }),
+          { mode: 0o600 },
         );
+        chmodSync(paths.plan, 0o600);
         return checkPlanFile(paths.plan);
       },
       (c) =>
@@ -172,9 +176,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         servers: {
           kept,
           pid: info.pid,
-          postgres: { url: info.postgres.url, port: info.postgres.port },
-          mariadb: { url: info.mariadb.url, port: info.mariadb.port },
-          redis: { url: info.redis.url, port: info.redis.port },
+          postgres: { url: redactUrl(info.postgres.url), port: info.postgres.port },
+          mariadb: { url: redactUrl(info.mariadb.url), port: info.mariadb.port },
+          redis: { url: redactUrl(info.redis.url), port: info.redis.port },
         },
         seconds,
       };

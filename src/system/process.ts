@@ -48,3 +48,27 @@ export function processAlive(pid: number): boolean {
     }
   }
 }
+
+/**
+ * When `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat): with the pid,
+ * it names one process for good, since a pid the kernel hands out again gets a later start.
+ * Undefined when the process is gone or there is no /proc.
+ */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3 (the state): field 22 is index 19.
+    const start = Number(fields[19]);
+    return Number.isFinite(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the process that had `startTime` still runs as `pid` (not a reused pid). */
+export function sameProcessAlive(pid: number, startTime: number | undefined): boolean {
+  if (!processAlive(pid)) return false;
+  const now = processStartTime(pid);
+  return startTime === undefined || now === undefined || now === startTime;
+}

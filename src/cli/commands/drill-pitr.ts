@@ -3,6 +3,7 @@ import { ExitCode, UsageError } from '../../errors.js';
 import { runPitrDrill } from '../../drill/pitr.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
+import { reapLeftovers } from '../reap-leftovers.js';
 import { formatSeconds, table } from '../format.js';
 
 const USAGE = '--sandbox [--json]';
@@ -25,6 +26,7 @@ export async function run(
     });
   }
   const json = parsed.flag('json');
+  await reapLeftovers();
   const result = await runPitrDrill({
     sandbox: true,
     // Progress goes to stderr so that --json keeps stdout to one document.
