@@ -55,7 +55,8 @@ async function answersWithoutCredentials(record: InstanceRecord): Promise<boolea
     case 'postgres':
     case 'pgbouncer': {
       // No password from the environment or ~/.pgpass, and never a prompt.
-      const [database, sql] = record.kind === 'postgres' ? ['postgres', 'SELECT 1'] : ['pgbouncer', 'SHOW VERSION'];
+      const [database, sql] =
+        record.kind === 'postgres' ? ['postgres', 'SELECT 1'] : ['pgbouncer', 'SHOW VERSION'];
       const args = ['-X', '-w', '-h', '127.0.0.1', '-p', port, '-U', 'postgres', '-d', database, '-c', sql];
       const env = { PGPASSWORD: '', PGPASSFILE: '/dev/null', PGCONNECT_TIMEOUT: '3' };
       const run = await runTool('psql', args, { env, timeoutMs: 5000 }).catch(() => undefined);
@@ -64,7 +65,19 @@ async function answersWithoutCredentials(record: InstanceRecord): Promise<boolea
     case 'mariadb': {
       const run = await runTool(
         'mariadb',
-        ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', '-P', port, '-u', 'root', '--connect-timeout=3', '-e', 'SELECT 1'],
+        [
+          '--no-defaults',
+          '--protocol=TCP',
+          '-h',
+          '127.0.0.1',
+          '-P',
+          port,
+          '-u',
+          'root',
+          '--connect-timeout=3',
+          '-e',
+          'SELECT 1',
+        ],
         { env: { MYSQL_PWD: '' }, timeoutMs: 5000 },
       ).catch(() => undefined);
       return run?.code === 0;

@@ -100,19 +100,11 @@ async function startTopology(
   cleanups.push(() => host.close());
   await primary.psql('CREATE DATABASE drill');
   await primary.psqlScript(writesTableSql(), 'drill');
-  await runToolOk('pgbench', [
-    '-i',
-    '-q',
-    '-s',
-    '1',
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(primary.port),
-    '-U',
-    'postgres',
-    'drill',
-  ], { env: { PGPASSWORD: password }, secrets: [password] });
+  await runToolOk(
+    'pgbench',
+    ['-i', '-q', '-s', '1', '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', 'drill'],
+    { env: { PGPASSWORD: password }, secrets: [password] },
+  );
   const standby = await createStandby(host.server, {
     sync: options.sync,
     upstream: { host: host.network.host, port: host.network.port },

@@ -56,7 +56,10 @@ describe('throwaway instances', () => {
       assert.equal(stopped.code, 0, stopped.stderr);
 
       // How PITR and standby work will start a restored data directory.
-      const second = await startPostgres({ dataDir: first.dataDir, password: parsePgUrl(first.url).password! });
+      const second = await startPostgres({
+        dataDir: first.dataDir,
+        password: parsePgUrl(first.url).password!,
+      });
       assert.deepEqual(await second.psql('SELECT v FROM kept'), [['survives a restart']]);
       await second.stop();
       assert.equal(existsSync(first.dataDir), true, 'a data dir it did not create is left in place');

@@ -214,12 +214,15 @@ export function childServerLifecycle(
       unregister();
     }
   });
-  const unregister = registerInstance({
-    stop,
-    killSync: () => {
-      if (child.pid !== undefined) signalProcess(child.pid, 'SIGKILL');
-      removeDir(dir);
+  const unregister = registerInstance(
+    {
+      stop,
+      killSync: () => {
+        if (child.pid !== undefined) signalProcess(child.pid, 'SIGKILL');
+        removeDir(dir);
+      },
     },
-  }, record);
+    record,
+  );
   return stop;
 }

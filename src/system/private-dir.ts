@@ -22,9 +22,12 @@ export function ensurePrivateDir(dir: string): string {
       hint: `Remove it, or set XDG_RUNTIME_DIR to a directory of your own; Lifeboat keeps its throwaway servers' records only in a directory that is yours.`,
     });
   if ((stat.mode & 0o022) !== 0)
-    throw new EnvironmentError(`${dir} is writable by other users (mode ${(stat.mode & 0o777).toString(8)})`, {
-      hint: `Check what else is in it, then: chmod 700 ${dir}`,
-    });
+    throw new EnvironmentError(
+      `${dir} is writable by other users (mode ${(stat.mode & 0o777).toString(8)})`,
+      {
+        hint: `Check what else is in it, then: chmod 700 ${dir}`,
+      },
+    );
   if ((stat.mode & 0o077) !== 0) chmodSync(dir, 0o700);
   return dir;
 }

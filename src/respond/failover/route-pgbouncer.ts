@@ -273,13 +273,16 @@ function instance(
       unregister();
     }
   });
-  const unregister = registerInstance({
-    stop,
-    killSync: () => {
-      child.kill('SIGKILL');
-      removeDir(parts.dir);
+  const unregister = registerInstance(
+    {
+      stop,
+      killSync: () => {
+        child.kill('SIGKILL');
+        removeDir(parts.dir);
+      },
     },
-  }, parts.record);
+    parts.record,
+  );
   return {
     ...router,
     url: `postgres://postgres:${encodeURIComponent(parts.password)}@127.0.0.1:${parts.port}/${parts.database}`,

@@ -87,7 +87,12 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
  * The system tables, with root's password set and every other way in over TCP removed
  * (anonymous accounts, root at ::1 or the host name), from a script in the private temp dir.
  */
-async function installDb(dir: string, dataDir: string, serverArgs: string[], password: string): Promise<void> {
+async function installDb(
+  dir: string,
+  dataDir: string,
+  serverArgs: string[],
+  password: string,
+): Promise<void> {
   const script = join(dir, 'secure.sql');
   const literal = `'${password}'`; // base64url: nothing to escape.
   writeFileSync(

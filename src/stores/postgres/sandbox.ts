@@ -226,15 +226,18 @@ function instance(parts: Parts): PostgresInstance {
       unregister();
     }
   });
-  const unregister = registerInstance({
-    stop,
-    killSync: () => {
-      const pid = postmasterPid(dataDir);
-      // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children with it.
-      if (pid !== undefined) signalProcess(pid, 'SIGQUIT');
-      removeDir(tempDir);
+  const unregister = registerInstance(
+    {
+      stop,
+      killSync: () => {
+        const pid = postmasterPid(dataDir);
+        // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children with it.
+        if (pid !== undefined) signalProcess(pid, 'SIGQUIT');
+        removeDir(tempDir);
+      },
     },
-  }, parts.record);
+    parts.record,
+  );
   return {
     url: urlFor('postgres'),
     port,
