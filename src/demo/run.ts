@@ -124,13 +124,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       'plan',
       `writing the plan ${paths.plan}`,
       async () => {
-        // The servers' urls carry their passwords: the plan is for this user's eyes only.
         writeFileSync(
           paths.plan,
-          demoPlanYaml({ servers: info, filesPath: './files', today: new Date().toISOString().slice(0, 10) }),
-          { mode: 0o600 },
+          demoPlanYaml({
+            servers: info,
+            filesPath: './files',
+            today: new Date().toISOString().slice(0, 10),
+            reference: (server, url) => urlFile(paths.home, server, url),
+          }),
         );
-        chmodSync(paths.plan, 0o600);
         return checkPlanFile(paths.plan);
       },
       (c) =>
@@ -242,3 +244,11 @@ function refuseForeignDir(paths: ReturnType<typeof demoPaths>): void {
 }
 
 export { stopDemoServers };
+
+/** A server's url, password included, in a file only this user reads; the plan names the file. */
+function urlFile(home: string, server: string, url: string): string {
+  const file = join(home, `${server}.url`);
+  writeFileSync(file, `${url}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return `file:.lifeboat/${server}.url`;
+}

@@ -87,7 +87,7 @@ describe('throwaway instances', () => {
   test('redis: starts empty or from an RDB, stops and leaves nothing', async (t) => {
     const [redis, ms] = await timed(() => startRedis());
     t.diagnostic(`redis started in ${ms} ms`);
-    assert.match(redis.url, /^redis:\/\/:[\w-]{32}@127\.0\.0\.1:\d+\/$/);
+    assert.match(redis.url, /^redis:\/\/default:[\w-]{32}@127\.0\.0\.1:\d+\/$/);
     assert.notEqual(redis.port, 6379);
     await redis.cli(['SET', 'k', 'v']);
     assert.equal((await redis.cli(['GET', 'k'])).trim(), 'v');

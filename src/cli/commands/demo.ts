@@ -183,7 +183,7 @@ export function formatResult(result: DemoResult, commands: InspectCommands): str
           `  PostgreSQL ${result.servers.postgres.url}`,
           `  MariaDB    ${result.servers.mariadb.url}`,
           `  Redis      ${result.servers.redis.url}`,
-          `  (their passwords are in the plan, ${result.plan}, readable by you only)`,
+          `  (with their passwords: .lifeboat/*.url beside the plan, readable by you only)`,
           `  ${commands.doctor}`,
           `Stop them with: ${commands.stop}   (or: kill ${result.servers.pid})`,
         ].join('\n')

@@ -37,7 +37,7 @@ export interface StartRedisOptions {
 
 export interface RedisInstance extends Instance {
   /**
-   * `redis://:PASSWORD@127.0.0.1:PORT/`: a secret. Print it through `redactUrl`; redis-cli gets
+   * `redis://default:PASSWORD@127.0.0.1:PORT/`: a secret. Print it through `redactUrl`; redis-cli gets
    * the password from REDISCLI_AUTH (`parseRedisUrl`), never as an argument.
    */
   readonly url: string;
@@ -106,7 +106,8 @@ async function startOn(
   child.once('exit', (code, signal) => {
     exited ??= `exited (${signal ?? code})`;
   });
-  const url = `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}/`;
+  // `default:` named: redis-cli -u sends AUTH with an empty user name otherwise, and fails.
+  const url = `redis://default:${encodeURIComponent(password)}@127.0.0.1:${port}/`;
   const conn = parseRedisUrl(url);
   const realDir = realpathSync(dir);
   try {
