@@ -8,8 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { ensurePrivateDir, runtimeDir } from './private-dir.js';
 import { livePostmasterPid, processAlive, processStartTime, sameProcessAlive } from './process.js';
 
@@ -69,7 +69,14 @@ export function recordInstance(
   const write = () => {
     // Written whole then renamed: a reader never sees half a record.
     const partial = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    writeFileSync(partial, JSON.stringify(record, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    const text = JSON.stringify(record, null, 2) + '\n';
+    try {
+      writeFileSync(partial, text, { mode: 0o600, flag: 'wx' });
+    } catch {
+      // Another process removed the directory as it emptied: make it again, once.
+      ensurePrivateDir(dir);
+      writeFileSync(partial, text, { mode: 0o600, flag: 'wx' });
+    }
     renameSync(partial, file);
   };
   write();
@@ -83,7 +90,10 @@ export function recordInstance(
       };
       write();
     },
-    remove: () => rmSync(file, { force: true }),
+    remove() {
+      rmSync(file, { force: true });
+      removeIfEmpty(dir);
+    },
   };
 }
 
@@ -159,6 +169,7 @@ export async function reapLeftoverInstances(): Promise<ReapedInstance[]> {
       if (basename(record.tempDir).startsWith('lifeboat-'))
         rmSync(record.tempDir, { recursive: true, force: true, maxRetries: 3 });
       rmSync(leftover.file, { force: true });
+      removeIfEmpty(dirname(leftover.file));
     }
     reaped.push({
       kind: record.kind,
@@ -170,6 +181,15 @@ export async function reapLeftoverInstances(): Promise<ReapedInstance[]> {
     });
   }
   return reaped;
+}
+
+/** An empty records directory goes, so that nothing stays behind once every server has stopped. */
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Not empty (another server runs), or gone already.
+  }
 }
 
 function readRecord(file: string): InstanceRecord | undefined {

@@ -116,7 +116,7 @@ datasets:
     assert.equal(processAlive(left.postmaster), false, 'its postmaster is gone');
     assert.equal(existsSync(left.tempDir), false, 'its temp dir and data are gone');
     assert.deepEqual(
-      readdirSync(records()).filter((n) => n.endsWith('.json')),
+      (existsSync(records()) ? readdirSync(records()) : []).filter((n) => n.endsWith('.json')),
       [],
       'its record is gone',
     );

@@ -119,7 +119,7 @@ describe('routing through pgbouncer', () => {
 
 describe('routing through HAProxy and through a command', () => {
   test('HAProxy: block drops sessions, switchTo repoints the server over the runtime API', async () => {
-    const haproxy = await startHaproxy(target(a, 'a'));
+    const haproxy = await startHaproxy(target(a, 'a'), password);
     try {
       assert.deepEqual(await haproxy.check(), { reachable: true, target: `127.0.0.1:${a.port}` });
       const client = await connected(haproxy.url);
