@@ -5,11 +5,14 @@
  */
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
 
 /** Creates `dir` (0700) if missing; refuses one owned by another user or open to writes by others. */
 export function ensurePrivateDir(dir: string): string {
+  // Only the directory itself is private: parents made on the way keep the usual modes (a
+  // plan's `.lifeboat` must stay reachable by the postgres user, for pgBackRest).
+  mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stat = lstatSync(dir);
   const uid = process.getuid?.();
