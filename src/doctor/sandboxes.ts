@@ -3,14 +3,8 @@
  * killed Lifeboat process, and none may answer a local user who has no credentials. Leftovers
  * are reaped here, as every command that starts one does.
  */
-import { connect } from 'node:net';
-import {
-  describeReaped,
-  liveInstances,
-  reapLeftoverInstances,
-  type InstanceRecord,
-} from '../system/instance-records.js';
-import { runTool } from '../system/tool.js';
+import { answersWithoutCredentials } from '../stores/sandbox-probes.js';
+import { describeReaped, liveInstances, reapLeftoverInstances } from '../system/instance-records.js';
 import type { DoctorCheck } from './check.js';
 
 const NAME = 'throwaway servers';
@@ -37,7 +31,8 @@ export async function checkSandboxes(): Promise<DoctorCheck[]> {
   else checks.push({ name: NAME, ok: true, detail: 'none left behind by a killed Lifeboat process' });
 
   for (const record of liveInstances()) {
-    if (record.port === undefined || !(await answersWithoutCredentials(record))) continue;
+    const probe = answersWithoutCredentials[record.kind];
+    if (record.port === undefined || !probe || !(await probe(record.port))) continue;
     checks.push({
       name: `throwaway ${record.kind} on port ${record.port}`,
       ok: false,
@@ -46,64 +41,4 @@ export async function checkSandboxes(): Promise<DoctorCheck[]> {
     });
   }
   return checks;
-}
-
-/** Connects as a local user would with no password: true when the server lets it in. */
-async function answersWithoutCredentials(record: InstanceRecord): Promise<boolean> {
-  const port = String(record.port);
-  switch (record.kind) {
-    case 'postgres':
-    case 'pgbouncer': {
-      // No password from the environment or ~/.pgpass, and never a prompt.
-      const [database, sql] =
-        record.kind === 'postgres' ? ['postgres', 'SELECT 1'] : ['pgbouncer', 'SHOW VERSION'];
-      const args = ['-X', '-w', '-h', '127.0.0.1', '-p', port, '-U', 'postgres', '-d', database, '-c', sql];
-      const env = { PGPASSWORD: '', PGPASSFILE: '/dev/null', PGCONNECT_TIMEOUT: '3' };
-      const run = await runTool('psql', args, { env, timeoutMs: 5000 }).catch(() => undefined);
-      return run?.code === 0;
-    }
-    case 'mariadb': {
-      const run = await runTool(
-        'mariadb',
-        [
-          '--no-defaults',
-          '--protocol=TCP',
-          '-h',
-          '127.0.0.1',
-          '-P',
-          port,
-          '-u',
-          'root',
-          '--connect-timeout=3',
-          '-e',
-          'SELECT 1',
-        ],
-        { env: { MYSQL_PWD: '' }, timeoutMs: 5000 },
-      ).catch(() => undefined);
-      return run?.code === 0;
-    }
-    case 'redis':
-      return redisAnswersPing(record.port!);
-    default:
-      return false;
-  }
-}
-
-/** A raw PING: redis-cli would pick up REDISCLI_AUTH from the environment. */
-function redisAnswersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let reply = '';
-    const done = (answer: boolean) => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(3000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk: Buffer) => {
-      reply += chunk.toString('utf8');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
 }

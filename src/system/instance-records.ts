@@ -19,9 +19,14 @@ export interface InstanceRecord {
   /** The Lifeboat process that started the server, and its start time (against pid reuse). */
   ownerPid: number;
   ownerStart: number | undefined;
-  /** The server's pid once known; a PostgreSQL postmaster is also found by its data dir. */
+  /** The server's pid once known. */
   serverPid: number | undefined;
   serverStart: number | undefined;
+  /**
+   * A data dir whose postmaster.pid names the server: found even when the owner died between
+   * starting it and recording its pid. Default: none.
+   */
+  postmasterDir?: string;
   /** SIGQUIT for PostgreSQL (its immediate shutdown); others need no clean stop. */
   stopSignal: NodeJS.Signals;
   port: number | undefined;
@@ -53,7 +58,8 @@ function recordDirs(): string[] {
 
 /** Records a server about to start; the handle updates and removes the record. */
 export function recordInstance(
-  fields: Pick<InstanceRecord, 'kind' | 'tempDir' | 'dataDir' | 'stopSignal'> & Partial<InstanceRecord>,
+  fields: Pick<InstanceRecord, 'kind' | 'tempDir' | 'dataDir' | 'stopSignal'> &
+    Partial<Pick<InstanceRecord, 'postmasterDir'>>,
 ): RecordHandle {
   const dir = ensurePrivateDir(recordDirs()[0]!);
   const file = join(dir, `${fields.kind}-${process.pid}-${randomBytes(4).toString('hex')}.json`);
@@ -204,7 +210,7 @@ function readRecord(file: string): InstanceRecord | undefined {
 function serverPidOf(record: InstanceRecord): number | undefined {
   if (record.serverPid !== undefined && sameProcessAlive(record.serverPid, record.serverStart))
     return record.serverPid;
-  return record.kind === 'postgres' ? livePostmasterPid(record.dataDir) : undefined;
+  return record.postmasterDir === undefined ? undefined : livePostmasterPid(record.postmasterDir);
 }
 
 /** `signal`, up to 10 s to exit, then SIGKILL. */

@@ -113,7 +113,13 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     });
 
   try {
-    record = recordInstance({ kind: 'postgres', tempDir, dataDir, stopSignal: 'SIGQUIT' });
+    record = recordInstance({
+      kind: 'postgres',
+      tempDir,
+      dataDir,
+      stopSignal: 'SIGQUIT',
+      postmasterDir: dataDir,
+    });
     if (options.dataDir === undefined) await initCluster(run, tempDir, dataDir, owner, password!);
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePort());
