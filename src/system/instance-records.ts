@@ -208,7 +208,12 @@ function readRecord(file: string): InstanceRecord | undefined {
 }
 
 function serverPidOf(record: InstanceRecord): number | undefined {
-  if (record.serverPid !== undefined && sameProcessAlive(record.serverPid, record.serverStart))
+  // Without its start time a pid may name anything by now: never signal on the pid alone.
+  if (
+    record.serverPid !== undefined &&
+    record.serverStart !== undefined &&
+    sameProcessAlive(record.serverPid, record.serverStart)
+  )
     return record.serverPid;
   return record.postmasterDir === undefined ? undefined : livePostmasterPid(record.postmasterDir);
 }
