@@ -7,7 +7,14 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, OperationError, UsageError } from '../../errors.js';
-import { makeTempDir, osUser, registerInstance, removeDir, runningAsRoot } from '../../system/instance.js';
+import {
+  makeTempDir,
+  osUser,
+  recordInstance,
+  registerInstance,
+  removeDir,
+  runningAsRoot,
+} from '../../system/instance.js';
 import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
 import { firstLines, type RunResult } from '../../system/tool.js';
 import { pollUntil } from '../../system/poll.js';
@@ -74,11 +81,12 @@ export async function createStandby(
     });
   const owner = runningAsRoot() ? osUser('postgres') : undefined;
   const baseDir = makeTempDir('standby', owner);
-  const unregister = registerInstance({
-    stop: async () => removeDir(baseDir),
-    killSync: () => removeDir(baseDir),
-  });
   const dataDir = join(baseDir, 'data');
+  // Its server has a record of its own; this one removes the data if the owner is killed.
+  const unregister = registerInstance(
+    { stop: async () => removeDir(baseDir), killSync: () => removeDir(baseDir) },
+    recordInstance({ kind: 'standby data', tempDir: baseDir, dataDir, stopSignal: 'SIGQUIT' }),
+  );
   const source = new URL(primary.url);
   let instance: PostgresInstance | undefined;
   try {
