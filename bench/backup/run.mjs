@@ -56,19 +56,28 @@ const pg = await startPostgres({
   fast: true,
   extraConf: { max_wal_size: '2GB', checkpoint_timeout: '30min' },
 });
+// The server's password reaches the tools through the environment, never their arguments
+// (which `ps` shows); the plan names the variable.
+process.env.PGPASSWORD = decodeURIComponent(new URL(pg.url).password);
+process.env.BENCH_DB_URL = pg.urlFor('bench');
+const dbUrl = (database) => {
+  const url = new URL(pg.urlFor(database));
+  url.password = '';
+  return url.toString();
+};
 settle = () => {
-  execFileSync('psql', ['-X', '-q', '-c', 'CHECKPOINT', pg.urlFor('postgres')]);
+  execFileSync('psql', ['-X', '-q', '-c', 'CHECKPOINT', dbUrl('postgres')]);
   execFileSync('sync');
 };
 try {
   log(`pgbench -i -s ${values.scale} on a throwaway PostgreSQL (port ${pg.port})`);
   await pg.psql('CREATE DATABASE bench');
-  execFileSync('pgbench', ['-i', '-q', '-s', values.scale, pg.urlFor('bench')], { stdio: 'ignore' });
+  execFileSync('pgbench', ['-i', '-q', '-s', values.scale, dbUrl('bench')], { stdio: 'ignore' });
   const dbBytes = Number((await pg.psql("SELECT pg_database_size('bench')"))[0][0]);
 
   // Baseline: the plain tools into and out of a local file.
   const dumpFile = join(dir, 'bench.dump');
-  const pgDump = timed('pg_dump -Fc', 'pg_dump', ['-Fc', '-f', dumpFile, pg.urlFor('bench')]);
+  const pgDump = timed('pg_dump -Fc', 'pg_dump', ['-Fc', '-f', dumpFile, dbUrl('bench')]);
   const dumpBytes = statSync(dumpFile).size;
 
   // The tool chain alone: what Lifeboat drives, without Lifeboat, into a repository that exists.
@@ -79,7 +88,7 @@ try {
     'pg_dump -Fc -Z0 | restic backup --stdin',
     'sh',
     ['-c', `pg_dump -Fc -Z0 -d "$DB" | restic backup -q --stdin --stdin-filename bench.dump`],
-    { env: { ...resticEnv, DB: pg.urlFor('bench') } },
+    { env: { ...resticEnv, DB: dbUrl('bench') } },
   );
 
   // A tiny dataset backed up first creates Lifeboat's repository (restic init calibrates its
@@ -89,7 +98,7 @@ try {
   writeFileSync(join(seed, 'a.txt'), 'seed\n');
   writeFileSync(
     join(dir, 'lifeboat.yaml'),
-    `version: 1\norganization: Bench\ndatasets:\n  bench:\n    rpo: 1h\n    source: { type: postgres, url: "${pg.urlFor('bench')}", databases: [bench] }\n    backup: { every: 15m }\n  seed:\n    rpo: 1h\n    source: { type: files, paths: ["${seed}"] }\n    backup: { every: 15m }\n`,
+    `version: 1\norganization: Bench\ndatasets:\n  bench:\n    rpo: 1h\n    source: { type: postgres, url: "env:BENCH_DB_URL", databases: [bench] }\n    backup: { every: 15m }\n  seed:\n    rpo: 1h\n    source: { type: files, paths: ["${seed}"] }\n    backup: { every: 15m }\n`,
   );
   const creation = lifeboat('lifeboat backup (creates the repository)', ['backup', 'seed']);
   const first = lifeboat('lifeboat backup', ['backup', 'bench']);
@@ -106,7 +115,7 @@ try {
   // Restores: the same data both ways (the database as of the second backup), taken in turns,
   // several times, as one restore's time varies by a third from run to run on this machine.
   const currentDump = join(dir, 'bench-current.dump');
-  execFileSync('pg_dump', ['-Fc', '-f', currentDump, pg.urlFor('bench')]);
+  execFileSync('pg_dump', ['-Fc', '-f', currentDump, dbUrl('bench')]);
   const pgRestores = [];
   const chainRestores = [];
   const restores = [];
@@ -126,7 +135,7 @@ try {
             RESTIC_PASSWORD_FILE: join(dir, '.lifeboat', 'repository.key'),
             SNAPSHOT: dumpUnit.snapshotId,
             FILE: dumpUnit.stored,
-            DB: pg.urlFor('chain_restore'),
+            DB: dbUrl('chain_restore'),
           },
         },
       ),
@@ -135,14 +144,12 @@ try {
   };
   const baselineRestore = async (i) => {
     await pg.psql('CREATE DATABASE baseline_restore');
-    pgRestores.push(
-      timed(`pg_restore (${i})`, 'pg_restore', ['-d', pg.urlFor('baseline_restore'), currentDump]),
-    );
+    pgRestores.push(timed(`pg_restore (${i})`, 'pg_restore', ['-d', dbUrl('baseline_restore'), currentDump]));
     await pg.psql('DROP DATABASE baseline_restore');
   };
   const lifeboatRestore = async (i) => {
     restores.push(
-      lifeboat(`lifeboat restore (${i})`, ['restore', 'bench', '--to', pg.urlFor('lifeboat_restore')]),
+      lifeboat(`lifeboat restore (${i})`, ['restore', 'bench', '--to', dbUrl('lifeboat_restore')]),
     );
     await pg.psql('DROP DATABASE lifeboat_restore');
   };

@@ -3,6 +3,7 @@ import { PlanInvalidError } from '../errors.js';
 import { loadPlanFile, planPath } from '../plan/load.js';
 import { createProtectContext, type ProtectContext } from '../protect/context.js';
 import { formatFinding } from './findings-output.js';
+import { useInstanceRecordsHome } from '../system/instance-records.js';
 
 export function openPlan(option: string | undefined): ProtectContext {
   const file = planPath(option);
@@ -14,7 +15,10 @@ export function openPlan(option: string | undefined): ProtectContext {
       hint: 'run `lifeboat plan check` and fix the errors',
     });
   }
-  return createProtectContext(loaded);
+  const context = createProtectContext(loaded);
+  // Throwaway servers this command starts are recorded beside the plan's state.
+  useInstanceRecordsHome(context.homeDir);
+  return context;
 }
 
 /** Runs `work` with the context and always closes it (the state store), even on failure. */

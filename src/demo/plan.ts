@@ -14,13 +14,19 @@ export interface DemoPlanInput {
   filesPath: string;
   /** ISO date the plan says it was written; its review is due a year later. */
   today: string;
+  /**
+   * What the plan says for a server's url (`postgres`, `mariadb`, `redis`): a `file:` reference
+   * when the url carries a password, which never goes into a plan. Default: the url itself.
+   */
+  reference?: (server: 'postgres' | 'mariadb' | 'redis', url: string) => string;
 }
 
 export function demoPlanYaml(input: DemoPlanInput): string {
   const { postgres, mariadb, redis } = input.servers;
   const year = Number(input.today.slice(0, 4));
   const review = `${year + 1}${input.today.slice(4, 10)}`;
-  const pgUrl = postgres.url.replace(/\/postgres$/, `/${DEMO_DATA.postgres.database}`);
+  const ref = input.reference ?? ((_server, url) => url);
+  const pgUrl = ref('postgres', postgres.url.replace(/\/postgres$/, `/${DEMO_DATA.postgres.database}`));
   return `# Written by \`lifeboat demo\` for its throwaway servers (${input.today}).
 # Inspect it with Lifeboat (lifeboat snapshots --plan THIS_FILE) or with plain restic:
 # the repository is .lifeboat/repository, its key .lifeboat/repository.key.
@@ -75,7 +81,7 @@ datasets:
     rpo: 4h
     source:
       type: mysql
-      url: ${mariadb.url}
+      url: ${ref('mariadb', mariadb.url)}
       databases: [${DEMO_DATA.mariadb.database}]
     backup: { every: 1h }
     retention: { last: 4, hourly: 24, daily: 7 }
@@ -95,7 +101,7 @@ datasets:
     rpo: 1h
     source:
       type: redis
-      url: ${redis.url}
+      url: ${ref('redis', redis.url)}
     backup: { every: 30m }
     retention: { last: 4, hourly: 12, daily: 7 }
     verify: { every: daily }

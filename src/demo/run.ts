@@ -5,9 +5,10 @@
  * stopped at the end (unless `keep`), whatever happened; the plan and the repository stay
  * in the demo dir for inspection with Lifeboat or plain restic.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { OperationError, RefusedError } from '../errors.js';
+import { redactUrl } from '../engines/restic/redact.js';
 import { checkPlanFile } from '../plan/check.js';
 import { planBackup, runBackup, type BackupEvent, type DatasetBackupResult } from '../protect/backup.js';
 import { createProtectContext } from '../protect/context.js';
@@ -125,7 +126,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       async () => {
         writeFileSync(
           paths.plan,
-          demoPlanYaml({ servers: info, filesPath: './files', today: new Date().toISOString().slice(0, 10) }),
+          demoPlanYaml({
+            servers: info,
+            filesPath: './files',
+            today: new Date().toISOString().slice(0, 10),
+            reference: (server, url) => urlFile(paths.home, server, url),
+          }),
         );
         return checkPlanFile(paths.plan);
       },
@@ -172,9 +178,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         servers: {
           kept,
           pid: info.pid,
-          postgres: { url: info.postgres.url, port: info.postgres.port },
-          mariadb: { url: info.mariadb.url, port: info.mariadb.port },
-          redis: { url: info.redis.url, port: info.redis.port },
+          postgres: { url: redactUrl(info.postgres.url), port: info.postgres.port },
+          mariadb: { url: redactUrl(info.mariadb.url), port: info.mariadb.port },
+          redis: { url: redactUrl(info.redis.url), port: info.redis.port },
         },
         seconds,
       };
@@ -238,3 +244,11 @@ function refuseForeignDir(paths: ReturnType<typeof demoPaths>): void {
 }
 
 export { stopDemoServers };
+
+/** A server's url, password included, in a file only this user reads; the plan names the file. */
+function urlFile(home: string, server: string, url: string): string {
+  const file = join(home, `${server}.url`);
+  writeFileSync(file, `${url}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return `file:.lifeboat/${server}.url`;
+}

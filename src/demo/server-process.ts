@@ -79,7 +79,8 @@ async function main(): Promise<void> {
     mariadb: { url: mariadb.url, port: mariadb.port, dataDir: mariadb.dataDir },
     redis: { url: redis.url, port: redis.port, dataDir: redis.dataDir },
   };
-  if (stateFile) writeFileSync(stateFile, JSON.stringify(info, null, 2) + '\n');
+  // The urls carry the servers' passwords.
+  if (stateFile) writeFileSync(stateFile, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
   report({ ready: info });
 }
 

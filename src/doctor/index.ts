@@ -10,6 +10,7 @@ import type { LoadedPlan } from '../plan/load.js';
 import { createProtectContext, type ProtectContext } from '../protect/context.js';
 import { failed, type DoctorCheck } from './check.js';
 import { checkRepositories } from './repositories.js';
+import { checkSandboxes } from './sandboxes.js';
 import { checkSources } from './sources.js';
 import { checkStateIntegrity } from './state-integrity.js';
 import {
@@ -91,6 +92,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
     ...tools,
     checkPostgresServer(uses),
     ...checkPostgresClients(byTool('pg_dump'), byTool('pg_restore')),
+    ...(await checkSandboxes()),
   ];
   if (!plan || !options.loaded) return checks;
 

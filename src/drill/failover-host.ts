@@ -66,7 +66,7 @@ export async function startSimulatedHost(
   const lease: Lease = { ttlMs, renewedAt: () => renewedAt };
   const server = managedFromInstance(instance, {
     name: options.name ?? 'primary',
-    url: `postgres://postgres@127.0.0.1:${network.port}/postgres`,
+    url: viaPort(instance.url, network.port),
     endpoint: { host: network.host, port: network.port },
     agentReachable: async () => !agentCut,
     ...(ttlMs > 0 ? { lease } : {}),
@@ -143,4 +143,11 @@ function signal(pid: number, name: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
+}
+
+/** The instance's url (its password included) through another port on this host. */
+function viaPort(url: string, port: number): string {
+  const via = new URL(url);
+  via.port = String(port);
+  return via.toString();
 }

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { startPostgres } from '../stores/postgres/sandbox.js';
+import { parsePgUrl } from '../stores/postgres/psql.js';
 import { clearStalePidFile, isRunning, type ManagedServer } from '../respond/failover/server.js';
 import { query } from '../stores/postgres/sql.js';
 import { writesTable, type Ack } from './failover-writer.js';
@@ -125,7 +126,9 @@ async function inspectOldRows(
   promotionStartedAt: number,
 ): Promise<{ after: number; before: number }> {
   clearStalePidFile(dataDir);
-  const copy = await startPostgres({ dataDir });
+  // The old primary's roles: the same password as the new primary's, its standby.
+  const password = parsePgUrl(newPrimaryUrl).password;
+  const copy = await startPostgres({ dataDir, ...(password === undefined ? {} : { password }) });
   try {
     const [oldRows, newRows] = await Promise.all([
       query(

@@ -105,7 +105,10 @@ export interface Load {
 }
 
 /** pgbench through the client endpoint at a moderate rate (two shared cores run other work too). */
-export function startLoad(endpoint: { host: string; port: number; database: string }, rate = 100): Load {
+export function startLoad(
+  endpoint: { host: string; port: number; database: string; password?: string },
+  rate = 100,
+): Load {
   const child = spawn(
     'pgbench',
     [
@@ -126,7 +129,10 @@ export function startLoad(endpoint: { host: string; port: number; database: stri
       'postgres',
       endpoint.database,
     ],
-    { stdio: 'ignore' },
+    {
+      stdio: 'ignore',
+      env: { ...process.env, ...(endpoint.password ? { PGPASSWORD: endpoint.password } : {}) },
+    },
   );
   child.on('error', () => undefined);
   let stopping: Promise<void> | undefined;

@@ -8,6 +8,7 @@
  */
 import { UsageError } from '../errors.js';
 import { startPostgres, type PostgresInstance } from '../stores/postgres/sandbox.js';
+import { parsePgUrl } from '../stores/postgres/psql.js';
 import { runToolOk } from '../system/tool.js';
 import { startPgbouncer, type PgbouncerInstance } from '../respond/failover/route-pgbouncer.js';
 import { createStandby, type StandbyServer } from '../respond/failover/standby.js';
@@ -93,23 +94,17 @@ async function startTopology(
     },
   });
   cleanups.push(() => primary.stop());
+  // The standby, a base backup of the primary, and pgbouncer share the primary's password.
+  const password = parsePgUrl(primary.url).password!;
   const host = await startSimulatedHost(primary, { leaseTtlMs: options.leaseTtlMs ?? 2000 });
   cleanups.push(() => host.close());
   await primary.psql('CREATE DATABASE drill');
   await primary.psqlScript(writesTableSql(), 'drill');
-  await runToolOk('pgbench', [
-    '-i',
-    '-q',
-    '-s',
-    '1',
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(primary.port),
-    '-U',
-    'postgres',
-    'drill',
-  ]);
+  await runToolOk(
+    'pgbench',
+    ['-i', '-q', '-s', '1', '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', 'drill'],
+    { env: { PGPASSWORD: password }, secrets: [password] },
+  );
   const standby = await createStandby(host.server, {
     sync: options.sync,
     upstream: { host: host.network.host, port: host.network.port },
@@ -120,12 +115,13 @@ async function startTopology(
     database: 'drill',
     target: { name: host.server.name, ...host.server.endpoint },
     poolMode: 'transaction',
+    password,
   });
   cleanups.push(() => bouncer.stop());
   const load =
     options.load === false
       ? undefined
-      : startLoad({ host: '127.0.0.1', port: bouncer.port, database: 'drill' });
+      : startLoad({ host: '127.0.0.1', port: bouncer.port, database: 'drill', password });
   if (load) cleanups.push(() => load.stop());
   const writer = startWriter(bouncer.url);
   cleanups.push(() => writer.stop());

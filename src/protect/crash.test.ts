@@ -52,7 +52,7 @@ before(async () => {
     '20',
     '-q',
     '-h',
-    '127.0.0.1',
+    pg.socketDir,
     '-p',
     String(pg.port),
     '-U',

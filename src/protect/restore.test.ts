@@ -50,7 +50,7 @@ describe('restore', () => {
       '1',
       '-q',
       '-h',
-      '127.0.0.1',
+      pg.socketDir,
       '-p',
       String(pg.port),
       '-U',
@@ -156,7 +156,7 @@ datasets:
     const started = Date.now();
     const plan = await planRestore(context, {
       dataset: 'app',
-      to: `postgres://postgres@127.0.0.1:${pg.port}/app_restored`,
+      to: pg.urlFor('app_restored'),
     });
     assert.equal(plan.needsConfirmation, false);
     const result = await applyRestore(context, plan);
@@ -187,7 +187,7 @@ datasets:
     await pg.psqlScript(`CREATE TABLE precious (v text); INSERT INTO precious VALUES ('keep me');`, 'busy');
     const plan = await planRestore(context, {
       dataset: 'app',
-      to: `postgres://postgres@127.0.0.1:${pg.port}/busy`,
+      to: pg.urlFor('busy'),
     });
     assert.equal(plan.needsConfirmation, true);
     assert.match(plan.occupied.join(), /database "busy" .* holds 1 table/);
@@ -208,7 +208,7 @@ datasets:
   test('PostgreSQL: a dump restic cannot read fails the restore with restic named', async () => {
     const plan = await planRestore(context, {
       dataset: 'app',
-      to: `postgres://postgres@127.0.0.1:${pg.port}/app_broken`,
+      to: pg.urlFor('app_broken'),
     });
     const unit = plan.units.find((u) => u.database === 'app')!;
     const broken = {
@@ -252,7 +252,7 @@ datasets:
       const withFailingRepository = { ...context, repository: async () => failing };
       const plan = await planRestore(context, {
         dataset: 'app',
-        to: `postgres://postgres@127.0.0.1:${pg.port}/app_early`,
+        to: pg.urlFor('app_early'),
       });
       await assert.rejects(applyRestore(withFailingRepository, plan), /simulated/);
     },
@@ -261,7 +261,7 @@ datasets:
   test('MariaDB into a new database: rows equal', async () => {
     const plan = await planRestore(context, {
       dataset: 'shop',
-      to: `mysql://root@127.0.0.1:${maria.port}/shop_restored`,
+      to: `${maria.url}shop_restored`,
     });
     const result = await applyRestore(context, plan);
     assert.equal(result.ok, true, result.error);

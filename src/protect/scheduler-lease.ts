@@ -57,7 +57,8 @@ export async function acquireLease(state: StateStore, options: LeaseOptions): Pr
       name: options.name,
       hostname: hostname(),
       pid: process.pid,
-      processStart: processStartTime(process.pid) ?? null,
+      // Kept as text in the state store.
+      processStart: processStartTime(process.pid)?.toString() ?? null,
       description: options.description,
       ttlMs,
     },

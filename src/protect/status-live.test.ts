@@ -76,7 +76,7 @@ before(async () => {
   });
   // The sandbox's own plan, with the standby: the same directory, so the same state and repository.
   planFile = join(primary.workDir, 'status.yaml');
-  const standbyUrl = `postgres://postgres@127.0.0.1:${standby.instance.port}/postgres`;
+  const standbyUrl = standby.instance.urlFor('postgres');
   writeFileSync(
     planFile,
     readFileSync(join(primary.workDir, 'lifeboat.yaml'), 'utf8').replace(
@@ -175,7 +175,7 @@ describe('lifeboat status, live, on a real primary', { timeout: 150_000 }, () =>
     // Paused replay keeps receiving, so the primary sees the standby flush but not replay.
     await standby.instance.psql('SELECT pg_wal_replay_pause()');
     await primary.pg.psqlScript('INSERT INTO t SELECT generate_series(1, 20000);');
-    const standbyUrl = `postgres://postgres@127.0.0.1:${standby.instance.port}/postgres`;
+    const standbyUrl = standby.instance.urlFor('postgres');
     const primaryConn = parsePgUrl(primary.pg.url);
     await eventually(
       async () => {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, portIsClosed } from '../system/free-port.js';
 import { stopAll, withCleanup, type Instance } from '../system/instance.js';
 import { startMariadb } from './mysql/sandbox.js';
+import { parsePgUrl } from './postgres/psql.js';
 import { startPostgres } from './postgres/sandbox.js';
 import { startRedis } from './redis/sandbox.js';
 
@@ -27,7 +28,7 @@ describe('throwaway instances', () => {
   test('postgres: starts on a free loopback port, answers, stops and leaves nothing', async (t) => {
     const [pg, ms] = await timed(() => startPostgres());
     t.diagnostic(`postgres started in ${ms} ms`);
-    assert.match(pg.url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+    assert.match(pg.url, /^postgres:\/\/postgres:[\w-]{32}@127\.0\.0\.1:\d+\/postgres$/);
     assert.notEqual(pg.port, 5432);
     assert.deepEqual(
       await pg.psql("SELECT current_setting('listen_addresses'), current_setting('fsync'), 1 + 1, NULL"),
@@ -55,7 +56,10 @@ describe('throwaway instances', () => {
       assert.equal(stopped.code, 0, stopped.stderr);
 
       // How PITR and standby work will start a restored data directory.
-      const second = await startPostgres({ dataDir: first.dataDir });
+      const second = await startPostgres({
+        dataDir: first.dataDir,
+        password: parsePgUrl(first.url).password!,
+      });
       assert.deepEqual(await second.psql('SELECT v FROM kept'), [['survives a restart']]);
       await second.stop();
       assert.equal(existsSync(first.dataDir), true, 'a data dir it did not create is left in place');
@@ -65,10 +69,10 @@ describe('throwaway instances', () => {
     await assertGone(first);
   });
 
-  test('mariadb: starts, answers as root without password, stops and leaves nothing', async (t) => {
+  test('mariadb: starts, answers as root with its password, stops and leaves nothing', async (t) => {
     const [db, ms] = await timed(() => startMariadb());
     t.diagnostic(`mariadb started in ${ms} ms`);
-    assert.match(db.url, /^mysql:\/\/root@127\.0\.0\.1:\d+\/$/);
+    assert.match(db.url, /^mysql:\/\/root:[\w-]{32}@127\.0\.0\.1:\d+\/$/);
     assert.notEqual(db.port, 3306);
     assert.deepEqual(
       await db.query(
@@ -83,7 +87,7 @@ describe('throwaway instances', () => {
   test('redis: starts empty or from an RDB, stops and leaves nothing', async (t) => {
     const [redis, ms] = await timed(() => startRedis());
     t.diagnostic(`redis started in ${ms} ms`);
-    assert.match(redis.url, /^redis:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.match(redis.url, /^redis:\/\/default:[\w-]{32}@127\.0\.0\.1:\d+\/$/);
     assert.notEqual(redis.port, 6379);
     await redis.cli(['SET', 'k', 'v']);
     assert.equal((await redis.cli(['GET', 'k'])).trim(), 'v');

@@ -4,11 +4,15 @@
  * process exits, so a failing test or an interrupted verification leaves no server behind.
  */
 import type { ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
+import type { RecordHandle } from './instance-records.js';
 import { pollUntil } from './poll.js';
+
+export { recordInstance, type RecordHandle } from './instance-records.js';
 
 export interface Instance {
   /** How a client reaches it, e.g. `postgres://postgres@127.0.0.1:PORT/postgres`. */
@@ -31,11 +35,22 @@ let exitHookInstalled = false;
 
 /**
  * Tracks a started instance until its stop() runs. Returns the function to call once it has
- * stopped. The process `exit` hook is synchronous, so it can only send signals and remove
- * directories; callers that own signal handling (the CLI) should `await stopAll()` first.
+ * stopped; that also removes the instance's record (`recordInstance`), which is what lets the
+ * next Lifeboat command reap a server whose owner was killed before it could stop it. The
+ * process `exit` hook is synchronous, so it can only send signals and remove directories;
+ * callers that own signal handling (the CLI) should `await stopAll()` first.
  */
-export function registerInstance(entry: Registered): () => void {
-  live.add(entry);
+export function registerInstance(entry: Registered, record?: RecordHandle): () => void {
+  const tracked: Registered = record
+    ? {
+        stop: entry.stop,
+        killSync: () => {
+          entry.killSync();
+          record.remove();
+        },
+      }
+    : entry;
+  live.add(tracked);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.on('exit', () => {
@@ -48,7 +63,10 @@ export function registerInstance(entry: Registered): () => void {
       }
     });
   }
-  return () => live.delete(entry);
+  return () => {
+    live.delete(tracked);
+    record?.remove();
+  };
 }
 
 /** Stops every instance this process started and has not stopped yet. */
@@ -82,11 +100,21 @@ export function once(body: () => Promise<void>): () => Promise<void> {
   return () => (running ??= body());
 }
 
-/** A fresh private temp dir, owned by `owner` when given (PostgreSQL runs as `postgres`). */
+/**
+ * A fresh temp dir only its owner may enter (0700): the server's data, socket and
+ * configuration live there. Owned by `owner` when given (PostgreSQL runs as `postgres`);
+ * root still reaches it.
+ */
 export function makeTempDir(prefix: string, owner?: OsUser): string {
   const dir = mkdtempSync(join(tmpdir(), `lifeboat-${prefix}-`));
+  chmodSync(dir, 0o700);
   if (owner) chownSync(dir, owner.uid, owner.gid);
   return dir;
+}
+
+/** A password for one throwaway server: random, URL- and config-file-safe (base64url). */
+export function newInstancePassword(): string {
+  return randomBytes(24).toString('base64url');
 }
 
 export function removeDir(dir: string): void {
@@ -171,6 +199,7 @@ export function childServerLifecycle(
   child: ChildProcess,
   dir: string,
   signal: NodeJS.Signals,
+  record?: RecordHandle,
 ): () => Promise<void> {
   const stop = once(async () => {
     try {
@@ -185,12 +214,15 @@ export function childServerLifecycle(
       unregister();
     }
   });
-  const unregister = registerInstance({
-    stop,
-    killSync: () => {
-      if (child.pid !== undefined) signalProcess(child.pid, 'SIGKILL');
-      removeDir(dir);
+  const unregister = registerInstance(
+    {
+      stop,
+      killSync: () => {
+        if (child.pid !== undefined) signalProcess(child.pid, 'SIGKILL');
+        removeDir(dir);
+      },
     },
-  });
+    record,
+  );
   return stop;
 }

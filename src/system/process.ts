@@ -49,12 +49,18 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Field 22 of /proc/PID/stat: when the process started, to tell a reused pid apart. Undefined off Linux. */
-export function processStartTime(pid: number): string | undefined {
+/**
+ * When `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat): with the pid,
+ * it names one process for good, since a pid the kernel hands out again gets a later start.
+ * Undefined when the process is gone or there is no /proc.
+ */
+export function processStartTime(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may contain spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3 (the state): field 22 is index 19.
+    const start = Number(fields[19]);
+    return Number.isFinite(start) ? start : undefined;
   } catch {
     return undefined;
   }
@@ -65,11 +71,12 @@ export function processStartTime(pid: number): string | undefined {
  * process given the same pid. Without a recorded start (`undefined`), or off Linux, a live
  * pid is taken for the same process.
  */
-export function sameProcessRuns(pid: number, start: string | undefined): boolean {
+export function sameProcessRuns(pid: number, start: number | string | undefined): boolean {
   if (!processAlive(pid)) return false;
   if (start === undefined) return true;
   const now = processStartTime(pid);
-  return now === undefined || now === start;
+  // Lock files and the state store keep the start as text.
+  return now === undefined || String(now) === String(start);
 }
 
 /**

@@ -4,6 +4,7 @@ import { ExitCode } from '../../errors.js';
 import { backupFailure, planBackup, runBackup, type BackupEvent } from '../../protect/backup.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
+import { reapLeftovers } from '../reap-leftovers.js';
 import { formatBytes, formatSeconds, table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 import { progressReporter } from '../progress.js';
@@ -17,6 +18,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   );
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {
+    await reapLeftovers();
     const backupPlan = planBackup(context.plan, parsed.positionals, (id) => context.repositoryOf(id));
     if (parsed.flag('dry-run')) {
       if (json) process.stdout.write(JSON.stringify(backupPlan, null, 2) + '\n');

@@ -17,6 +17,7 @@ import { demoPaths, runDemo, stopDemoServers, type DemoEvent, type DemoResult } 
 import { describeRpo } from '../../demo/scorecard.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
+import { reapLeftovers } from '../reap-leftovers.js';
 import { formatBytes, formatSeconds, table } from '../format.js';
 import { progressReporter, type ProgressReporter } from '../progress.js';
 
@@ -31,6 +32,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const stopDir = parsed.string('stop');
   if (stopDir !== undefined) return stop(stopDir, json);
 
+  await reapLeftovers();
   const dir = parsed.string('dir') ?? mkdtempSync(join(tmpdir(), 'lifeboat-demo-'));
   const progress = progressReporter({ json });
   const abort = abortOnSignals();
@@ -183,6 +185,7 @@ export function formatResult(result: DemoResult, commands: InspectCommands): str
           `  PostgreSQL ${result.servers.postgres.url}`,
           `  MariaDB    ${result.servers.mariadb.url}`,
           `  Redis      ${result.servers.redis.url}`,
+          `  (with their passwords: .lifeboat/*.url beside the plan, readable by you only)`,
           `  ${commands.doctor}`,
           `Stop them with: ${commands.stop}   (or: kill ${result.servers.pid})`,
         ].join('\n')

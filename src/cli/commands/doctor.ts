@@ -4,16 +4,20 @@
  * one failed. Without a plan file it still checks the tools, and says the plan is missing.
  */
 import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ExitCode } from '../../errors.js';
 import { loadPlanFile, planPath } from '../../plan/load.js';
 import { runDoctor, type DoctorCheck } from '../../doctor/index.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
+import { useInstanceRecordsHome } from '../../system/instance-records.js';
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const parsed = parseCommandArgs('doctor', args, {}, '[--plan FILE] [--json]');
   const file = planPath(parsed.string('plan'));
   const loaded = existsSync(file) ? loadPlanFile(file) : undefined;
+  // Where that plan's commands record their throwaway servers, for the check of leftovers.
+  if (loaded) useInstanceRecordsHome(resolve(process.env.LIFEBOAT_HOME ?? join(dirname(file), '.lifeboat')));
   const checks = await runDoctor({ file, loaded });
   const ok = checks.every((c) => c.ok);
   if (parsed.flag('json')) process.stdout.write(JSON.stringify({ ok, plan: file, checks }, null, 2) + '\n');

@@ -16,6 +16,7 @@ import { runSandboxFailoverDrills } from '../../drill/failover-sandbox.js';
 import type { FailoverDrillSummary } from '../../drill/failover-summary.js';
 import { parseCommandArgs, type ParsedArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
+import { reapLeftovers } from '../reap-leftovers.js';
 import { table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 import { progressReporter } from '../progress.js';
@@ -59,6 +60,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
           hint: `The sandbox's faults: ${sandboxFaults.join(', ')}.`,
         },
       );
+    await reapLeftovers();
     return runSandbox(parsed, fault as FaultKind);
   }
   const [dataset, ...extra] = parsed.positionals;
@@ -72,7 +74,10 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       throw new UsageError(`drill failover ${dataset}: --${flag} is for --sandbox only`, {
         hint: `A real dataset is drilled as its plan says (replication.mode, restart_in_place), once: lifeboat drill failover ${datasetUsage}.`,
       });
-  return withPlan(parsed.string('plan'), (context) => runDataset(context, dataset, fault, parsed));
+  return withPlan(parsed.string('plan'), async (context) => {
+    await reapLeftovers();
+    return runDataset(context, dataset, fault, parsed);
+  });
 }
 
 async function runSandbox(parsed: ParsedArgs, fault: FaultKind): Promise<number> {

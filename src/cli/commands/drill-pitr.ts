@@ -4,6 +4,7 @@ import { abortOnSignals } from '../shutdown.js';
 import { runPitrDrill } from '../../drill/pitr.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
+import { reapLeftovers } from '../reap-leftovers.js';
 import { formatSeconds, table } from '../format.js';
 
 const USAGE = '--sandbox [--json]';
@@ -26,6 +27,7 @@ export async function run(
     });
   }
   const json = parsed.flag('json');
+  await reapLeftovers();
   // The drill's throwaway servers are reaped at exit; the signal only says not to report a pass.
   const interrupt = abortOnSignals();
   const result = await runPitrDrill({

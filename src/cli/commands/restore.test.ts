@@ -89,7 +89,7 @@ datasets:
   });
 
   test('PostgreSQL: a new database, then the same one refused and unchanged, replaced after confirmation', async () => {
-    const url = `postgres://postgres@127.0.0.1:${pg.port}/app_copy`;
+    const url = pg.urlFor('app_copy');
     const fresh = await lifeboat('restore', 'app', '--to', url);
     assert.equal(fresh.code, 0, fresh.stderr);
     assert.match(fresh.stdout, /Checks: 1 of 1 passed/);

@@ -16,6 +16,7 @@ import {
 } from '../../protect/restore.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
+import { reapLeftovers } from '../reap-leftovers.js';
 import { confirmTyped } from '../confirm.js';
 import { formatBytes, formatSeconds } from '../format.js';
 import { withPlan } from '../open-plan.js';
@@ -58,6 +59,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const to = parsed.string('to');
   const databases = (parsed.values.database as string[] | undefined) ?? [];
   return withPlan(parsed.string('plan'), async (context) => {
+    await reapLeftovers();
     if (protectionMethod(context.handle(dataset)).restoreToPoint)
       return (await import('./restore-physical.js')).restorePhysicalDataset(context, dataset, parsed);
     if (to === undefined) {

@@ -44,7 +44,8 @@ test('standby create: confirmation, a synchronous standby that streams, its lag 
     assert.deepEqual((body.lag as { syncState: string }).syncState, 'sync');
     assert.match(
       String(body.plan),
-      /standby: postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres\n\s+standby_name: standby1/,
+      // The primary's url has a password, so the standby's has too: never written into a plan.
+      /standby: env:STANDBY_URL\n\s+standby_name: standby1/,
     );
 
     // It outlived the command, streams synchronously, and replays what the primary writes.
@@ -53,8 +54,10 @@ test('standby create: confirmation, a synchronous standby that streams, its lag 
       [{ application_name: 'standby1', state: 'streaming', sync_state: 'sync' }],
     );
     await query(primary.url, 'CREATE TABLE marks AS SELECT 42 AS v');
+    const withPassword = new URL(url);
+    withPassword.password = new URL(primary.url).password;
     await pollUntil(
-      async () => (await query(url, 'SELECT v FROM marks')).length === 1,
+      async () => (await query(withPassword.toString(), 'SELECT v FROM marks')).length === 1,
       10_000,
       'the standby replays the primary',
     );
@@ -63,7 +66,7 @@ test('standby create: confirmation, a synchronous standby that streams, its lag 
     const named = writeTestPlan({
       primaryUrl: primary.url,
       primaryDataDir: primary.dataDir,
-      standbyUrl: url,
+      standbyUrl: withPassword.toString(),
       standbyDataDir: dataDir,
       rpo: '0s',
     });

@@ -6,6 +6,7 @@ import { ExitCode } from '../../errors.js';
 import { runVerify, type VerifyEvent, type VerifyResult } from '../../protect/verify.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
+import { reapLeftovers } from '../reap-leftovers.js';
 import { formatSeconds, table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 import { progressReporter } from '../progress.js';
@@ -20,6 +21,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   );
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {
+    await reapLeftovers();
     const progress = progressReporter({ json });
     const onEvent = (event: VerifyEvent) => {
       if (event.type === 'restore') {

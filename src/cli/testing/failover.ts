@@ -13,7 +13,8 @@ export interface TestPlanInput {
   standbyUrl?: string | undefined;
   standbyDataDir?: string | undefined;
   rpo?: string;
-  bouncer?: { iniPath: string; adminPort: number } | undefined;
+  /** A test pgbouncer asks the primary's password (testing/cluster.ts), unless `password` says otherwise. */
+  bouncer?: { iniPath: string; adminPort: number; password?: string } | undefined;
   /** Extra YAML for the dataset's replication block, e.g. `mode: sync`. */
   replication?: string;
 }
@@ -48,7 +49,7 @@ export function writeTestPlan(input: TestPlanInput): TestPlan {
     ...(input.bouncer
       ? [
           'traffic:',
-          `  bouncer: { type: pgbouncer, config: ${input.bouncer.iniPath}, admin_url: "postgres://postgres@127.0.0.1:${input.bouncer.adminPort}/pgbouncer", database: postgres }`,
+          `  bouncer: { type: pgbouncer, config: ${input.bouncer.iniPath}, admin_url: "postgres://postgres:${encodeURIComponent(input.bouncer.password ?? decodeURIComponent(new URL(input.primaryUrl).password))}@127.0.0.1:${input.bouncer.adminPort}/pgbouncer", database: postgres }`,
         ]
       : []),
     '',

@@ -28,8 +28,11 @@ export interface LockOptions {
 export interface LockHolder {
   pid: number;
   hostname: string;
-  /** Start time of the process (Linux clock ticks since boot), to tell a reused pid apart. */
-  processStart?: string | undefined;
+  /**
+   * Start time of the process (Linux clock ticks since boot), to tell a reused pid apart; lock
+   * files written by earlier versions hold it as text.
+   */
+  processStart?: number | string | undefined;
   /** What the lock protects, for people reading the file. */
   key: string;
   /** Random token that proves ownership on release. */

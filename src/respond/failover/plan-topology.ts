@@ -209,6 +209,7 @@ function pgbouncerFor(
     adminHost: admin.hostname,
     adminPort: Number(admin.port || 6432),
     adminUser: decodeURIComponent(admin.username || 'postgres'),
+    ...(admin.password ? { adminPassword: decodeURIComponent(admin.password) } : {}),
     iniPath,
     database: config.database ?? serverDatabase,
     serverDatabase,

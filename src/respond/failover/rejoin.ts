@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, OperationError, RefusedError } from '../../errors.js';
 import { firstLines } from '../../system/tool.js';
-import type { ManagedServer } from './server.js';
+import { conninfoPassword, passwordEnv, type ManagedServer } from './server.js';
+import { parsePgUrl } from '../../stores/postgres/psql.js';
 import { query } from '../../stores/postgres/sql.js';
 import { makeSynchronous, waitForStreaming, writeStandbySettings } from './standby.js';
 
@@ -118,9 +119,11 @@ export async function applyRejoin(
         await query(newPrimary.url, 'CHECKPOINT');
         const result = await old.runBin(
           'pg_rewind',
-          ['-D', old.dataDir, `--source-server=${newPrimary.url}`, '-R'],
+          // The password through the environment: arguments show in `ps`.
+          ['-D', old.dataDir, `--source-server=${parsePgUrl(newPrimary.url).uri}`, '-R'],
           {
             timeoutMs: 600_000,
+            env: passwordEnv(newPrimary.url),
           },
         );
         if (result.code !== 0)
@@ -141,7 +144,7 @@ export async function applyRejoin(
         );
         const source = new URL(newPrimary.url);
         writeStandbySettings(old.dataDir, {
-          primary_conninfo: `host=${newPrimary.endpoint.host} port=${newPrimary.endpoint.port} user=${decodeURIComponent(source.username || 'postgres')} application_name=${old.name} connect_timeout=2`,
+          primary_conninfo: `host=${newPrimary.endpoint.host} port=${newPrimary.endpoint.port} user=${decodeURIComponent(source.username || 'postgres')}${conninfoPassword(newPrimary.url)} application_name=${old.name} connect_timeout=2`,
           primary_slot_name: old.name,
         });
         break;

@@ -102,8 +102,11 @@ export interface HaproxyInstance extends Instance, Router {
   readonly socketPath: string;
 }
 
-/** A throwaway HAProxy in TCP mode on a free loopback port, in front of `target`. */
-export async function startHaproxy(target: RouteTarget): Promise<HaproxyInstance> {
+/**
+ * A throwaway HAProxy in TCP mode on a free loopback port, in front of `target`. It passes
+ * connections through: the servers behind it ask the password, which `password` puts in its url.
+ */
+export async function startHaproxy(target: RouteTarget, password?: string): Promise<HaproxyInstance> {
   const dir = makeTempDir('haproxy');
   const socketPath = join(dir, 'admin.sock');
   const configPath = join(dir, 'haproxy.cfg');
@@ -169,7 +172,7 @@ export async function startHaproxy(target: RouteTarget): Promise<HaproxyInstance
   });
   return {
     ...router,
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres${password === undefined ? '' : `:${encodeURIComponent(password)}`}@127.0.0.1:${port}/postgres`,
     port,
     dataDir: dir,
     socketPath,

@@ -6,13 +6,14 @@
  * primary while the standby is promoted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../../errors.js';
 import { freePort } from '../../system/free-port.js';
 import {
   killAndWait,
   makeTempDir,
+  recordInstance,
   once,
   osUser,
   registerInstance,
@@ -20,6 +21,7 @@ import {
   runningAsRoot,
   waitUntil,
   type Instance,
+  type RecordHandle,
 } from '../../system/instance.js';
 import { parseCsv, type Row } from '../../stores/postgres/psql.js';
 import { firstLines, runTool } from '../../system/tool.js';
@@ -31,6 +33,8 @@ export interface PgbouncerRouterOptions {
   adminPort: number;
   /** Default: postgres. */
   adminUser?: string;
+  /** The admin user's password, when pgbouncer asks for one. Default: none. */
+  adminPassword?: string;
   /** The pgbouncer.ini Lifeboat rewrites: pgbouncer must be able to reread it on RELOAD. */
   iniPath: string;
   /** The `[databases]` entry clients use. */
@@ -70,7 +74,12 @@ export function pgbouncerRouter(options: PgbouncerRouterOptions): PgbouncerRoute
       'pgbouncer',
     ];
     for (const command of commands) args.push('-c', command);
-    const result = await runTool('psql', args, { env: { PGCONNECT_TIMEOUT: '3' }, timeoutMs });
+    const password = options.adminPassword;
+    const result = await runTool('psql', args, {
+      env: { PGCONNECT_TIMEOUT: '3', ...(password ? { PGPASSWORD: password } : {}) },
+      secrets: password ? [password] : [],
+      timeoutMs,
+    });
     if (result.code !== 0) {
       const why = result.signal ? `no answer within ${timeoutMs} ms` : firstLines(result.stderr);
       throw new EnvironmentError(
@@ -156,23 +165,33 @@ export interface StartPgbouncerOptions {
   poolMode?: 'session' | 'transaction';
   /** Default: a free loopback port. */
   port?: number;
+  /**
+   * The password of `postgres` on the servers it routes to: pgbouncer logs in with it, and
+   * asks it of its own clients, since any local user can open its port.
+   */
+  password: string;
 }
 
 export interface PgbouncerInstance extends Instance, PgbouncerRouter {
-  /** `postgres://postgres@127.0.0.1:PORT/DATABASE`, how clients connect. */
+  /** `postgres://postgres:PASSWORD@127.0.0.1:PORT/DATABASE`, how clients connect: a secret. */
   readonly url: string;
   readonly iniPath: string;
   readonly logFile: string;
 }
 
-/** A throwaway pgbouncer on a free loopback port, trust authentication, admin console for `postgres`. */
+/** A throwaway pgbouncer on a free loopback port, password authentication, admin console for `postgres`. */
 export async function startPgbouncer(options: StartPgbouncerOptions): Promise<PgbouncerInstance> {
   // pgbouncer refuses to run as root.
   const owner = runningAsRoot() ? osUser('postgres') : undefined;
   const dir = makeTempDir('pgbouncer', owner);
   const iniPath = join(dir, 'pgbouncer.ini');
   const logFile = join(dir, 'pgbouncer.log');
-  writeFileSync(join(dir, 'userlist.txt'), '"postgres" ""\n');
+  // A plain-text password: pgbouncer checks its clients with it and logs in to the server with it.
+  writeFileSync(join(dir, 'userlist.txt'), `"postgres" "${options.password.replace(/"/g, '""')}"\n`, {
+    mode: 0o600,
+  });
+  if (owner) chownSync(join(dir, 'userlist.txt'), owner.uid, owner.gid);
+  const record = recordInstance({ kind: 'pgbouncer', tempDir: dir, dataDir: dir, stopSignal: 'SIGKILL' });
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
     writeFileSync(iniPath, iniText(options, dir, port, logFile));
@@ -186,9 +205,11 @@ export async function startPgbouncer(options: StartPgbouncerOptions): Promise<Pg
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     let spawnError: Error | undefined;
     child.once('error', (error) => (spawnError = error));
+    if (child.pid !== undefined) record.update({ port, serverPid: child.pid });
     const router = pgbouncerRouter({
       adminHost: '127.0.0.1',
       adminPort: port,
+      adminPassword: options.password,
       iniPath,
       database: options.database,
       ...(options.serverDatabase ? { serverDatabase: options.serverDatabase } : {}),
@@ -216,16 +237,33 @@ export async function startPgbouncer(options: StartPgbouncerOptions): Promise<Pg
       )
         continue;
       removeDir(dir);
+      record.remove();
       throw error;
     }
-    return instance(router, child, { dir, port, iniPath, logFile, database: options.database });
+    return instance(router, child, {
+      dir,
+      port,
+      iniPath,
+      logFile,
+      database: options.database,
+      password: options.password,
+      record,
+    });
   }
 }
 
 function instance(
   router: PgbouncerRouter,
   child: ChildProcess,
-  parts: { dir: string; port: number; iniPath: string; logFile: string; database: string },
+  parts: {
+    dir: string;
+    port: number;
+    iniPath: string;
+    logFile: string;
+    database: string;
+    password: string;
+    record: RecordHandle;
+  },
 ): PgbouncerInstance {
   const stop = once(async () => {
     try {
@@ -235,16 +273,19 @@ function instance(
       unregister();
     }
   });
-  const unregister = registerInstance({
-    stop,
-    killSync: () => {
-      child.kill('SIGKILL');
-      removeDir(parts.dir);
+  const unregister = registerInstance(
+    {
+      stop,
+      killSync: () => {
+        child.kill('SIGKILL');
+        removeDir(parts.dir);
+      },
     },
-  });
+    parts.record,
+  );
   return {
     ...router,
-    url: `postgres://postgres@127.0.0.1:${parts.port}/${parts.database}`,
+    url: `postgres://postgres:${encodeURIComponent(parts.password)}@127.0.0.1:${parts.port}/${parts.database}`,
     port: parts.port,
     dataDir: parts.dir,
     iniPath: parts.iniPath,
@@ -262,7 +303,7 @@ function iniText(options: StartPgbouncerOptions, dir: string, port: number, logF
     'listen_addr = 127.0.0.1',
     `listen_port = ${port}`,
     `unix_socket_dir = ${dir}`,
-    'auth_type = trust',
+    'auth_type = scram-sha-256',
     `auth_file = ${join(dir, 'userlist.txt')}`,
     'admin_users = postgres',
     `pool_mode = ${options.poolMode ?? 'transaction'}`,

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { freePort } from '../../system/free-port.js';
 import { stopAll } from '../../system/instance.js';
 import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
+import { newInstancePassword } from '../../system/instance.js';
 import { commandRouter, fillTarget } from './route.js';
 import { startHaproxy } from './route-haproxy.js';
 import { pgbouncerRouter, startPgbouncer } from './route-pgbouncer.js';
@@ -14,8 +15,11 @@ import { dropClient } from '../../stores/postgres/sql.js';
 
 let a: PostgresInstance;
 let b: PostgresInstance;
+const password = newInstancePassword();
+
 before(async () => {
-  [a, b] = await Promise.all([startPostgres(), startPostgres()]);
+  // One password on both: pgbouncer logs in to whichever it routes to with its own.
+  [a, b] = await Promise.all([startPostgres({ password }), startPostgres({ password })]);
 });
 after(() => stopAll());
 
@@ -38,7 +42,7 @@ async function connected(url: string): Promise<pg.Client> {
 
 describe('routing through pgbouncer', () => {
   test('switchTo rewrites [databases], RELOADs, and moves even open sessions', async () => {
-    const bouncer = await startPgbouncer({ database: 'postgres', target: target(a, 'a') });
+    const bouncer = await startPgbouncer({ database: 'postgres', target: target(a, 'a'), password });
     try {
       assert.deepEqual(await bouncer.check(), { reachable: true, target: `127.0.0.1:${a.port}` });
       const client = await connected(bouncer.url);
@@ -61,6 +65,7 @@ describe('routing through pgbouncer', () => {
       database: 'postgres',
       target: target(a, 'a'),
       poolMode: 'session',
+      password,
     });
     try {
       const old = await connected(bouncer.url);
@@ -83,7 +88,7 @@ describe('routing through pgbouncer', () => {
   });
 
   test('pause() lets the running transaction finish before holding clients', async () => {
-    const bouncer = await startPgbouncer({ database: 'postgres', target: target(a, 'a') });
+    const bouncer = await startPgbouncer({ database: 'postgres', target: target(a, 'a'), password });
     try {
       const client = await connected(bouncer.url);
       const slow = client.query('SELECT pg_sleep(0.3), inet_server_port() AS p');
@@ -114,7 +119,7 @@ describe('routing through pgbouncer', () => {
 
 describe('routing through HAProxy and through a command', () => {
   test('HAProxy: block drops sessions, switchTo repoints the server over the runtime API', async () => {
-    const haproxy = await startHaproxy(target(a, 'a'));
+    const haproxy = await startHaproxy(target(a, 'a'), password);
     try {
       assert.deepEqual(await haproxy.check(), { reachable: true, target: `127.0.0.1:${a.port}` });
       const client = await connected(haproxy.url);

@@ -10,7 +10,15 @@ import { EnvironmentError } from '../../errors.js';
 import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
 import { osUser, runningAsRoot } from '../../system/instance.js';
 import { firstLines, runTool, type RunResult } from '../../system/tool.js';
-import { clearStalePidFile, endpointOf, isRunning, type Endpoint, type ManagedServer } from './server.js';
+import {
+  clearStalePidFile,
+  endpointOf,
+  isRunning,
+  secretsOfEnv,
+  type Endpoint,
+  type ManagedServer,
+  type RunBinOptions,
+} from './server.js';
 
 export interface HostServerOptions {
   /** [a-z0-9_]: the standby's application_name and slot. */
@@ -37,11 +45,12 @@ export function managedFromHost(options: HostServerOptions): ManagedServer {
     return remembered;
   };
   const binDir = () => options.binDir ?? startedBinDir(opts()) ?? findPostgresBinDir();
-  const runBin = (tool: string, args: string[], runOptions: { timeoutMs?: number } = {}) =>
+  const runBin = (tool: string, args: string[], runOptions: RunBinOptions = {}) =>
     runTool(join(binDir(), tool), args, {
       ...ownerOf(dataDir),
       ...(dataDir ? { cwd: dataDir } : {}),
-      env: { LC_ALL: 'C' },
+      env: { LC_ALL: 'C', ...runOptions.env },
+      secrets: secretsOfEnv(runOptions.env),
       ...(runOptions.timeoutMs === undefined ? {} : { timeoutMs: runOptions.timeoutMs }),
     });
   const onHost = (what: string): string => {

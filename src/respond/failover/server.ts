@@ -38,7 +38,7 @@ export interface ManagedServer {
   readonly endpoint: Endpoint;
   readonly dataDir: string;
   /** Runs a server binary (pg_ctl, pg_rewind, pg_waldump) on the host, as the server's OS user. */
-  runBin(tool: string, args: string[], options?: { timeoutMs?: number }): Promise<RunResult>;
+  runBin(tool: string, args: string[], options?: RunBinOptions): Promise<RunResult>;
   /** Starts the data directory again with the settings it last ran with (restart in place, rejoin). */
   start(): Promise<void>;
   /** Stops it: `immediate` for a fence (no checkpoint, nothing more acknowledged), `fast` for a clean stop. */
@@ -73,12 +73,13 @@ export function managedFromInstance(
 ): ManagedServer {
   const url = options.url ?? instance.url;
   const owner = runningAsRoot() ? osUser('postgres') : undefined;
-  const runBin = (tool: string, args: string[], runOptions: { timeoutMs?: number } = {}) =>
+  const runBin = (tool: string, args: string[], runOptions: RunBinOptions = {}) =>
     runTool(join(instance.binDir, tool), args, {
       uid: owner?.uid,
       gid: owner?.gid,
       cwd: instance.tempDir,
-      env: { HOME: instance.tempDir, LC_ALL: 'C' },
+      env: { HOME: instance.tempDir, LC_ALL: 'C', ...runOptions.env },
+      secrets: secretsOfEnv(runOptions.env),
       ...(runOptions.timeoutMs === undefined ? {} : { timeoutMs: runOptions.timeoutMs }),
     });
   const server: ManagedServer = {
@@ -166,4 +167,27 @@ function lastLog(logFile: string): string {
   } catch {
     return 'no log';
   }
+}
+
+export interface RunBinOptions {
+  timeoutMs?: number;
+  /** Added to the environment: a password goes here (PGPASSWORD), never into the arguments. */
+  env?: Record<string, string>;
+}
+
+/** The password in a run's environment, kept out of the error messages built from its output. */
+export function secretsOfEnv(env: Record<string, string> | undefined): string[] {
+  return env?.PGPASSWORD ? [env.PGPASSWORD] : [];
+}
+
+/** PGPASSWORD for a tool that connects to `url`, when the url has a password. */
+export function passwordEnv(url: string): Record<string, string> {
+  const password = decodeURIComponent(new URL(url).password);
+  return password ? { PGPASSWORD: password } : {};
+}
+
+/** ` password=...` for a primary_conninfo to `url` (kept in the data dir, as pg_basebackup -R does). */
+export function conninfoPassword(url: string): string {
+  const password = decodeURIComponent(new URL(url).password);
+  return password ? ` password='${password.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : '';
 }

@@ -7,11 +7,24 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, OperationError, UsageError } from '../../errors.js';
-import { makeTempDir, osUser, registerInstance, removeDir, runningAsRoot } from '../../system/instance.js';
+import {
+  makeTempDir,
+  osUser,
+  recordInstance,
+  registerInstance,
+  removeDir,
+  runningAsRoot,
+} from '../../system/instance.js';
 import { startPostgres, type PostgresInstance } from '../../stores/postgres/sandbox.js';
 import { firstLines, type RunResult } from '../../system/tool.js';
 import { pollUntil } from '../../system/poll.js';
-import { managedFromInstance, type Endpoint, type ManagedServer } from './server.js';
+import {
+  conninfoPassword,
+  managedFromInstance,
+  passwordEnv,
+  type Endpoint,
+  type ManagedServer,
+} from './server.js';
 import { query } from '../../stores/postgres/sql.js';
 
 /**
@@ -68,24 +81,30 @@ export async function createStandby(
     });
   const owner = runningAsRoot() ? osUser('postgres') : undefined;
   const baseDir = makeTempDir('standby', owner);
-  const unregister = registerInstance({
-    stop: async () => removeDir(baseDir),
-    killSync: () => removeDir(baseDir),
-  });
   const dataDir = join(baseDir, 'data');
+  // Its server has a record of its own; this one removes the data if the owner is killed.
+  const unregister = registerInstance(
+    { stop: async () => removeDir(baseDir), killSync: () => removeDir(baseDir) },
+    recordInstance({ kind: 'standby data', tempDir: baseDir, dataDir, stopSignal: 'SIGQUIT' }),
+  );
   const source = new URL(primary.url);
   let instance: PostgresInstance | undefined;
   try {
     await takeBaseBackup(primary, name, dataDir, (args) =>
-      primary.runBin('pg_basebackup', [...args, '--no-sync'], { timeoutMs: options.timeoutMs ?? 120_000 }),
+      primary.runBin('pg_basebackup', [...args, '--no-sync'], {
+        timeoutMs: options.timeoutMs ?? 120_000,
+        env: passwordEnv(primary.url),
+      }),
     );
     const upstream = options.upstream ?? primary.endpoint;
     writeStandbySettings(dataDir, {
-      primary_conninfo: `host=${upstream.host} port=${upstream.port} user=${decodeURIComponent(source.username || 'postgres')} application_name=${name} connect_timeout=2`,
+      primary_conninfo: `host=${upstream.host} port=${upstream.port} user=${decodeURIComponent(source.username || 'postgres')}${conninfoPassword(primary.url)} application_name=${name} connect_timeout=2`,
       primary_slot_name: name,
     });
     instance = await startPostgres({
       dataDir,
+      // A base backup of the primary: the same roles, the same password.
+      ...(source.password ? { password: decodeURIComponent(source.password) } : {}),
       ...(options.port === undefined ? {} : { port: options.port }),
       extraConf: {
         hot_standby: true,

@@ -1,10 +1,12 @@
 /**
- * A throwaway MariaDB server in a temp dir on a free loopback port, root without a
- * password. When Lifeboat is root the server drops to the `mysql` OS user, so a restored
- * dump cannot write files as root (SELECT ... INTO OUTFILE is confined to the temp dir too).
+ * A throwaway MariaDB server in a temp dir (0700) on a free loopback port. When Lifeboat is
+ * root the server drops to the `mysql` OS user, so a restored dump cannot write files as root
+ * (SELECT ... INTO OUTFILE is confined to the temp dir too). Any local user can open the
+ * port, so root has a random password, set while the data dir is created (before the server
+ * ever listens), and no other account logs in over TCP.
  */
 import { spawn } from 'node:child_process';
-import { chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError } from '../../errors.js';
 import { mysqlRows, parseMysqlUrl } from './client.js';
@@ -12,13 +14,16 @@ import { firstLines, missingToolError, runTool } from '../../system/tool.js';
 import { freePort } from '../../system/free-port.js';
 import {
   makeTempDir,
+  newInstancePassword,
   osUser,
+  recordInstance,
   removeDir,
   runningAsRoot,
   childServerLifecycle,
   killAndWait,
   waitUntil,
   type Instance,
+  type RecordHandle,
 } from '../../system/instance.js';
 
 export interface StartMariadbOptions {
@@ -33,7 +38,10 @@ export interface StartMariadbOptions {
 }
 
 export interface MariadbInstance extends Instance {
-  /** `mysql://root@127.0.0.1:PORT/` (no password). */
+  /**
+   * `mysql://root:PASSWORD@127.0.0.1:PORT/`: a secret. Print it through `redactUrl`; the
+   * client gets the password from MYSQL_PWD (`parseMysqlUrl`), never as an argument.
+   */
   readonly url: string;
   readonly socket: string;
   /** Runs SQL (in `database` when given) and returns the rows of the last result. */
@@ -51,6 +59,52 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
   mkdirSync(tmpDir);
   if (owner) chownSync(tmpDir, owner.uid, owner.gid);
   const serverArgs = [...userArgs, `--tmpdir=${tmpDir}`];
+  const password = newInstancePassword();
+  let record: RecordHandle | undefined;
+  try {
+    record = recordInstance({ kind: 'mariadb', tempDir: dir, dataDir, stopSignal: 'SIGKILL' });
+    await installDb(dir, dataDir, serverArgs, password);
+    const files = join(dir, 'files');
+    mkdirSync(files);
+    if (owner) chownSync(files, owner.uid, owner.gid);
+    for (let attempt = 1; ; attempt++) {
+      const port = options.port ?? (await freePort());
+      try {
+        return await startOn({ dir, dataDir, files, port, serverArgs, options, password, record });
+      } catch (error) {
+        if (options.port === undefined && attempt < 3 && /in use/i.test(String(error))) continue;
+        throw error;
+      }
+    }
+  } catch (error) {
+    removeDir(dir);
+    record?.remove();
+    throw error;
+  }
+}
+
+/**
+ * The system tables, with root's password set and every other way in over TCP removed
+ * (anonymous accounts, root at ::1 or the host name), from a script in the private temp dir.
+ */
+async function installDb(
+  dir: string,
+  dataDir: string,
+  serverArgs: string[],
+  password: string,
+): Promise<void> {
+  const script = join(dir, 'secure.sql');
+  const literal = `'${password}'`; // base64url: nothing to escape.
+  writeFileSync(
+    script,
+    [
+      "DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host NOT IN ('localhost', '127.0.0.1'));",
+      'FLUSH PRIVILEGES;',
+      `ALTER USER 'root'@'localhost' IDENTIFIED BY ${literal}, 'root'@'127.0.0.1' IDENTIFIED BY ${literal};`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
   try {
     const install = await runTool(
       'mariadb-install-db',
@@ -60,29 +114,17 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
         '--skip-name-resolve',
+        `--extra-file=${script}`,
         ...serverArgs,
       ],
-      { cwd: dir },
+      { cwd: dir, secrets: [password] },
     );
     if (install.code !== 0)
       throw new EnvironmentError(
         `mariadb-install-db failed: ${firstLines(install.stderr || install.stdout)}`,
       );
-    const files = join(dir, 'files');
-    mkdirSync(files);
-    if (owner) chownSync(files, owner.uid, owner.gid);
-    for (let attempt = 1; ; attempt++) {
-      const port = options.port ?? (await freePort());
-      try {
-        return await startOn({ dir, dataDir, files, port, serverArgs, options });
-      } catch (error) {
-        if (options.port === undefined && attempt < 3 && /in use/i.test(String(error))) continue;
-        throw error;
-      }
-    }
-  } catch (error) {
-    removeDir(dir);
-    throw error;
+  } finally {
+    rmSync(script, { force: true });
   }
 }
 
@@ -93,6 +135,8 @@ interface StartParts {
   port: number;
   serverArgs: string[];
   options: StartMariadbOptions;
+  password: string;
+  record: RecordHandle;
 }
 
 async function startOn({
@@ -102,6 +146,8 @@ async function startOn({
   port,
   serverArgs,
   options,
+  password,
+  record,
 }: StartParts): Promise<MariadbInstance> {
   const socket = join(dir, 'mysqld.sock');
   const log = join(dir, 'error.log');
@@ -125,6 +171,7 @@ async function startOn({
     ...(options.extraArgs ?? []),
   ];
   const child = spawn('mariadbd', args, { cwd: dir, stdio: 'ignore' });
+  if (child.pid !== undefined) record.update({ port, serverPid: child.pid });
   // A forgotten instance must not keep Node running; the exit hook kills it.
   child.unref();
   let exited: string | undefined;
@@ -134,7 +181,7 @@ async function startOn({
   child.once('exit', (code, signal) => {
     exited ??= `exited (${signal ?? code})`;
   });
-  const url = `mysql://root@127.0.0.1:${port}/`;
+  const url = `mysql://root:${password}@127.0.0.1:${port}/`;
   const conn = parseMysqlUrl(url);
   try {
     await waitUntil(
@@ -159,7 +206,7 @@ async function startOn({
   }
 
   // A throwaway server needs no clean shutdown: SIGKILL skips InnoDB's buffer flush.
-  const stop = childServerLifecycle(child, dir, 'SIGKILL');
+  const stop = childServerLifecycle(child, dir, 'SIGKILL', record);
   return { url, port, dataDir, socket, query: (sql, database) => mysqlRows(conn, sql, database), stop };
 }
 

@@ -58,7 +58,7 @@ export const postgresStore: Store<KindConfig<'postgres'>, PostgresTarget> = {
     const pg = await startPostgres({ fast: true });
     // The server url without a database: every backed-up database keeps its name.
     return {
-      to: `postgres://postgres@127.0.0.1:${pg.port}/`,
+      to: pg.urlFor(''),
       describe: `PostgreSQL on port ${pg.port}`,
       stop: () => pg.stop(),
     };

@@ -3,8 +3,13 @@
  * restore, for tests, and (with `dataDir`) for starting a restored or standby data
  * directory. PostgreSQL refuses to run as root, so when Lifeboat is root the server runs
  * as the `postgres` OS user and the temp dir belongs to it.
+ *
+ * Other local users must not get in: it holds restored data and its superuser can run
+ * programs (COPY ... TO PROGRAM) as the server's OS user. The socket is in the temp dir
+ * (0700), the only place `trust` applies; TCP needs the superuser's password, random per
+ * instance, which only the instance's url carries.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError } from '../../errors.js';
 import { parsePgUrl, psqlRows, psqlScript, type Row } from './psql.js';
@@ -12,16 +17,20 @@ import { firstLines, runTool, type RunResult } from '../../system/tool.js';
 import { freePort } from '../../system/free-port.js';
 import {
   makeTempDir,
+  newInstancePassword,
   once,
   osUser,
+  recordInstance,
   registerInstance,
   removeDir,
   runningAsRoot,
   signalProcess,
   type Instance,
   type OsUser,
+  type RecordHandle,
 } from '../../system/instance.js';
 import { postmasterPid } from '../../system/process.js';
+import { pauseAt } from '../../system/test-pause.js';
 
 export interface StartPostgresOptions {
   /** TCP port on 127.0.0.1. Default: a free port. */
@@ -37,6 +46,13 @@ export interface StartPostgresOptions {
    * new cluster inside the temp dir, removed by stop().
    */
   dataDir?: string;
+  /**
+   * The password of the `postgres` role in `dataDir`, when it is a copy or a standby of another
+   * throwaway server (that server's url has it). Default: a fresh cluster gets a random one;
+   * an existing data dir keeps its roles, and a url without a password reaches it only if
+   * its own roles allow.
+   */
+  password?: string;
   /** Trade durability for speed: fsync, synchronous_commit and full_page_writes off. Default: false. */
   fast?: boolean;
   /** Where initdb, pg_ctl and postgres are. Default: the newest /usr/lib/postgresql/N/bin, else PATH. */
@@ -46,12 +62,15 @@ export interface StartPostgresOptions {
 }
 
 export interface PostgresInstance extends Instance {
-  /** `postgres://postgres@127.0.0.1:PORT/postgres` (trust authentication, loopback only). */
+  /**
+   * `postgres://postgres:PASSWORD@127.0.0.1:PORT/postgres`: a secret. Print it through
+   * `redactUrl`; tools get the password from PGPASSWORD (`parsePgUrl`), never as an argument.
+   */
   readonly url: string;
   readonly binDir: string;
   /** The temp dir holding the socket, the configuration, the log and (by default) the data dir. */
   readonly tempDir: string;
-  /** Unix socket directory (the temp dir). */
+  /** Unix socket directory (the temp dir, 0700): `trust` for whoever can enter it. */
   readonly socketDir: string;
   readonly logFile: string;
   /** The url of another database on this server. */
@@ -82,6 +101,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const owner = runningAsRoot() ? osUser('postgres') : undefined;
   const tempDir = makeTempDir('pg', owner);
   const dataDir = options.dataDir ?? join(tempDir, 'data');
+  const password = options.password ?? (options.dataDir === undefined ? newInstancePassword() : undefined);
+  // Recorded before anything starts: a SIGKILLed owner leaves no server the next command misses.
+  let record: RecordHandle | undefined;
   const run = (tool: string, args: string[]): Promise<RunResult> =>
     runTool(join(binDir, tool), args, {
       uid: owner?.uid,
@@ -91,21 +113,14 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     });
 
   try {
-    if (options.dataDir === undefined) {
-      const init = await run('initdb', [
-        '-D',
-        dataDir,
-        '-A',
-        'trust',
-        '-U',
-        'postgres',
-        '-E',
-        'UTF8',
-        '--locale=C',
-        '--no-sync',
-      ]);
-      if (init.code !== 0) throw new EnvironmentError(`initdb failed: ${firstLines(init.stderr)}`);
-    }
+    record = recordInstance({
+      kind: 'postgres',
+      tempDir,
+      dataDir,
+      stopSignal: 'SIGQUIT',
+      postmasterDir: dataDir,
+    });
+    if (options.dataDir === undefined) await initCluster(run, tempDir, dataDir, owner, password!);
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePort());
       writeConfig(tempDir, dataDir, port, options);
@@ -123,8 +138,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         serverOptions(tempDir, port),
         'start',
       ]);
-      if (started.code === 0)
-        return instance({
+      if (started.code === 0) {
+        record.update({ port, serverPid: postmasterPid(dataDir) });
+        const started = instance({
           binDir,
           tempDir,
           dataDir,
@@ -133,7 +149,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
           ownsDataDir: options.dataDir === undefined,
           run,
           logFile,
+          password,
+          record,
         });
+        await pauseAt('postgres-started');
+        return started;
+      }
       const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
       if (options.port === undefined && attempt < 3 && /could not bind|already in use/i.test(log)) continue;
       throw new EnvironmentError(
@@ -146,7 +167,42 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   } catch (error) {
     await run('pg_ctl', ['-D', dataDir, '-m', 'immediate', 'stop']).catch(() => undefined);
     removeDir(tempDir);
+    record?.remove();
     throw error;
+  }
+}
+
+/**
+ * initdb with a superuser password from a file in the private temp dir (never an argument,
+ * which `ps` shows), removed once read.
+ */
+async function initCluster(
+  run: (tool: string, args: string[]) => Promise<RunResult>,
+  tempDir: string,
+  dataDir: string,
+  owner: OsUser | undefined,
+  password: string,
+): Promise<void> {
+  const pwfile = join(tempDir, 'initdb.pw');
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (owner) chownSync(pwfile, owner.uid, owner.gid);
+  try {
+    const init = await run('initdb', [
+      '-D',
+      dataDir,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '-U',
+      'postgres',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
+    if (init.code !== 0) throw new EnvironmentError(`initdb failed: ${firstLines(init.stderr)}`);
+  } finally {
+    rmSync(pwfile, { force: true });
   }
 }
 
@@ -158,13 +214,16 @@ interface Parts {
   owner: OsUser | undefined;
   ownsDataDir: boolean;
   logFile: string;
+  password: string | undefined;
+  record: RecordHandle;
   run(tool: string, args: string[]): Promise<RunResult>;
 }
 
 function instance(parts: Parts): PostgresInstance {
   const { binDir, tempDir, dataDir, port, run } = parts;
+  const auth = parts.password === undefined ? '' : `:${encodeURIComponent(parts.password)}`;
   const urlFor = (database: string): string =>
-    `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+    `postgres://postgres${auth}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   const stop = once(async () => {
     try {
       await run('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
@@ -173,15 +232,18 @@ function instance(parts: Parts): PostgresInstance {
       unregister();
     }
   });
-  const unregister = registerInstance({
-    stop,
-    killSync: () => {
-      const pid = postmasterPid(dataDir);
-      // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children with it.
-      if (pid !== undefined) signalProcess(pid, 'SIGQUIT');
-      removeDir(tempDir);
+  const unregister = registerInstance(
+    {
+      stop,
+      killSync: () => {
+        const pid = postmasterPid(dataDir);
+        // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children with it.
+        if (pid !== undefined) signalProcess(pid, 'SIGQUIT');
+        removeDir(tempDir);
+      },
     },
-  });
+    parts.record,
+  );
   return {
     url: urlFor('postgres'),
     port,
@@ -201,7 +263,7 @@ function instance(parts: Parts): PostgresInstance {
 /**
  * Our own postgresql.conf in the temp dir: it includes the data dir's (a restored cluster
  * keeps its settings), then overrides what must hold for a throwaway server: loopback only,
- * our port and socket, trust authentication from our own pg_hba.conf, no archiving.
+ * our port and private socket, our own pg_hba.conf, no archiving.
  */
 function writeConfig(tempDir: string, dataDir: string, port: number, options: StartPostgresOptions): void {
   const settings: Record<string, string | number | boolean> = {
@@ -211,6 +273,8 @@ function writeConfig(tempDir: string, dataDir: string, port: number, options: St
     port,
     listen_addresses: '127.0.0.1',
     unix_socket_directories: tempDir,
+    unix_socket_permissions: '0700',
+    password_encryption: 'scram-sha-256',
     ...baseConf,
     ...(options.fast ? fastConf : {}),
     ...options.extraConf,
@@ -221,10 +285,12 @@ function writeConfig(tempDir: string, dataDir: string, port: number, options: St
   writeFileSync(
     join(tempDir, 'pg_hba.conf'),
     [
+      // Only who can enter the 0700 socket dir: the server's OS user and root.
       'local all all trust',
       'local replication all trust',
-      'host all all 127.0.0.1/32 trust',
-      'host replication all 127.0.0.1/32 trust',
+      // Any local user can open a loopback port: the password is what keeps them out.
+      'host all all 127.0.0.1/32 scram-sha-256',
+      'host replication all 127.0.0.1/32 scram-sha-256',
       '',
     ].join('\n'),
   );

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { EnvironmentError, RefusedError } from '../../errors.js';
 import { freePort } from '../../system/free-port.js';
-import { stopAll } from '../../system/instance.js';
+import { newInstancePassword, stopAll } from '../../system/instance.js';
 import { startPostgres, type PostgresInstance } from './sandbox.js';
 import { compareFingerprints } from '../fingerprint.js';
 import { postgresSource } from './source.js';
@@ -20,7 +20,12 @@ describe('postgres source', () => {
   const restored = { appdb: 'appdb', other: 'other_copy', postgres: 'postgres_restored' };
 
   before(async () => {
-    [source, target] = await Promise.all([startPostgres({ fast: true }), startPostgres({ fast: true })]);
+    // One password: the globals restored as they are set the target's postgres role to the source's.
+    const password = newInstancePassword();
+    [source, target] = await Promise.all([
+      startPostgres({ fast: true, password }),
+      startPostgres({ fast: true, password }),
+    ]);
     await source.psqlScript(`
       CREATE ROLE app_owner LOGIN PASSWORD 'app-secret';
       CREATE DATABASE appdb OWNER app_owner;
@@ -31,7 +36,7 @@ describe('postgres source', () => {
       '1',
       '-q',
       '-h',
-      '127.0.0.1',
+      source.socketDir,
       '-p',
       String(source.port),
       '-U',

@@ -1,20 +1,25 @@
 /**
- * A throwaway Redis server in a temp dir on a free loopback port, optionally loaded from an
- * RDB file (how a Redis backup is proven: the server reads it at start-up).
+ * A throwaway Redis server in a temp dir (0700) on a free loopback port, optionally loaded
+ * from an RDB file (how a Redis backup is proven: the server reads it at start-up). Any
+ * local user can open the port, so it always requires a password, random unless given,
+ * read from a configuration file in the temp dir (never an argument, which `ps` shows).
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, readFileSync, realpathSync } from 'node:fs';
+import { copyFileSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseRedisUrl, redisCli } from './client.js';
 import { missingToolError } from '../../system/tool.js';
 import { freePort } from '../../system/free-port.js';
 import {
   makeTempDir,
+  newInstancePassword,
+  recordInstance,
   removeDir,
   childServerLifecycle,
   killAndWait,
   waitUntil,
   type Instance,
+  type RecordHandle,
 } from '../../system/instance.js';
 
 export interface StartRedisOptions {
@@ -22,7 +27,7 @@ export interface StartRedisOptions {
   port?: number;
   /** An RDB file to load at start-up (copied in as dump.rdb). Default: start empty. */
   rdbFile?: string;
-  /** Require this password (`requirepass`); the url then carries it. Default: none. */
+  /** The password it requires (`requirepass`); the url carries it. Default: a random one. */
   password?: string;
   /** Extra `redis-server` arguments, e.g. `['--databases', '32']`. Default: none. */
   extraArgs?: string[];
@@ -31,7 +36,10 @@ export interface StartRedisOptions {
 }
 
 export interface RedisInstance extends Instance {
-  /** `redis://127.0.0.1:PORT/`, or `redis://:PASSWORD@127.0.0.1:PORT/` with a password. */
+  /**
+   * `redis://default:PASSWORD@127.0.0.1:PORT/`: a secret. Print it through `redactUrl`; redis-cli gets
+   * the password from REDISCLI_AUTH (`parseRedisUrl`), never as an argument.
+   */
   readonly url: string;
   /** Runs one command in database `db` (default 0) and returns redis-cli's raw output. */
   cli(command: string[], db?: number): Promise<string>;
@@ -39,12 +47,19 @@ export interface RedisInstance extends Instance {
 
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisInstance> {
   const dir = makeTempDir('redis');
+  const password = options.password ?? newInstancePassword();
+  let record: RecordHandle | undefined;
   try {
+    record = recordInstance({ kind: 'redis', tempDir: dir, dataDir: dir, stopSignal: 'SIGKILL' });
     if (options.rdbFile) copyFileSync(options.rdbFile, join(dir, 'dump.rdb'));
+    // requirepass in a file: quoted for redis.conf, base64url or not.
+    writeFileSync(join(dir, 'secret.conf'), `requirepass "${password.replace(/["\\]/g, '\\$&')}"\n`, {
+      mode: 0o600,
+    });
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePort());
       try {
-        return await startOn(dir, port, options);
+        return await startOn(dir, port, password, options, record);
       } catch (error) {
         if (options.port === undefined && attempt < 3 && /in use/i.test(String(error))) continue;
         throw error;
@@ -52,13 +67,21 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     }
   } catch (error) {
     removeDir(dir);
+    record?.remove();
     throw error;
   }
 }
 
-async function startOn(dir: string, port: number, options: StartRedisOptions): Promise<RedisInstance> {
+async function startOn(
+  dir: string,
+  port: number,
+  password: string,
+  options: StartRedisOptions,
+  record: RecordHandle,
+): Promise<RedisInstance> {
   // prettier-ignore
   const args = [
+    join(dir, 'secret.conf'),
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--dir', dir,
@@ -70,10 +93,10 @@ async function startOn(dir: string, port: number, options: StartRedisOptions): P
     '--logfile', join(dir, 'redis.log'),
     // `redis-cli --rdb` is a replica: do not wait the default 5 s for more replicas to join.
     '--repl-diskless-sync-delay', '0',
-    ...(options.password === undefined ? [] : ['--requirepass', options.password]),
     ...(options.extraArgs ?? []),
   ];
   const child = spawn('redis-server', args, { cwd: dir, stdio: 'ignore' });
+  if (child.pid !== undefined) record.update({ port, serverPid: child.pid });
   // A forgotten instance must not keep Node running; the exit hook kills it.
   child.unref();
   let exited: string | undefined;
@@ -83,8 +106,8 @@ async function startOn(dir: string, port: number, options: StartRedisOptions): P
   child.once('exit', (code, signal) => {
     exited ??= `exited (${signal ?? code})`;
   });
-  const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`;
-  const url = `redis://${auth}127.0.0.1:${port}/`;
+  // `default:` named: redis-cli -u sends AUTH with an empty user name otherwise, and fails.
+  const url = `redis://default:${encodeURIComponent(password)}@127.0.0.1:${port}/`;
   const conn = parseRedisUrl(url);
   const realDir = realpathSync(dir);
   try {
@@ -109,7 +132,7 @@ async function startOn(dir: string, port: number, options: StartRedisOptions): P
     throw error;
   }
 
-  const stop = childServerLifecycle(child, dir, 'SIGTERM');
+  const stop = childServerLifecycle(child, dir, 'SIGTERM', record);
   return { url, port, dataDir: dir, cli: (command, db = 0) => redisCli(conn, command, db), stop };
 }
 

@@ -131,7 +131,7 @@ function sandboxPlan(pg: PostgresInstance, options: SandboxPrimaryOptions): stri
     rpo: ${options.rpo ?? '5m'}
     source:
       type: postgres
-      url: postgres://postgres@127.0.0.1:${pg.port}/postgres
+      url: ${JSON.stringify(pg.url)}
       data_dir: ${JSON.stringify(pg.dataDir)}
     backup:
       method: physical

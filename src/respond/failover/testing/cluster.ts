@@ -45,7 +45,11 @@ export async function startTestCluster(
     });
     stops.push(() => standby.stop());
     const bouncer = options.bouncer
-      ? await startPgbouncer({ database: 'postgres', target: { name: 'primary', ...primary.endpoint } })
+      ? await startPgbouncer({
+          database: 'postgres',
+          target: { name: 'primary', ...primary.endpoint },
+          password: decodeURIComponent(new URL(primary.url).password),
+        })
       : undefined;
     if (bouncer) stops.push(() => bouncer.stop());
     return {
