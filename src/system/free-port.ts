@@ -20,6 +20,24 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   throw new Error('freePort: the kernel keeps offering ports already handed out');
 }
 
+/**
+ * Starts an instance on `fixed`, or on a free port, trying a new one (three tries in all)
+ * when another process took the port between `freePort` and the bind (`taken` says so).
+ */
+export async function onFreePort<T>(
+  fixed: number | undefined,
+  start: (port: number) => Promise<T>,
+  taken: (error: unknown) => boolean = (error) => /in use/i.test(String(error)),
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(fixed ?? (await freePort()));
+    } catch (error) {
+      if (fixed !== undefined || attempt >= 3 || !taken(error)) throw error;
+    }
+  }
+}
+
 async function kernelPort(host: string): Promise<number> {
   const server = createServer();
   return new Promise((resolve, reject) => {

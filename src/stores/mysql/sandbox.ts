@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { EnvironmentError } from '../../errors.js';
 import { mysqlRows, parseMysqlUrl } from './client.js';
 import { firstLines, missingToolError, runTool } from '../../system/tool.js';
-import { freePort } from '../../system/free-port.js';
+import { onFreePort } from '../../system/free-port.js';
 import {
   makeTempDir,
   newInstancePassword,
@@ -67,15 +67,10 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
     const files = join(dir, 'files');
     mkdirSync(files);
     if (owner) chownSync(files, owner.uid, owner.gid);
-    for (let attempt = 1; ; attempt++) {
-      const port = options.port ?? (await freePort());
-      try {
-        return await startOn({ dir, dataDir, files, port, serverArgs, options, password, record });
-      } catch (error) {
-        if (options.port === undefined && attempt < 3 && /in use/i.test(String(error))) continue;
-        throw error;
-      }
-    }
+    const started = record;
+    return await onFreePort(options.port, (port) =>
+      startOn({ dir, dataDir, files, port, serverArgs, options, password, record: started }),
+    );
   } catch (error) {
     removeDir(dir);
     record?.remove();

@@ -9,7 +9,7 @@ import { copyFileSync, readFileSync, realpathSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { parseRedisUrl, redisCli } from './client.js';
 import { missingToolError } from '../../system/tool.js';
-import { freePort } from '../../system/free-port.js';
+import { onFreePort } from '../../system/free-port.js';
 import {
   makeTempDir,
   newInstancePassword,
@@ -56,15 +56,8 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     writeFileSync(join(dir, 'secret.conf'), `requirepass "${password.replace(/["\\]/g, '\\$&')}"\n`, {
       mode: 0o600,
     });
-    for (let attempt = 1; ; attempt++) {
-      const port = options.port ?? (await freePort());
-      try {
-        return await startOn(dir, port, password, options, record);
-      } catch (error) {
-        if (options.port === undefined && attempt < 3 && /in use/i.test(String(error))) continue;
-        throw error;
-      }
-    }
+    const started = record;
+    return await onFreePort(options.port, (port) => startOn(dir, port, password, options, started));
   } catch (error) {
     removeDir(dir);
     record?.remove();
