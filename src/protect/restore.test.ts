@@ -224,6 +224,13 @@ datasets:
       applyRestore(context, broken),
       (e: unknown) => e instanceof OperationError && /restic dump failed.*not found/.test(e.message),
     );
+    // A failed restore leaves nothing it created: no database, staged or final.
+    assert.deepEqual(
+      await pg.psql(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'app\\_broken%' OR datname LIKE '%lifeboat\\_restore%'",
+      ),
+      [],
+    );
   });
 
   test(
