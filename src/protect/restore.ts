@@ -5,6 +5,13 @@
  * plan lists what would be replaced (`occupied`) and what a confirmed restore does to it
  * (`actions`), and `applyRestore` looks again right before writing.
  *
+ * A driver that stages (`io.stage`: PostgreSQL) restores beside the target under a name of
+ * its own; the proof measures that copy, and only a proven one is put in place, what it
+ * replaces moved aside and kept (`result.replaced` says where and how to remove it). A failed
+ * or unproven restore removes the copy; a killed one leaves it, and the next restore into the
+ * same target removes it (`clearLeftovers`) and says so. The audit records `started` (with what
+ * would be replaced) before anything is written, then the outcome.
+ *
  * Streams go straight from `restic dump` into the source's restore tool (no temp copy, except
  * PostgreSQL's small roles script, filtered so that roles the target has keep their
  * passwords); files are restored by restic itself. A failed `restic dump` fails the restore.
