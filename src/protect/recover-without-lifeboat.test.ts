@@ -136,7 +136,14 @@ after(async () => {
 });
 
 async function fill(): Promise<void> {
-  await sourcePg.psqlScript(`CREATE ROLE app_owner LOGIN; CREATE DATABASE app OWNER app_owner;`);
+  await sourcePg.psqlScript(
+    `CREATE ROLE app_owner LOGIN;
+     CREATE DATABASE app OWNER app_owner ENCODING 'SQL_ASCII' LC_COLLATE 'POSIX' LC_CTYPE 'POSIX' TEMPLATE template0;
+     REVOKE CONNECT, TEMPORARY ON DATABASE app FROM PUBLIC;
+     ALTER DATABASE app SET search_path = app, public;
+     ALTER ROLE app_owner IN DATABASE app SET work_mem = '8MB';
+     COMMENT ON DATABASE app IS 'the app''s database';`,
+  );
   await sourcePg.psqlScript(
     `SET ROLE app_owner;
      CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, profile jsonb, avatar bytea);
@@ -190,6 +197,17 @@ async function runRecipe(name: string, dataset: string, variables: Record<string
   });
 }
 
+/** What a database is besides its objects: owner, encoding, collation, ACL, settings, comment. */
+function databaseProperties(pg: PostgresInstance, database: string) {
+  return pg.psql(
+    `SELECT pg_get_userbyid(d.datdba), pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, d.datacl::text,
+            (SELECT string_agg(coalesce(r.rolname, '*') || ':' || array_to_string(s.setconfig, ','), ';' ORDER BY r.rolname)
+               FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole WHERE s.setdatabase = d.oid),
+            shobj_description(d.oid, 'pg_database')
+       FROM pg_database d WHERE d.datname = '${database}'`,
+  );
+}
+
 describe('docs/recover-without-lifeboat.md', { timeout: 120_000 }, () => {
   test('every recipe block is one the test runs', () => {
     const names = [...recipes(readFileSync(DOC, 'utf8')).keys()].sort();
@@ -239,6 +257,11 @@ describe('docs/recover-without-lifeboat.md', { timeout: 120_000 }, () => {
       'app_restored',
     );
     assert.deepEqual(owner, ['app_owner'], 'the role came back with the globals, and owns its tables');
+    assert.deepEqual(
+      await databaseProperties(targetPg, 'app_restored'),
+      await databaseProperties(sourcePg, 'app'),
+      'owner, encoding, collation, ACL, settings and comment of the database',
+    );
   });
 
   test('MariaDB: the SQL dump into a new database, with the mariadb client', async () => {

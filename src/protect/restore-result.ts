@@ -56,6 +56,11 @@ export interface RestoreResult {
   fingerprint: FingerprintReport;
   checks: CheckResult[];
   warnings: string[];
+  /**
+   * What the restore replaced and where it is kept (moved aside, not removed), with how to
+   * remove it once the restored copy is trusted.
+   */
+  replaced?: string[];
   /** Why `ok` is false. */
   error?: string;
 }

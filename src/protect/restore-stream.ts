@@ -27,6 +27,11 @@ export interface StreamOptions {
   direct?: boolean;
   /** The dump, already opened (with `raw` as `direct` says). */
   opened?: Promise<DumpHandle>;
+  /**
+   * The consumer reads only the start of the file (an archive's table of contents): restic
+   * stopped by the pipe it closes is no failure, and no progress is reported. With `direct`.
+   */
+  head?: boolean;
 }
 
 export function openDump(repository: ResticRepository, unit: StoredUnit, raw: boolean): Promise<DumpHandle> {
@@ -59,6 +64,12 @@ export async function streamUnit(
       totalBytes: unit.bytes,
       secondsElapsed: (Date.now() - started) / 1000,
     });
+  if (handle.handedOver && options.head === true) {
+    const [consumed, dumped] = await Promise.allSettled([consume(handle.stream), handle.done]);
+    if (dumped.status === 'rejected' && !onClosedPipe(dumped.reason)) throw dumped.reason;
+    if (consumed.status === 'rejected') throw consumed.reason;
+    return 0;
+  }
   if (handle.handedOver) {
     const poll = setInterval(() => {
       const written = bytesWritten(handle.pid);

@@ -6,7 +6,7 @@
  */
 import { OperationError } from '../errors.js';
 import type { DumpHandle, ResticRepository } from '../engines/restic/repository.js';
-import type { PlannedUnit, RestoreIO, Source, Store, StreamedHash } from '../stores/index.js';
+import type { PlannedUnit, RestoreIO, Source, Staging, Store, StreamedHash } from '../stores/index.js';
 import type { SourceConfig } from '../plan/schema.js';
 import type { RestorePlan, RestoreUnitPlan } from './restore-plan.js';
 import type { RestoreEvent, UnitOutcome } from './restore-result.js';
@@ -22,6 +22,10 @@ export interface TransferInput {
   force: boolean;
   emit: (event: RestoreEvent) => void;
   cleanups: (() => Promise<void>)[];
+  /** Names what the restore creates beside the target. */
+  id: string;
+  /** Told where the driver stages the copy, before it writes. */
+  stage: (staging: Staging) => void;
 }
 
 export async function transfer(
@@ -90,6 +94,8 @@ export async function transfer(
         }
       }),
     defer: (cleanup) => input.cleanups.push(cleanup),
+    id: input.id,
+    stage: input.stage,
   };
   try {
     const streamedHash = await input.store.restore(input.source, input.config, plan.target, io);

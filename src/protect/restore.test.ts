@@ -191,7 +191,8 @@ datasets:
     });
     assert.equal(plan.needsConfirmation, true);
     assert.match(plan.occupied.join(), /database "busy" .* holds 1 table/);
-    assert.match(plan.actions.join(), /DROP DATABASE "busy"/);
+    // Replaced by a swap after the proof: the old database is renamed aside, never dropped.
+    assert.match(plan.actions.join(), /"busy" .*renamed aside to "busy__lifeboat_replaced_<id>" and kept/);
     await assert.rejects(
       applyRestore(context, plan),
       (e: unknown) => e instanceof RefusedError && e.exitCode === 4,
@@ -203,6 +204,9 @@ datasets:
     const result = await applyRestore(context, plan, { force: true });
     assert.equal(result.ok, true, result.error);
     assert.deepEqual(await pgContent('busy'), await pgContent('app'));
+    const aside = /kept as "(busy__lifeboat_replaced_[0-9a-f]{8})"/.exec(result.replaced?.join() ?? '')?.[1];
+    assert.ok(aside, result.replaced?.join());
+    assert.deepEqual(await pg.psql('SELECT v FROM precious', aside), [['keep me']]);
   });
 
   test('PostgreSQL: a dump restic cannot read fails the restore with restic named', async () => {
@@ -219,6 +223,13 @@ datasets:
     await assert.rejects(
       applyRestore(context, broken),
       (e: unknown) => e instanceof OperationError && /restic dump failed.*not found/.test(e.message),
+    );
+    // A failed restore leaves nothing it created: no database, staged or final.
+    assert.deepEqual(
+      await pg.psql(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'app\\_broken%' OR datname LIKE '%lifeboat\\_restore%'",
+      ),
+      [],
     );
   });
 

@@ -5,6 +5,13 @@
  * plan lists what would be replaced (`occupied`) and what a confirmed restore does to it
  * (`actions`), and `applyRestore` looks again right before writing.
  *
+ * A driver that stages (`io.stage`: PostgreSQL) restores beside the target under a name of
+ * its own; the proof measures that copy, and only a proven one is put in place, what it
+ * replaces moved aside and kept (`result.replaced` says where and how to remove it). A failed
+ * or unproven restore removes the copy; a killed one leaves it, and the next restore into the
+ * same target removes it (`clearLeftovers`) and says so. The audit records `started` (with what
+ * would be replaced) before anything is written, then the outcome.
+ *
  * Streams go straight from `restic dump` into the source's restore tool (no temp copy, except
  * PostgreSQL's small roles script, filtered so that roles the target has keep their
  * passwords); files are restored by restic itself. A failed `restic dump` fails the restore.
@@ -19,6 +26,8 @@
  * unproven). `strict` (verify) never accepts a difference. A command dataset's fingerprint is
  * a second run of its command, so it is reported but never counts: its checks prove it.
  */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { EnvironmentError, OperationError, RefusedError, UsageError, coerceError } from '../errors.js';
 import { actor as defaultActor } from './audit.js';
 import { describeError } from '../errors.js';
@@ -26,7 +35,13 @@ import { runChecks, type CheckResult, type CheckTarget } from './checks.js';
 import type { DatasetHandle, ProtectContext } from './context.js';
 import type { RestorePlan } from './restore-plan.js';
 import type { FingerprintReport, RestoreEvent, RestoreResult } from './restore-result.js';
-import { isDatabaseServer, restoreTargetOf, type Store, type StreamedHash } from '../stores/index.js';
+import {
+  isDatabaseServer,
+  restoreTargetOf,
+  type Staging,
+  type Store,
+  type StreamedHash,
+} from '../stores/index.js';
 import { transfer } from './restore-transfer.js';
 import { judge, proveFingerprint } from './restore-proof.js';
 
@@ -119,6 +134,18 @@ export async function applyRestore(
   let transferSeconds = 0;
   let provenOn: string | undefined;
   const cleanups: (() => Promise<void>)[] = [];
+  // Names what this restore creates beside the target, so that a killed one's leftovers are
+  // recognised and the audit can tell which is which.
+  const id = randomBytes(4).toString('hex');
+  let staging: Staging | undefined;
+  let committed = false;
+  const leftovers = (await store.clearLeftovers?.(plan.target)) ?? [];
+  // Recorded before anything is written: a restore killed midway still left its trace.
+  await record('started', {
+    restoreId: id,
+    replaces: occupied,
+    ...(leftovers.length > 0 ? { leftoversRemoved: leftovers } : {}),
+  });
   try {
     const transferStart = Date.now();
     try {
@@ -132,12 +159,14 @@ export async function applyRestore(
         force: options.force === true,
         emit,
         cleanups,
+        id,
+        stage: (s) => (staging = s),
       });
       units.push(...moved.units);
       streamedHash = moved.streamedHash;
     } catch (error) {
       const message = describeError(coerceError(error));
-      await record(error instanceof RefusedError ? 'refused' : 'failed', { error: message });
+      await record(error instanceof RefusedError ? 'refused' : 'failed', { restoreId: id, error: message });
       if (error instanceof RefusedError || error instanceof UsageError) throw error;
       // An unreachable server or a missing tool stays an environment failure (exit 3).
       const Failure = error instanceof EnvironmentError ? EnvironmentError : OperationError;
@@ -145,15 +174,19 @@ export async function applyRestore(
         `restore of '${plan.dataset}' from snapshot ${plan.recoveryPoint.snapshotId.slice(0, 8)} failed: ${message}`,
         {
           cause: error,
-          hint: 'the target may hold a partial restore: look at it before using it, and restore again into a new target',
+          hint: staging
+            ? 'nothing was replaced: the partial copy was removed and the target is as it was'
+            : 'the target may hold a partial restore: look at it before using it, and restore again into a new target',
         },
       );
     }
     transferSeconds = (Date.now() - transferStart) / 1000;
 
     emit({ type: 'proving' });
+    const staged = staging as Staging | undefined;
     let checkTarget = checkTargetOf(plan, handle, store, context.planDir);
-    let restoredTarget = restoreTargetOf(plan.target);
+    let restoredTarget = staged?.target ?? restoreTargetOf(plan.target);
+    if (staged) checkTarget = stagedCheckTarget(checkTarget, staged);
     let fingerprint: FingerprintReport;
     let checks: CheckResult[];
     try {
@@ -168,15 +201,42 @@ export async function applyRestore(
       checks = await runChecks(handle.dataset, checkTarget);
     } catch (error) {
       const message = describeError(coerceError(error));
-      await record('failed', { error: `the proof could not run: ${message}` });
+      await record('failed', { restoreId: id, error: `the proof could not run: ${message}` });
       throw new OperationError(
-        `'${plan.dataset}' was restored into ${plan.targetDescription}, but the proof could not run: ${message}`,
+        staged
+          ? `'${plan.dataset}' was restored beside ${plan.targetDescription}, but the proof could not run: ${message}; the copy was removed and nothing was replaced`
+          : `'${plan.dataset}' was restored into ${plan.targetDescription}, but the proof could not run: ${message}`,
         {
           cause: error,
         },
       );
     }
     const verdict = judge(plan, fingerprint, checks, options.fingerprint ?? 'lenient');
+    let replaced: string[] = [];
+    if (staged && verdict.ok) {
+      pauseAt('before-swap');
+      try {
+        replaced = await staged.commit();
+        committed = true;
+      } catch (error) {
+        const message = describeError(coerceError(error));
+        await record('failed', {
+          restoreId: id,
+          error: `putting the proven copy in place failed: ${message}`,
+        });
+        throw new OperationError(
+          `'${plan.dataset}' was restored and proven, but putting it in place failed: ${message}`,
+          {
+            cause: error,
+            hint: 'the target is as it was; the copy was removed. Restore again once the cause is fixed',
+          },
+        );
+      }
+    }
+    const unproven =
+      staged && !verdict.ok
+        ? ['the restored copy was not proven, so it was removed and the target left as it was']
+        : [];
     const result: RestoreResult = {
       dataset: plan.dataset,
       snapshotId: plan.recoveryPoint.snapshotId,
@@ -190,21 +250,52 @@ export async function applyRestore(
       units,
       fingerprint,
       checks,
-      warnings: [...plan.warnings, ...verdict.warnings],
+      warnings: [
+        ...plan.warnings,
+        ...leftovers.map((l) => `removed what an interrupted restore left: ${l}`),
+        ...verdict.warnings,
+        ...unproven,
+      ],
+      ...(replaced.length > 0 ? { replaced } : {}),
       ...(verdict.error ? { error: verdict.error } : {}),
     };
     await record(result.ok ? 'ok' : 'failed', {
+      restoreId: id,
       restoreSeconds: result.restoreSeconds,
       bytesRestored: result.bytesRestored,
       fingerprintEqual: fingerprint.equal,
       checksFailed: checks.filter((c) => !c.ok).map((c) => c.name),
+      ...(replaced.length > 0 ? { replaced } : {}),
       ...(result.error ? { error: result.error } : {}),
       ...(provenOn ? { provenOn } : {}),
     });
     return result;
   } finally {
+    const staged = staging as Staging | undefined;
+    if (staged && !committed) await staged.discard().catch(() => undefined);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
+}
+
+/** The checks run on the staged copy: its server and database names, or its directory. */
+function stagedCheckTarget(base: CheckTarget, staged: Staging): CheckTarget {
+  const target = staged.target;
+  if (target.kind === 'directory') return { ...base, dir: target.path };
+  return { ...base, url: target.url, ...(target.databases ? { databases: target.databases } : {}) };
+}
+
+/**
+ * A test's way to hold a restore at a named moment (LIFEBOAT_TEST_PAUSE_AT=phase:file): the
+ * file is written, then the process waits to be killed. Read here only.
+ */
+function pauseAt(phase: string): void {
+  const wanted = process.env.LIFEBOAT_TEST_PAUSE_AT;
+  if (wanted === undefined) return;
+  const colon = wanted.indexOf(':');
+  if (wanted.slice(0, colon) !== phase) return;
+  writeFileSync(wanted.slice(colon + 1), phase);
+  // A synchronous wait: nothing of the restore may move on while the test kills it.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 * 60_000);
 }
 
 function checkTargetOf(plan: RestorePlan, handle: DatasetHandle, store: Store, cwd: string): CheckTarget {

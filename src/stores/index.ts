@@ -22,6 +22,7 @@ export type {
   RestoreIO,
   RestoreTarget,
   Source,
+  Staging,
   SourceContext,
   Store,
   StoreKind,
@@ -30,6 +31,7 @@ export type {
   Throwaway,
 } from './store.js';
 export * from './target.js';
+export { REPLACED_MARK, STAGING_MARK } from './store.js';
 export {
   categoriesOf,
   categoryOf,

@@ -132,12 +132,13 @@ export interface RestoreIO {
   unit(unit: PlannedUnit, work: () => Promise<UnitDone>): Promise<void>;
   /**
    * Pipes the unit's stored bytes into `consume`; resolves to the bytes moved. `direct`: restic's
-   * pipe is handed to the consumer's tool; `hash`: the bytes are hashed on their way.
+   * pipe is handed to the consumer's tool; `hash`: the bytes are hashed on their way; `head`
+   * (with `direct`): the tool reads only the start, and closing the pipe early is no failure.
    */
   stream(
     unit: PlannedUnit,
     consume: (input: Readable) => Promise<void>,
-    options?: { direct?: boolean; hash?: Hash },
+    options?: { direct?: boolean; hash?: Hash; head?: boolean },
   ): Promise<number>;
   /** Opens the unit's stored file now, so that its `direct` stream does not wait for restic's start. */
   openAhead(unit: PlannedUnit | undefined): void;
@@ -149,7 +150,37 @@ export interface RestoreIO {
   session<R>(work: () => Promise<R>): Promise<R>;
   /** Runs once the restore and its proof are done, however they ended. */
   defer(cleanup: () => Promise<void>): void;
+  /**
+   * Names what this restore creates beside the target (`<name>__lifeboat_restore_<id>`); the
+   * audit records it before anything is written.
+   */
+  readonly id: string;
+  /**
+   * The units go into a staging place beside the target: called before the first write, so
+   * that a failure removes what was written (see `Staging`).
+   */
+  stage(staging: Staging): void;
 }
+
+/**
+ * A copy restored beside its target, under a name of its own, so that the target never holds
+ * a partial restore: the proof measures `target`, then `commit` puts the copy in place.
+ */
+export interface Staging {
+  /** Where the copy is, for the proof and the checks. */
+  target: RestoreTarget;
+  /**
+   * Puts the proven copy under the target's name. What it replaces is moved aside, never
+   * removed: one line per thing moved, saying where it is and how to remove it.
+   */
+  commit(): Promise<string[]>;
+  /** Removes the copy (an unproven or failed restore); whatever of it exists. */
+  discard(): Promise<void>;
+}
+
+/** The mark in the names of staged copies and of what a swap moved aside. */
+export const STAGING_MARK = '__lifeboat_restore_';
+export const REPLACED_MARK = '__lifeboat_replaced_';
 
 /** A fresh, empty place of the right kind for `verify`; `stop` removes it. */
 export interface Throwaway {
@@ -226,6 +257,11 @@ export interface Store<C extends { type: string } = PlanSourceConfig, T extends 
   observeTarget(spec: T): Promise<TargetObservation>;
   /** Moves the planned units into the target (dropping, flushing, moving aside what `force` allows). */
   restore(source: Source, config: C, spec: T, io: RestoreIO): Promise<StreamedHash | undefined>;
+  /**
+   * Removes the staged copies that restores into this target left when they were killed
+   * (their names carry `STAGING_MARK`); one line per thing removed.
+   */
+  clearLeftovers?(spec: T): Promise<string[]>;
 
   /**
    * How a restored copy is proven: `fingerprint` measures it and compares with the backup's

@@ -4,8 +4,10 @@
  * naming the Debian package, captures stderr for error messages, and keeps secrets out of
  * them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { EnvironmentError, OperationError } from '../errors.js';
 import { isHeldForHandOver } from './pipe-handover.js';
@@ -126,7 +128,7 @@ export function firstLines(text: string, count = 3): string {
 function spawnTool(command: string, args: string[], options: RunOptions = {}): ChildProcess {
   const stdinIsData = typeof options.stdin === 'string' || Buffer.isBuffer(options.stdin);
   const direct = isHeldForHandOver(options.stdin);
-  const child = spawn(command, args, {
+  const child = spawnBound(command, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     uid: options.uid,
@@ -226,4 +228,65 @@ export function redact(text: string, secrets: readonly string[] | undefined): st
   let out = text;
   for (const secret of secrets ?? []) if (secret.length > 0) out = out.split(secret).join('***');
   return out;
+}
+
+/**
+ * `spawn`, but the child is killed when Lifeboat dies, even by SIGKILL: a `restic dump` or
+ * `pg_restore` left running after Lifeboat is gone keeps writing into a target nobody will
+ * clean up or prove. On Linux the child is started through util-linux's `setpriv
+ * --pdeathsig SIGKILL`, which asks the kernel to kill it when its parent exits and then execs
+ * the tool (same pid, so signals, pipes and /proc counters are the tool's own). The kernel
+ * ties that signal to the thread that spawned the child: Node spawns from its main thread,
+ * which lives as long as the process. Without setpriv the child is spawned as before.
+ *
+ * A command missing from PATH is spawned unwrapped, so that Node reports ENOENT for the tool
+ * itself (and the caller names its package) rather than setpriv failing to exec it.
+ */
+export const spawnBound = ((
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions,
+): ChildProcess => {
+  const wrapper = parentDeathWrapper();
+  const path = wrapper === undefined ? undefined : onPath(command, options.env ?? process.env);
+  if (wrapper === undefined || path === undefined) return spawn(command, args, options);
+  return spawn(wrapper, ['--pdeathsig', 'SIGKILL', '--', path, ...args], options);
+  // Typed as spawn so callers keep its stdio typing; always called with an argument list.
+}) as typeof spawn;
+
+let wrapperChecked = false;
+let wrapperPath: string | undefined;
+
+/** setpriv, if it is there and knows --pdeathsig (util-linux 2.33+); looked up once. */
+function parentDeathWrapper(): string | undefined {
+  if (wrapperChecked) return wrapperPath;
+  wrapperChecked = true;
+  if (process.platform !== 'linux' || process.env.LIFEBOAT_NO_PDEATHSIG === '1') return undefined;
+  const setpriv = onPath('setpriv', process.env);
+  if (setpriv === undefined) return undefined;
+  const probe = spawnSync(setpriv, ['--pdeathsig', 'SIGKILL', '--', 'true'], {
+    stdio: 'ignore',
+    timeout: 5000,
+  });
+  if (probe.status === 0) wrapperPath = setpriv;
+  return wrapperPath;
+}
+
+/** The executable `command` names, as a shell would find it on PATH. */
+function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
+  const candidates = command.includes('/')
+    ? [command]
+    : (env.PATH ?? process.env.PATH ?? '')
+        .split(delimiter)
+        .filter((d) => isAbsolute(d))
+        .map((d) => join(d, command));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }

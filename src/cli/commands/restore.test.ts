@@ -105,7 +105,12 @@ datasets:
     const doc = JSON.parse(forced.stdout);
     assert.equal(doc.result.ok, true);
     assert.equal(doc.result.fingerprint.equal, true);
-    assert.match(forced.stderr, /DROP DATABASE "app_copy"/);
+    // The replaced database is renamed aside and kept, not dropped; the result says how to drop it.
+    assert.match(
+      forced.stderr,
+      /"app_copy" \(its connections closed\) is renamed aside .* kept, not dropped/,
+    );
+    assert.match(doc.result.replaced.join(), /DROP DATABASE "app_copy__lifeboat_replaced_[0-9a-f]{8}"/);
     assert.deepEqual(
       await pg.psql('SELECT note FROM orders WHERE id = 1', 'app_copy'),
       await pg.psql('SELECT note FROM orders WHERE id = 1', 'app'),

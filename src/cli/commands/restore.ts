@@ -121,7 +121,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     if (!result.ok) {
       if (!json)
         process.stderr.write(
-          `lifeboat: the data of '${dataset}' was restored but is not proven: ${result.error}\n`,
+          `lifeboat: the restore of '${dataset}' is not proven (see the warnings for whether the copy was kept): ${result.error}\n`,
         );
       return ExitCode.failed;
     }
@@ -193,6 +193,7 @@ function formatResult(result: RestoreResult): string {
     );
   }
   for (const w of result.warnings) lines.push(`warning: ${w}`);
+  for (const r of result.replaced ?? []) lines.push(`replaced: ${r}`);
   lines.push(
     `${result.ok ? 'Restored and proven' : 'Restored, NOT proven'}: ${formatBytes(result.bytesRestored)} in ${formatSeconds(result.restoreSeconds)} (${formatSeconds(result.totalSeconds)} with the proof) into ${result.target}`,
   );

@@ -4,7 +4,7 @@
  * pipe held unread for a tool to take as its stdin. What a failure means is decided by the
  * repository (repository.ts), which passes `failure`.
  */
-import { spawn } from 'node:child_process';
+import { spawnBound } from '../../system/tool.js';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import type { LifeboatError } from '../../errors.js';
 import { holdForHandOver } from '../../system/pipe-handover.js';
@@ -32,7 +32,10 @@ export function startDump(input: {
   raw: boolean;
   failure: (result: RunResult) => LifeboatError;
 }): DumpHandle {
-  const child = spawn(input.resticPath, input.args, { env: input.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnBound(input.resticPath, input.args, {
+    env: input.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stderr = new TextTail();
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
   const done = exitOf(child).then((exit) => {

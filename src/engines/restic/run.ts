@@ -2,7 +2,8 @@
  * Spawning restic (and the producers that feed it) and collecting what it says. No
  * knowledge of restic's commands here: see repository.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnBound } from '../../system/tool.js';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
@@ -79,7 +80,7 @@ export interface RunResult extends Exit {
 
 /** Runs a command to its end, collecting stdout (unless streamed by line) and the tail of stderr. */
 export async function run(command: string, args: string[], options: RunOptions): Promise<RunResult> {
-  const child = spawn(command, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnBound(command, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = exitOf(child);
   const stderr = new TextTail();
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));

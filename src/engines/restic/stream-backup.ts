@@ -3,7 +3,7 @@
  * becomes one file of a snapshot. What the attempt's outcome means is decided by the
  * repository (repository.ts); this file only runs the processes and reports their exits.
  */
-import { spawn } from 'node:child_process';
+import { spawnBound } from '../../system/tool.js';
 import { closeSync, openSync } from 'node:fs';
 import { descendantPids } from '../../system/process.js';
 import type { Producer } from './command.js';
@@ -62,12 +62,12 @@ export function producerEnv(parent: NodeJS.ProcessEnv, producer: Producer): Node
 export async function pipedBackup(
   input: AttemptInput & { producer: Producer; parentEnv: NodeJS.ProcessEnv },
 ): Promise<BackupAttempt> {
-  const producer = spawn(input.producer.command, input.producer.args, {
+  const producer = spawnBound(input.producer.command, input.producer.args, {
     env: producerEnv(input.parentEnv, input.producer),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const producerExit = exitOfProcess(producer);
-  const restic = spawn(input.resticPath, input.args, {
+  const restic = spawnBound(input.resticPath, input.args, {
     env: input.resticEnv,
     // A producer that could not start has no output to hand over: restic reads nothing.
     stdio: [producer.stdout ?? 'ignore', 'pipe', 'pipe'],
@@ -179,7 +179,10 @@ function goSignal(word: string): NodeJS.Signals {
 export async function fileBackup(input: AttemptInput & { path: string }): Promise<BackupAttempt> {
   let summary: BackupSummary | undefined;
   const fd = openSync(input.path, 'r');
-  const child = spawn(input.resticPath, input.args, { env: input.resticEnv, stdio: [fd, 'pipe', 'pipe'] });
+  const child = spawnBound(input.resticPath, input.args, {
+    env: input.resticEnv,
+    stdio: [fd, 'pipe', 'pipe'],
+  });
   closeSync(fd); // restic has its own copy
   const stderr = new TextTail();
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));

@@ -1,19 +1,13 @@
 /** PostgreSQL: logical dumps (pg_dump per database, pg_dumpall for roles) restored into a server. */
-import { describeServerTarget, restoreDatabases, serverUnitDestination } from '../database-server.js';
+import { describeServerTarget, serverUnitDestination } from '../database-server.js';
 import { urlLocation } from '../location.js';
 import type { KindConfig, Store } from '../store.js';
 import type { PostgresTarget } from '../target.js';
 import { parsePgUrl, psqlRows } from './psql.js';
-import { rolesFor } from './roles.js';
+import { clearPostgresLeftovers, restorePostgres } from './restore.js';
 import { startPostgres } from './sandbox.js';
 import { postgresSource } from './source.js';
-import {
-  POSTGRES_HINT,
-  dropPostgresDatabase,
-  observePostgres,
-  pgDatabaseUrl,
-  resolvePostgresTarget,
-} from './target.js';
+import { POSTGRES_HINT, observePostgres, pgDatabaseUrl, resolvePostgresTarget } from './target.js';
 
 /** The major version in `pg_dump (PostgreSQL) 15.20 (Debian ...)`. */
 export function postgresMajor(versionLine: string): number | undefined {
@@ -38,12 +32,8 @@ export const postgresStore: Store<KindConfig<'postgres'>, PostgresTarget> = {
   describeTarget: (spec) => describeServerTarget('PostgreSQL', spec),
   unitDestination: serverUnitDestination,
   observeTarget: observePostgres,
-  restore: (source, _config, spec, io) =>
-    restoreDatabases(source, spec, io, {
-      drop: (name) => dropPostgresDatabase(spec, name),
-      // The roles script is a few KB: read whole, only roles the target lacks are created.
-      globals: (script) => rolesFor(spec.url, script),
-    }),
+  restore: (source, _config, spec, io) => restorePostgres(source, spec, io),
+  clearLeftovers: clearPostgresLeftovers,
 
   proof: 'fingerprint',
   sql: {

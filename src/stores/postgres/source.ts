@@ -239,7 +239,7 @@ async function createDatabase(conn: PgConnection, name: string): Promise<void> {
  * spooled `-j 2` restore took 15 to 20 s where streaming took 10 to 11 s. Nor did a larger
  * maintenance_work_mem help there: the 5-million-row primary key built as fast from disk.
  */
-async function restoreDump(conn: PgConnection, input: Readable, jobs: number): Promise<void> {
+export async function restoreDump(conn: PgConnection, input: Readable, jobs: number): Promise<void> {
   const args = ['--exit-on-error', '-d', conn.uri];
   let spool: string | undefined;
   try {
@@ -263,6 +263,6 @@ async function restoreDump(conn: PgConnection, input: Readable, jobs: number): P
   }
 }
 
-function quoteIdent(name: string): string {
+export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }

@@ -1,6 +1,7 @@
 /** A PostgreSQL server as a restore target: reading `--to`, looking at it, dropping what a restore replaces. */
 import { UsageError } from '../../errors.js';
 import { describeCounts, readServerTarget, type ServerKind } from '../database-server.js';
+import { REPLACED_MARK } from '../store.js';
 import type { PostgresTarget, TargetInput, TargetObservation } from '../target.js';
 import { parsePgUrl, psqlRows, sqlLiteral } from './psql.js';
 
@@ -68,24 +69,9 @@ export async function observePostgres(spec: PostgresTarget): Promise<TargetObser
   return {
     occupied,
     actions: existing.map(
-      (name) => `DROP DATABASE "${name}" (closing its connections) and create it again from the backup`,
+      (name) =>
+        `restore beside "${name}", prove the copy, then swap: "${name}" (its connections closed) is renamed aside to "${name}${REPLACED_MARK}<id>" and kept, not dropped`,
     ),
     existingDatabases: existing,
   };
-}
-
-/** Drops a database; its connections are closed first. */
-export async function dropPostgresDatabase(spec: PostgresTarget, name: string): Promise<void> {
-  const conn = parsePgUrl(spec.url);
-  const [version] = await psqlRows(conn, "SELECT current_setting('server_version_num')::int");
-  const ident = `"${name.replace(/"/g, '""')}"`;
-  if (Number(version?.[0]) >= 130000) {
-    await psqlRows(conn, `DROP DATABASE IF EXISTS ${ident} WITH (FORCE)`);
-  } else {
-    await psqlRows(
-      conn,
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${sqlLiteral(name)} AND pid <> pg_backend_pid()`,
-    );
-    await psqlRows(conn, `DROP DATABASE IF EXISTS ${ident}`);
-  }
 }
