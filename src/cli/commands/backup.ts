@@ -18,7 +18,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   );
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {
-    await reapLeftovers();
+    await reapLeftovers(json);
     const backupPlan = planBackup(context.plan, parsed.positionals, (id) => context.repositoryOf(id));
     if (parsed.flag('dry-run')) {
       if (json) process.stdout.write(JSON.stringify(backupPlan, null, 2) + '\n');

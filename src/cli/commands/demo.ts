@@ -32,7 +32,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const stopDir = parsed.string('stop');
   if (stopDir !== undefined) return stop(stopDir, json);
 
-  await reapLeftovers();
+  await reapLeftovers(json);
   const dir = parsed.string('dir') ?? mkdtempSync(join(tmpdir(), 'lifeboat-demo-'));
   const progress = progressReporter({ json });
   const abort = abortOnSignals();

@@ -60,7 +60,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
           hint: `The sandbox's faults: ${sandboxFaults.join(', ')}.`,
         },
       );
-    await reapLeftovers();
+    await reapLeftovers(parsed.flag('json'));
     return runSandbox(parsed, fault as FaultKind);
   }
   const [dataset, ...extra] = parsed.positionals;
@@ -75,7 +75,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
         hint: `A real dataset is drilled as its plan says (replication.mode, restart_in_place), once: lifeboat drill failover ${datasetUsage}.`,
       });
   return withPlan(parsed.string('plan'), async (context) => {
-    await reapLeftovers();
+    await reapLeftovers(parsed.flag('json'));
     return runDataset(context, dataset, fault, parsed);
   });
 }

@@ -27,7 +27,7 @@ export async function run(
     });
   }
   const json = parsed.flag('json');
-  await reapLeftovers();
+  await reapLeftovers(json);
   // The drill's throwaway servers are reaped at exit; the signal only says not to report a pass.
   const interrupt = abortOnSignals();
   const result = await runPitrDrill({

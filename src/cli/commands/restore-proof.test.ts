@@ -45,26 +45,15 @@ describe('lifeboat restore proves every category of a PostgreSQL database', () =
   let pg: PostgresInstance;
 
   const restore = (database: string, swaps: [string, string][]) =>
-    runCli(
-      [
-        'restore',
-        'kinds',
-        '--to',
-        `postgres://postgres@127.0.0.1:${pg.port}/${database}`,
-        '--json',
-        '--plan',
-        plan,
-      ],
-      {
-        cwd: dir,
-        timeoutMs: 120_000,
-        env: {
-          ...process.env,
-          PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`,
-          LIFEBOAT_TEST_SWAPS: JSON.stringify(swaps),
-        },
+    runCli(['restore', 'kinds', '--to', pg.urlFor(database), '--json', '--plan', plan], {
+      cwd: dir,
+      timeoutMs: 120_000,
+      env: {
+        ...process.env,
+        PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`,
+        LIFEBOAT_TEST_SWAPS: JSON.stringify(swaps),
       },
-    );
+    });
   /** Whether this restore recreates the database's owner, ACL, settings and comment. */
   const propertiesRestored = async (database: string) =>
     (

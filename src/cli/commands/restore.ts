@@ -59,7 +59,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const to = parsed.string('to');
   const databases = (parsed.values.database as string[] | undefined) ?? [];
   return withPlan(parsed.string('plan'), async (context) => {
-    await reapLeftovers();
+    await reapLeftovers(json);
     if (protectionMethod(context.handle(dataset)).restoreToPoint)
       return (await import('./restore-physical.js')).restorePhysicalDataset(context, dataset, parsed);
     if (to === undefined) {

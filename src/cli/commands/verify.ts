@@ -21,7 +21,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   );
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {
-    await reapLeftovers();
+    await reapLeftovers(json);
     const progress = progressReporter({ json });
     const onEvent = (event: VerifyEvent) => {
       if (event.type === 'restore') {
