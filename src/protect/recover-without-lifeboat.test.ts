@@ -61,11 +61,14 @@ const redisDir = () => join(dir, 'restored-redis');
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lifeboat-recover-'));
-  [sourcePg, sourceMy, sourceRedis, targetPg, targetMy] = await Promise.all([
-    startPostgres({ fast: true }),
+  sourcePg = await startPostgres({ fast: true });
+  // The by-hand recovery replays the source's roles, its postgres password included: the target
+  // starts with that password so that it is still reachable afterwards, as a rebuilt server would be.
+  const sourcePassword = decodeURIComponent(new URL(sourcePg.url).password);
+  [sourceMy, sourceRedis, targetPg, targetMy] = await Promise.all([
     startMariadb({ fast: true }),
     startRedis(),
-    startPostgres({ fast: true }),
+    startPostgres({ fast: true, password: sourcePassword }),
     startMariadb({ fast: true }),
   ]);
   await fill();
@@ -215,7 +218,8 @@ describe('docs/recover-without-lifeboat.md', { timeout: 120_000 }, () => {
   });
 
   test('PostgreSQL: globals, then the database, with psql and pg_restore', async () => {
-    const pgEnv = { PGHOST: '127.0.0.1', PGPORT: String(targetPg.port), PGUSER: 'postgres' };
+    // Through the sandbox's private socket, where it trusts its own OS user (TCP needs its password).
+    const pgEnv = { PGHOST: targetPg.socketDir, PGPORT: String(targetPg.port), PGUSER: 'postgres' };
     const out = await runRecipe('postgres', 'pg', { ...pgEnv, DB: 'app', NEWDB: 'app_restored' });
     assert.match(out, /restoring run \d{8}T\d{6}Z-/);
     const restoredSource = measurer({ type: 'postgres', url: targetPg.url });
@@ -269,6 +273,8 @@ describe('docs/recover-without-lifeboat.md', { timeout: 120_000 }, () => {
       MYSQL_HOST: '127.0.0.1',
       MYSQL_PORT: String(targetMy.port),
       MYSQL_USER: 'root',
+      // The mariadb client reads it from the environment, as the recovery doc says.
+      MYSQL_PWD: decodeURIComponent(new URL(targetMy.url).password),
       DB: 'shop',
       NEWDB: 'shop_restored',
     });
