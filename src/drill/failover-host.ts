@@ -15,7 +15,7 @@ import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresInstance } from '../stores/postgres/sandbox.js';
 import { managedFromInstance, type Lease, type ManagedServer } from '../respond/failover/server.js';
-import { postmasterPid } from '../system/process.js';
+import { livePostmasterPid } from '../system/process.js';
 import { startNetworkPath, type NetworkPath } from './failover-network.js';
 
 export type FaultKind = 'crash' | 'host' | 'partition';
@@ -114,7 +114,9 @@ export async function startSimulatedHost(
  * (SIGSTOP) first, so none acknowledges a commit while the others die, then killed.
  */
 export function killPostgres(dataDir: string): void {
-  const postmaster = postmasterPid(dataDir);
+  // Only a postmaster still running this data dir: after a first kill the pid file stays, and
+  // its pid may since belong to any process of this host.
+  const postmaster = livePostmasterPid(dataDir);
   if (postmaster === undefined) return;
   const pids = [postmaster, ...childrenOf(postmaster)];
   for (const pid of pids) signal(pid, 'SIGSTOP');

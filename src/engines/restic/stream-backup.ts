@@ -93,9 +93,15 @@ export async function pipedBackup(
     if (producer.exitCode !== null || producer.signalCode !== null) return;
     producerStopped = true;
     // A shell producer's own children (`sh -c 'pg_dumpall | gzip'`) would outlive the shell:
-    // once it is gone they are no longer ours to find.
-    if (producer.pid !== undefined) for (const pid of descendantPids(producer.pid)) signalPid(pid);
+    // once it is gone they are no longer ours to find. It is frozen first, so that it starts
+    // no new child between the look and the signal; SIGTERM reaches it when it thaws.
+    const pid = producer.pid;
+    if (pid !== undefined) {
+      signalPid(pid, 'SIGSTOP');
+      for (const child of descendantPids(pid)) signalPid(child, 'SIGTERM');
+    }
     producer.kill('SIGTERM');
+    if (pid !== undefined) signalPid(pid, 'SIGCONT');
   };
   // On SIGINT restic stops, removes its lock and saves nothing.
   const onAbort = () => {
@@ -202,9 +208,9 @@ export async function fileBackup(input: AttemptInput & { path: string }): Promis
   };
 }
 
-function signalPid(pid: number): void {
+function signalPid(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, signal);
   } catch {
     // gone meanwhile
   }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresInstance } from '../../stores/postgres/sandbox.js';
 import { osUser, runningAsRoot } from '../../system/instance.js';
-import { postmasterPid, processAlive } from '../../system/process.js';
+import { livePostmasterPid, postmasterPid, processAlive } from '../../system/process.js';
 import { firstLines, runTool, type RunResult } from '../../system/tool.js';
 import { EnvironmentError } from '../../errors.js';
 
@@ -157,7 +157,7 @@ export function clearStalePidFile(dir: string, file = 'postmaster.pid'): void {
 
 /** True when the data directory's postmaster is alive. */
 export function isRunning(dataDir: string): boolean {
-  const pid = postmasterPid(dataDir);
+  const pid = livePostmasterPid(dataDir);
   return pid !== undefined && processAlive(pid);
 }
 

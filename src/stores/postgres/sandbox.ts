@@ -29,7 +29,7 @@ import {
   type OsUser,
   type RecordHandle,
 } from '../../system/instance.js';
-import { postmasterPid } from '../../system/process.js';
+import { livePostmasterPid, postmasterPid } from '../../system/process.js';
 import { pauseAt } from '../../system/test-pause.js';
 
 export interface StartPostgresOptions {
@@ -236,7 +236,8 @@ function instance(parts: Parts): PostgresInstance {
     {
       stop,
       killSync: () => {
-        const pid = postmasterPid(dataDir);
+        // Only a postmaster still running this data dir: a stale pid file may name a reused pid.
+        const pid = livePostmasterPid(dataDir);
         // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children with it.
         if (pid !== undefined) signalProcess(pid, 'SIGQUIT');
         removeDir(tempDir);

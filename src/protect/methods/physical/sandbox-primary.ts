@@ -19,7 +19,7 @@ import {
 } from '../../../system/instance.js';
 import { startPostgres, type PostgresInstance } from '../../../stores/postgres/sandbox.js';
 import { stopRestoredCluster } from '../../../engines/pgbackrest/restored-cluster.js';
-import { postmasterPid } from '../../../system/process.js';
+import { livePostmasterPid } from '../../../system/process.js';
 
 export interface SandboxPrimary {
   pg: PostgresInstance;
@@ -102,7 +102,7 @@ export async function startSandboxPrimary(options: SandboxPrimaryOptions): Promi
       stop: cleanup,
       killSync: () => {
         for (const dataDir of restoredDataDirs(workDir)) {
-          const pid = postmasterPid(dataDir);
+          const pid = livePostmasterPid(dataDir);
           if (pid !== undefined) signalProcess(pid, 'SIGQUIT');
         }
         removeDir(workDir);
