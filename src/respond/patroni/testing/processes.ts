@@ -67,7 +67,13 @@ export function startServer(
   });
   closeSync(log);
   child.once('error', () => undefined);
-  const roots = () => [child.pid, options.postgresDataDir && livePostmasterPid(options.postgresDataDir)];
+  // Once Patroni has exited and been reaped, its pid may belong to any process of the host (a
+  // test's child, a CLI under test): it is no root to kill any more.
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const roots = () => [
+    running() ? child.pid : undefined,
+    options.postgresDataDir && livePostmasterPid(options.postgresDataDir),
+  ];
   const killSync = () => killTrees(roots().filter((p): p is number => typeof p === 'number'));
   const unregister = registerInstance({ stop: () => kill(), killSync });
   let stopping: Promise<void> | undefined;
