@@ -15,11 +15,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
+import { groupMembers } from '../cli/testing/cli-process.js';
 import { BIN, runCli } from '../cli/testing/run-cli.js';
 import type { SnapshotRecord } from '../state/store.js';
 import type { PruneReport } from './prune.js';
@@ -85,23 +86,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
-}
-
-/** Live (not zombie) processes of a process group, with their command names. */
-function groupMembers(pgid: number): { pid: number; name: string }[] {
-  const members: { pid: number; name: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) === pgid && state !== 'Z') members.push({ pid: Number(entry), name });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return members;
 }
 
 interface Backup {
