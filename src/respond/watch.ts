@@ -3,14 +3,16 @@
  * `replication.detect_after`; when one is lost, does what the plan's scenario decides
  * (failover-policy.ts): `automatic` restarts it in place (when the plan allows and
  * PostgreSQL merely crashed) or fails over to the standby; anything else reports the loss
- * and the command a person runs. Each answer is audited as `watch.failover`.
+ * and the command a person runs. Each answer is audited as `watch.failover`. After a
+ * failover the watch goes on until it is stopped, guarding the old primary: should it serve
+ * writes again, it is stopped (or made read-only) and that is reported and audited.
  */
 import { UsageError } from '../errors.js';
 import type { ProtectContext } from '../protect/context.js';
 import { datasetAuditor } from './audit.js';
 import { superviseFailover, type SuperviseOutcome } from './failover/auto-failover.js';
 import { failoverPolicy, type FailoverPolicy } from './failover/failover-policy.js';
-import type { FenceWatch } from './failover/fence.js';
+import { guardOldPrimary } from './failover/fence.js';
 import { datasetFailover, patroniUrl, type DatasetFailover } from './failover/plan-topology.js';
 import { asPostgres } from '../stores/index.js';
 
@@ -22,6 +24,7 @@ export type WatchEventKind =
   | 'restart-failed'
   | 'restarted'
   | 'failed-over'
+  | 'fenced'
   | 'approval-needed'
   | 'refused'
   | 'error';
@@ -50,8 +53,8 @@ export interface WatchResult {
 }
 
 /**
- * Resolves once `signal` aborts, or once every dataset's loss was answered, except that
- * after a failover the old primary stays fenced until the abort.
+ * Resolves once `signal` aborts, or once every dataset's loss was answered by anything but a
+ * failover: after one, the old primary is guarded until the abort.
  */
 export async function runWatch(context: ProtectContext, options: WatchOptions): Promise<WatchResult> {
   const ids = watchedDatasets(context, options.datasets ?? []);
@@ -64,7 +67,7 @@ export async function runWatch(context: ProtectContext, options: WatchOptions): 
       policy: failoverPolicy(context.plan, id),
     })),
   );
-  const fences: FenceWatch[] = [];
+  const fences: { cancel(): void }[] = [];
   const ends: Record<string, WatchEnd> = {};
   await Promise.all(
     watched.map(async ({ id, failover, policy }) => {
@@ -99,7 +102,7 @@ function watchedDatasets(context: ProtectContext, named: string[]): string[] {
   return ids;
 }
 
-type WatchRun = WatchOptions & { fences: FenceWatch[] };
+type WatchRun = WatchOptions & { fences: { cancel(): void }[] };
 
 /** Watches one dataset until it is stopped or its loss was answered by anything but a restart. */
 async function watchOne(
@@ -160,9 +163,36 @@ async function watchOne(
     }
     if (!outcome) return 'stopped';
     await answered(id, outcome, write, quietly, run.fences);
+    if (outcome.outcome === 'failed-over') guard(id, failover, write, quietly, run.fences);
     if (outcome.outcome !== 'restarted') return outcome.outcome;
   }
   return 'stopped';
+}
+
+/** Keeps the old primary from serving writes next to the new one, for as long as the watch runs. */
+function guard(
+  id: string,
+  failover: DatasetFailover,
+  write: (event: WatchEvent) => void,
+  audit: (outcome: string, details: Record<string, unknown>) => Promise<unknown>,
+  fences: { cancel(): void }[],
+): void {
+  const old = failover.topology.primary;
+  fences.push(
+    guardOldPrimary(old, ({ action, returnedAt }) => {
+      const seconds = (Date.now() - returnedAt) / 1000;
+      write({
+        dataset: id,
+        event: 'fenced',
+        message:
+          action === 'stopped'
+            ? `the old primary served writes again: stopped on its host in ${seconds.toFixed(2)}s`
+            : `the old primary served writes again and its host is out of reach: made read-only over SQL (a superuser can undo that; stop it on its host)`,
+        action,
+      });
+      void audit('fenced', { action, server: old.name });
+    }),
+  );
 }
 
 /** Reports and audits how a loss was answered. */
@@ -171,7 +201,7 @@ async function answered(
   outcome: SuperviseOutcome,
   write: (event: WatchEvent) => void,
   audit: (outcome: string, details: Record<string, unknown>) => Promise<unknown>,
-  fences: FenceWatch[],
+  fences: { cancel(): void }[],
 ): Promise<void> {
   switch (outcome.outcome) {
     case 'restarted':
@@ -191,7 +221,8 @@ async function answered(
         message:
           `failed over to ${result.newPrimary} in ${result.seconds.total.toFixed(2)}s after the loss was declared ` +
           `(fence ${result.seconds.fence.toFixed(2)}s, promote ${result.seconds.promote.toFixed(2)}s, route ${result.seconds.route.toFixed(2)}s)` +
-          `; next: point datasets.${id}.source.url at the new primary and rebuild a standby (lifeboat standby create ${id} --to DIR)`,
+          `; next: point datasets.${id}.source.url at the new primary and rebuild a standby (lifeboat standby create ${id} --to DIR)` +
+          '; the old primary is guarded until this watch stops',
         from: result.oldPrimary,
         to: result.newPrimary,
         seconds: result.seconds,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
@@ -13,6 +13,8 @@ import { stopAll } from '../../system/instance.js';
 import { samplePrimary } from '../../respond/failover/monitor.js';
 import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
+import { FENCED_NOTE } from '../../respond/failover/read-only-hold.js';
+import { isRunning } from '../../respond/failover/server.js';
 import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/testing/cluster.js';
 import { BIN } from '../testing/run-cli.js';
 import { writeTestPlan, type TestPlan } from '../testing/failover.js';
@@ -25,7 +27,8 @@ interface Watcher {
   stderr: string[];
   /** Resolves with the first event of that kind. */
   next(kind: string, timeoutMs?: number): Promise<Record<string, unknown>>;
-  exit: Promise<number | null>;
+  /** The exit code, or the signal's name when one ended it; once its output was read whole. */
+  exit: Promise<number | string>;
 }
 
 function startWatcher(plan: TestPlan): Watcher {
@@ -41,7 +44,9 @@ function startWatcher(plan: TestPlan): Watcher {
     for (const wake of waiters.splice(0)) wake();
   });
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exit = new Promise<number | string>((resolve) =>
+    child.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   const next = async (kind: string, timeoutMs = 30_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -128,6 +133,26 @@ describe('lifeboat watch', () => {
         await query(cluster.standby.server.url, 'SELECT count(*)::int AS n FROM writes WHERE id <= 20'),
         [{ n: 20 }],
       );
+
+      // Started again (a reboot, a service manager): it must take no write, whatever the client asks.
+      assert.ok(existsSync(join(cluster.pg.dataDir, 'standby.signal')), 'the old primary is marked');
+      assert.match(readFileSync(join(cluster.pg.dataDir, FENCED_NOTE), 'utf8'), /standby1 was promoted/);
+      await cluster.primary.start();
+      await assert.rejects(
+        query(
+          cluster.primary.url,
+          'SET synchronous_commit = local; CREATE TABLE IF NOT EXISTS writes (id int); INSERT INTO writes VALUES (-1)',
+        ),
+        /read-only transaction/,
+      );
+      await cluster.primary.stop('fast');
+      // Its mark removed by hand and started writable: the watch stops it.
+      rmSync(join(cluster.pg.dataDir, 'standby.signal'));
+      await cluster.primary.start();
+      const fenced = await watcher.next('fenced');
+      assert.equal(fenced.action, 'stopped');
+      await pollUntil(async () => !isRunning(cluster.pg.dataDir), 10_000, 'the old primary stopped');
+      assert.equal(watcher.child.exitCode, null, 'still watching after the failover');
       watcher.child.kill('SIGTERM');
       assert.equal(await watcher.exit, 0, watcher.stderr.join(''));
     } finally {

@@ -17,6 +17,9 @@ then the scenario whose detect probes name the dataset and whose runbook fails i
 decides: automatic (restart in place first when replication.restart_in_place and only
 PostgreSQL crashed, else fail over), or approval (report, and wait for a person to run
 lifeboat failover). A dataset no such scenario covers is only reported.
+After a failover the old primary is marked to start read-only (standby.signal in its data
+directory, when Lifeboat runs on its host), and guarded while the watch runs: should it
+serve writes again, it is stopped, or made read-only when its host is out of reach.
 SIGINT or SIGTERM stops watching; a failover in progress finishes first; exit 0.`;
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {

@@ -6,6 +6,7 @@
  */
 import { OperationError, UsageError } from '../../errors.js';
 import { fenceOnReturn, stopPrimary, waitForLease, type FenceWatch } from './fence.js';
+import { holdReadOnly } from './read-only-hold.js';
 import { phaseOf, type FailoverPhase, type FailoverPlan, type FailoverStep } from './failover-plan.js';
 import type { FailoverTopology } from './observe.js';
 import { promoteStandby, waitForCatchUp, type Promotion } from './promote.js';
@@ -109,6 +110,23 @@ export async function applyFailover(
     options.onStep?.(step, result);
   }
   if (!promotion) throw new OperationError(`the ${plan.mode} plan had no promote step`);
+  const warnings = [...plan.warnings];
+  if (plan.steps.some((s) => s.kind === 'stop-primary')) {
+    // Stopped is not enough: a reboot or a service manager would start it writable again.
+    try {
+      if (
+        !holdReadOnly(
+          primary.dataDir,
+          `${plan.mode}: ${standby.name} was promoted in place of ${primary.name}`,
+        )
+      )
+        warnings.push(
+          `${primary.name}'s data directory is not on this host: if it is started again it comes back writable; keep it down or rebuild it as a standby`,
+        );
+    } catch (error) {
+      warnings.push(`could not mark ${primary.name} to start read-only: ${(error as Error).message}`);
+    }
+  }
   seconds.total = (performance.now() - started) / 1000;
   return {
     mode: plan.mode,
@@ -119,7 +137,7 @@ export async function applyFailover(
     seconds,
     promotion,
     ...(fenceWatch ? { fenceWatch } : {}),
-    warnings: plan.warnings,
+    warnings,
   };
 }
 

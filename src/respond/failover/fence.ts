@@ -91,3 +91,60 @@ async function makeReadOnly(server: ManagedServer): Promise<boolean> {
     return false;
   }
 }
+
+export interface OldPrimaryGuard {
+  cancel(): void;
+}
+
+export interface GuardEvent {
+  /** `stopped` on its host, or made `read-only` over SQL when its host could not be reached. */
+  action: 'stopped' | 'read-only';
+  /** Epoch ms when it was found serving writes again. */
+  returnedAt: number;
+}
+
+/**
+ * Watches an old primary for as long as the new one serves: should it ever serve writes again
+ * (started with its standby.signal removed, or on a host Lifeboat could not mark), it is
+ * stopped on its host, else made read-only over SQL, and `onFenced` says so. One that comes
+ * back in recovery (read-only, or rejoined as a standby) is left alone.
+ */
+export function guardOldPrimary(
+  server: ManagedServer,
+  onFenced: (event: GuardEvent) => void,
+  options: { intervalMs?: number } = {},
+): OldPrimaryGuard {
+  const intervalMs = options.intervalMs ?? 200;
+  const controller = new AbortController();
+  void (async () => {
+    while (!controller.signal.aborted) {
+      if (await servesWrites(server)) {
+        const returnedAt = Date.now();
+        let action: GuardEvent['action'] | undefined;
+        if (await server.agentReachable().catch(() => false))
+          action = await server.stop('immediate').then(
+            () => 'stopped' as const,
+            () => undefined,
+          );
+        if (action === undefined && (await makeReadOnly(server))) action = 'read-only';
+        if (action !== undefined && !controller.signal.aborted) onFenced({ action, returnedAt });
+      }
+      await sleep(intervalMs, undefined, { signal: controller.signal }).catch(() => undefined);
+    }
+  })();
+  return { cancel: () => controller.abort() };
+}
+
+/** It answers over SQL, out of recovery, and not already read-only by default. */
+async function servesWrites(server: ManagedServer): Promise<boolean> {
+  try {
+    const [row] = await query(
+      server.url,
+      `SELECT pg_is_in_recovery() AS recovery, current_setting('default_transaction_read_only') AS ro`,
+      { timeoutMs: 1000 },
+    );
+    return row?.recovery === false && row.ro !== 'on';
+  } catch {
+    return false;
+  }
+}

@@ -12,6 +12,7 @@ import { conninfoPassword, passwordEnv, type ManagedServer } from './server.js';
 import { parsePgUrl } from '../../stores/postgres/psql.js';
 import { query } from '../../stores/postgres/sql.js';
 import { makeSynchronous, waitForStreaming, writeStandbySettings } from './standby.js';
+import { releaseReadOnlyHold } from './read-only-hold.js';
 
 export interface RejoinObserved {
   old: {
@@ -143,6 +144,8 @@ export async function applyRejoin(
           { params: [old.name] },
         );
         const source = new URL(newPrimary.url);
+        // A standby again: the fence's note no longer applies (pg_rewind -R wrote standby.signal).
+        releaseReadOnlyHold(old.dataDir, { keepSignal: true });
         writeStandbySettings(old.dataDir, {
           primary_conninfo: `host=${newPrimary.endpoint.host} port=${newPrimary.endpoint.port} user=${decodeURIComponent(source.username || 'postgres')}${conninfoPassword(newPrimary.url)} application_name=${old.name} connect_timeout=2`,
           primary_slot_name: old.name,

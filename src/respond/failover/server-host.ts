@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../../errors.js';
+import { releaseReadOnlyHold } from './read-only-hold.js';
 import { findPostgresBinDir } from '../../stores/postgres/sandbox.js';
 import { osUser, runningAsRoot } from '../../system/instance.js';
 import { firstLines, runTool, type RunResult } from '../../system/tool.js';
@@ -92,6 +93,7 @@ export function managedFromHost(options: HostServerOptions): ManagedServer {
     recoverOffline: async () => {
       const dir = onHost('recover');
       clearStalePidFile(dir);
+      releaseReadOnlyHold(dir);
       check(
         await runBin('postgres', ['--single', '-D', dir, ...startedArgs(opts()), 'template1']),
         'recover',

@@ -10,6 +10,7 @@ import { osUser, runningAsRoot } from '../../system/instance.js';
 import { livePostmasterPid, postmasterPid, processAlive } from '../../system/process.js';
 import { firstLines, runTool, type RunResult } from '../../system/tool.js';
 import { EnvironmentError } from '../../errors.js';
+import { releaseReadOnlyHold } from './read-only-hold.js';
 
 export interface Endpoint {
   host: string;
@@ -121,6 +122,7 @@ export function managedFromInstance(
     },
     recoverOffline: async () => {
       clearStalePidFile(instance.dataDir);
+      releaseReadOnlyHold(instance.dataDir);
       const recovered = await runBin('postgres', [
         '--single',
         '-D',
