@@ -11,11 +11,10 @@
  * it holds a lease: a timer on the host renews it while the host can reach Lifeboat and,
  * once it could not for the lease's TTL, stops PostgreSQL itself (the watchdog).
  */
-import { readdirSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { renameSync } from 'node:fs';
 import type { PostgresInstance } from '../stores/postgres/sandbox.js';
 import { managedFromInstance, type Lease, type ManagedServer } from '../respond/failover/server.js';
-import { livePostmasterPid } from '../system/process.js';
+import { killPostmasterTree } from '../system/process.js';
 import { startNetworkPath, type NetworkPath } from './failover-network.js';
 
 export type FaultKind = 'crash' | 'host' | 'partition';
@@ -109,43 +108,8 @@ export async function startSimulatedHost(
   };
 }
 
-/**
- * Kills the postmaster and all its children at one instant: every process is frozen
- * (SIGSTOP) first, so none acknowledges a commit while the others die, then killed.
- */
-export function killPostgres(dataDir: string): void {
-  // Only a postmaster still running this data dir: after a first kill the pid file stays, and
-  // its pid may since belong to any process of this host.
-  const postmaster = livePostmasterPid(dataDir);
-  if (postmaster === undefined) return;
-  const pids = [postmaster, ...childrenOf(postmaster)];
-  for (const pid of pids) signal(pid, 'SIGSTOP');
-  for (const pid of [...pids, ...childrenOf(postmaster)]) signal(pid, 'SIGKILL');
-}
-
-function childrenOf(parent: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(join('/proc', entry, 'stat'), 'utf8');
-      // Fields after the command name (which may hold spaces): state, ppid, ...
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent) children.push(Number(entry));
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-  return children;
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // Already gone.
-  }
-}
+/** The crash fault: the postmaster and all its children killed at one instant. */
+export const killPostgres = (dataDir: string): void => void killPostmasterTree(dataDir);
 
 /** The instance's url (its password included) through another port on this host. */
 function viaPort(url: string, port: number): string {

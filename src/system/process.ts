@@ -125,3 +125,27 @@ export function terminateDescendants(): void {
     }
   }
 }
+
+/**
+ * Kills the postmaster of `dataDir` and all its descendants at one instant: every process is
+ * frozen (SIGSTOP) first, so that none acknowledges a commit while the others die, then
+ * killed. It works on a postmaster that cannot act on a signal of its own (frozen by SIGSTOP,
+ * stuck in the kernel): the fence of last resort. True when there was one to kill.
+ */
+export function killPostmasterTree(dataDir: string): boolean {
+  // Only a postmaster still running this data dir: after a first kill the pid file stays, and
+  // its pid may since belong to any process of this host.
+  const postmaster = livePostmasterPid(dataDir);
+  if (postmaster === undefined) return false;
+  const send = (pid: number, signal: NodeJS.Signals) => {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone meanwhile
+    }
+  };
+  const pids = [postmaster, ...descendantPids(postmaster)];
+  for (const pid of pids) send(pid, 'SIGSTOP');
+  for (const pid of new Set([...pids, ...descendantPids(postmaster)])) send(pid, 'SIGKILL');
+  return true;
+}

@@ -15,6 +15,7 @@ import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
 import { FENCED_NOTE } from '../../respond/failover/read-only-hold.js';
 import { isRunning } from '../../respond/failover/server.js';
+import { livePostmasterPid } from '../../system/process.js';
 import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/testing/cluster.js';
 import { BIN } from '../testing/run-cli.js';
 import { writeTestPlan, type TestPlan } from '../testing/failover.js';
@@ -157,6 +158,41 @@ describe('lifeboat watch', () => {
       assert.equal(await watcher.exit, 0, watcher.stderr.join(''));
     } finally {
       watcher.child.kill('SIGKILL');
+      plan.remove();
+      await cluster.stop();
+    }
+  });
+
+  test('automatic: a hung postmaster, its backends still answering, is detected, killed and failed over', async (t) => {
+    const cluster = await startTestCluster({ bouncer: true });
+    const plan = planWithScenario(cluster, 'automatic');
+    const watcher = startWatcher(plan);
+    const postmaster = livePostmasterPid(cluster.pg.dataDir)!;
+    try {
+      await watcher.next('watching');
+      for (let id = 1; id <= 5; id++) await writeThroughBouncer(cluster, id);
+      await caughtUp(cluster);
+      // Frozen, not dead: it takes no connection and acts on no signal but SIGKILL, while
+      // the sessions it already has keep answering.
+      const frozenAt = Date.now();
+      process.kill(postmaster, 'SIGSTOP');
+      const lost = await watcher.next('lost');
+      assert.equal(lost.failure, 'timeout', 'no answer at all, as from a lost host');
+      const done = await watcher.next('failed-over', 20_000);
+      const seconds = (Date.parse(String(done.at)) - frozenAt) / 1000;
+      t.diagnostic(`freeze to failed-over event: ${seconds.toFixed(2)}s`);
+      assert.ok(seconds < 8, `failed over ${seconds}s after the freeze: the fence waited on a frozen server`);
+      assert.equal(isRunning(cluster.pg.dataDir), false, 'the frozen primary was killed');
+      assert.equal(await writeThroughBouncer(cluster, 1000), cluster.standby.instance.port);
+      watcher.child.kill('SIGTERM');
+      assert.equal(await watcher.exit, 0, watcher.stderr.join(''));
+    } finally {
+      watcher.child.kill('SIGKILL');
+      try {
+        process.kill(postmaster, 'SIGCONT');
+      } catch {
+        // killed by the fence
+      }
       plan.remove();
       await cluster.stop();
     }

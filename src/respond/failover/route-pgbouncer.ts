@@ -44,8 +44,11 @@ export interface PgbouncerRouterOptions {
 }
 
 export interface PgbouncerRouter extends Router {
-  /** Runs admin console commands in order (`SHOW POOLS`, `RELOAD`...); returns the last one's rows. */
-  admin(commands: string[], timeoutMs?: number): Promise<Row[]>;
+  /**
+   * Runs admin console commands in order (`SHOW POOLS`, `RELOAD`...); returns the last one's
+   * rows, its column names first with `header`.
+   */
+  admin(commands: string[], timeoutMs?: number, options?: { header?: boolean }): Promise<Row[]>;
 }
 
 /** A Router over an existing pgbouncer whose ini file Lifeboat may rewrite. */
@@ -58,12 +61,16 @@ export function pgbouncerRouter(options: PgbouncerRouterOptions): PgbouncerRoute
     });
   // Whether clients are held by KILL or PAUSE, so switchTo knows to RESUME them.
   let held = false;
-  const admin = async (commands: string[], timeoutMs = 10_000): Promise<Row[]> => {
+  const admin = async (
+    commands: string[],
+    timeoutMs = 10_000,
+    { header = false }: { header?: boolean } = {},
+  ): Promise<Row[]> => {
     const args = [
       '-X',
       '-q',
       '--csv',
-      '-t',
+      ...(header ? [] : ['-t']),
       '-h',
       options.adminHost,
       '-p',
@@ -92,7 +99,38 @@ export function pgbouncerRouter(options: PgbouncerRouterOptions): PgbouncerRoute
     }
     return parseCsv(result.stdout);
   };
+  /**
+   * Whether PAUSE fences as well as KILL: no server connection of the database in use (SHOW
+   * POOLS' sv_active, read by its header), and no session pooling, whose clients keep session
+   * state (SET, prepared statements) that must not move silently to another server.
+   */
+  const pauseFences = async (): Promise<boolean> => {
+    const [header, ...rows] = await admin(['SHOW POOLS'], 5000, { header: true });
+    const active = header?.indexOf('sv_active') ?? -1;
+    const mode = header?.indexOf('pool_mode') ?? -1;
+    const pools = rows.filter((r) => r[0] === db);
+    return (
+      active >= 0 &&
+      mode >= 0 &&
+      pools.length > 0 &&
+      pools.every((r) => r[active] === '0' && r[mode] !== 'session')
+    );
+  };
   const block = async () => {
+    // pgbouncer (1.18 here, still reported upstream for 1.24) now and then dies of SIGSEGV
+    // right after KILL, leaving every client with no endpoint at all. When no server
+    // connection is in use, as after a crash (its connections broke with it), PAUSE holds
+    // clients just as well and returns at once; KILL only cuts off what is still on a server
+    // (a frozen or cut-off primary holding a transaction open) and session-pooled clients.
+    if (await pauseFences().catch(() => false)) {
+      try {
+        await admin([`PAUSE ${db}`], 2000);
+        held = true;
+        return;
+      } catch {
+        // A session took a server connection meanwhile: cut it off.
+      }
+    }
     await admin([`KILL ${db}`]);
     held = true;
   };
@@ -283,8 +321,27 @@ function instance(
     },
     parts.record,
   );
+  // When our own pgbouncer has died, say how and what it logged last, instead of a bare
+  // "connection refused" from its admin console.
+  const explained =
+    <A extends unknown[]>(act: (...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      try {
+        await act(...args);
+      } catch (error) {
+        const end = child.exitCode ?? child.signalCode;
+        if (end === null) throw error;
+        throw new EnvironmentError(
+          `${(error as Error).message}: pgbouncer (pid ${child.pid}) had ended (${typeof end === 'number' ? `exit ${end}` : end}); its log ends: ${lastLines(safeRead(parts.logFile), 3)}`,
+          { cause: error },
+        );
+      }
+    };
   return {
     ...router,
+    block: explained(() => router.block()),
+    pause: explained((timeoutMs: number) => router.pause(timeoutMs)),
+    switchTo: explained((target: RouteTarget) => router.switchTo(target)),
     url: `postgres://postgres:${encodeURIComponent(parts.password)}@127.0.0.1:${parts.port}/${parts.database}`,
     port: parts.port,
     dataDir: parts.dir,
@@ -319,6 +376,10 @@ function iniText(options: StartPgbouncerOptions, dir: string, port: number, logF
     `pidfile = ${join(dir, 'pgbouncer.pid')}`,
     '',
   ].join('\n');
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trim().split('\n').slice(-count).join(' / ');
 }
 
 function safeRead(path: string): string {

@@ -15,6 +15,8 @@ import {
   clearStalePidFile,
   endpointOf,
   isRunning,
+  killIfStillRunning,
+  stopWaitSeconds,
   secretsOfEnv,
   type Endpoint,
   type ManagedServer,
@@ -87,7 +89,17 @@ export function managedFromHost(options: HostServerOptions): ManagedServer {
     stop: async (mode) => {
       const dir = onHost('stop');
       if (!isRunning(dir)) return;
-      const stopped = await runBin('pg_ctl', ['-D', dir, '-m', mode, '-w', '-t', '60', 'stop']);
+      const stopped = await runBin('pg_ctl', [
+        '-D',
+        dir,
+        '-m',
+        mode,
+        '-w',
+        '-t',
+        stopWaitSeconds(mode),
+        'stop',
+      ]);
+      if (mode === 'immediate') await killIfStillRunning(dir);
       if (isRunning(dir)) check(stopped, 'stop');
     },
     recoverOffline: async () => {

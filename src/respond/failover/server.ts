@@ -7,7 +7,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresInstance } from '../../stores/postgres/sandbox.js';
 import { osUser, runningAsRoot } from '../../system/instance.js';
-import { livePostmasterPid, postmasterPid, processAlive } from '../../system/process.js';
+import { killPostmasterTree, livePostmasterPid, postmasterPid, processAlive } from '../../system/process.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { firstLines, runTool, type RunResult } from '../../system/tool.js';
 import { EnvironmentError } from '../../errors.js';
 import { releaseReadOnlyHold } from './read-only-hold.js';
@@ -116,7 +117,17 @@ export function managedFromInstance(
     },
     stop: async (mode) => {
       if (!isRunning(instance.dataDir)) return;
-      const stopped = await runBin('pg_ctl', ['-D', instance.dataDir, '-m', mode, '-w', '-t', '60', 'stop']);
+      const stopped = await runBin('pg_ctl', [
+        '-D',
+        instance.dataDir,
+        '-m',
+        mode,
+        '-w',
+        '-t',
+        stopWaitSeconds(mode),
+        'stop',
+      ]);
+      if (mode === 'immediate') await killIfStillRunning(instance.dataDir);
       if (stopped.code !== 0 && isRunning(instance.dataDir))
         throw new EnvironmentError(`cannot stop ${options.name}: ${firstLines(stopped.stderr)}`);
     },
@@ -145,6 +156,22 @@ export function managedFromInstance(
 export function endpointOf(url: string): Endpoint {
   const parsed = new URL(url);
   return { host: parsed.hostname, port: Number(parsed.port || 5432) };
+}
+
+/**
+ * How long pg_ctl waits for a stop. An immediate stop (SIGQUIT) of a working postmaster takes
+ * well under a second; one that has not stopped after a few is frozen or stuck, and a fence
+ * must not wait on it (the outage would last as long as the freeze): it is killed instead.
+ */
+export function stopWaitSeconds(mode: 'immediate' | 'fast'): string {
+  return mode === 'immediate' ? '2' : '60';
+}
+
+/** The fence of last resort: SIGKILL of a postmaster (and its children) that did not act on SIGQUIT. */
+export async function killIfStillRunning(dataDir: string): Promise<void> {
+  if (!isRunning(dataDir)) return;
+  killPostmasterTree(dataDir);
+  for (let i = 0; i < 50 && isRunning(dataDir); i++) await sleep(100);
 }
 
 /**
