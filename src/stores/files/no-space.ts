@@ -30,18 +30,21 @@ export function noSpaceError(
   error: unknown,
   where: { staging: string; fileSystemOf: string; needed: number; free: number | undefined },
 ): EnvironmentError {
-  const said = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  // restic's line names the file it could not write; "no space left on device" is said once.
+  const said = (error instanceof Error ? error.message : String(error))
+    .split('\n')[0]!
+    .replace(/^no space left on device:\s*/i, '');
   const room =
     where.free === undefined
       ? ''
       : `; the recovery point holds ${mib(where.needed)} and the file system had ${mib(where.free)} free when the restore began`;
   const more =
     where.free !== undefined && where.needed > where.free
-      ? `at least ${mib(where.needed - where.free)} `
-      : '';
-  return new EnvironmentError(`no space left on device (ENOSPC) writing the restored copy: ${said}${room}`, {
+      ? `at least ${mib(where.needed - where.free)}`
+      : 'space';
+  return new EnvironmentError(`no space left on device (ENOSPC): ${said}${room}`, {
     cause: error,
-    hint: `free ${more}space on the file system that holds ${where.fileSystemOf} (df -h shows how full it is), or restore into a directory on a larger one`,
+    hint: `free ${more} on the file system that holds ${where.fileSystemOf} (df -h shows how full it is), or restore into a directory on a larger one`,
     details: { path: where.staging, neededBytes: where.needed, freeBytes: where.free },
   });
 }
