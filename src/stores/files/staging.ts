@@ -4,14 +4,24 @@
  * file systems and a copy staged elsewhere could only be copied in, file by file, exposed
  * half-written. Beside a directory target DIR: `<DIR>__lifeboat_restore_<id>` and
  * `<DIR>__lifeboat_replaced_<id>`; beside the first path of the dataset when it is restored
- * over its source. A directory that is a mount point holds them itself: its parent is
- * another file system.
+ * over its source. A target directory that is a mount point, or whose parent this user may
+ * not write, holds them itself.
  *
  * The staged copy is private (0700: restic restores files of every owner into it) and holds
  * a record of the process writing it, so that a later restore removes the copies of killed
  * restores and never the one another restore is still writing.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OperationError, UsageError } from '../../errors.js';
 import { processStartTime, sameProcessRuns } from '../../system/process.js';
@@ -37,11 +47,25 @@ export function placeFor(path: string, follow: boolean): StagingPlace {
   const real = follow ? canonical(path) : join(canonical(dirname(path)), base);
   const existing = nearestExisting(real);
   const info = lstatSync(existing);
-  // A mount point: its parent is another file system, so the copy goes inside it.
-  const mountPoint =
-    existing === real && info.isDirectory() && real !== '/' && statSync(dirname(real)).dev !== info.dev;
-  const dir = mountPoint ? real : existing === real ? dirname(real) : existing;
+  // A mount point: its parent is another file system, so the copy goes inside it. So it does
+  // inside a target directory whose parent this user may not write (a restore into /srv/restore
+  // that root prepared): the target itself is writable, and on its own file system.
+  const inside =
+    existing === real &&
+    info.isDirectory() &&
+    real !== '/' &&
+    (statSync(dirname(real)).dev !== info.dev || (follow && !writable(dirname(real))));
+  const dir = inside ? real : existing === real ? dirname(real) : existing;
   return { dir, base, dev: statSync(dir).dev };
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const stagingPath = (place: StagingPlace, id: string) =>
