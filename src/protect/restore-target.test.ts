@@ -98,6 +98,7 @@ describe('resolveTarget', () => {
       kind: 'directory',
       path: '/',
       source: true,
+      roots: [join(dir, 'files')],
     });
   });
 

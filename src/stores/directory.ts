@@ -10,6 +10,8 @@ export interface DirectoryWords {
   overSource: string;
   /** Into a directory holding `entries`. */
   into(path: string, entries: string[]): string;
+  /** Entries that do not count as data there (what a killed restore left, removed before writing). */
+  ignore?(name: string): boolean;
 }
 
 export function observeDirectory(spec: DirectoryTarget, words: DirectoryWords): TargetObservation {
@@ -20,7 +22,7 @@ export function observeDirectory(spec: DirectoryTarget, words: DirectoryWords): 
     });
   }
   if (spec.source) return { ...emptyObservation(), actions: [words.overSource] };
-  const entries = readdirSync(spec.path);
+  const entries = readdirSync(spec.path).filter((name) => words.ignore?.(name) !== true);
   if (entries.length === 0) return emptyObservation();
   return {
     occupied: [
@@ -35,9 +37,12 @@ export function describeDirectory(spec: DirectoryTarget): string {
   return spec.source ? 'the live source (original paths)' : `directory ${spec.path}`;
 }
 
-/** A new directory target is created; the live source's directory exists already. */
-export function ensureDirectory(spec: DirectoryTarget): void {
-  if (spec.source) return;
+/**
+ * A new directory target is created; the live source's directory exists already. Returns the
+ * directories it created, parents first, so that a failed restore can remove them again.
+ */
+export function ensureDirectory(spec: DirectoryTarget): string[] {
+  if (spec.source) return [];
   // One level at a time rather than mkdirSync's recursive mode: where mkdir fails with ENOENT
   // although the parent exists (/proc, /sys), Node retries that forever at full CPU.
   const missing: string[] = [];
@@ -51,4 +56,5 @@ export function ensureDirectory(spec: DirectoryTarget): void {
       });
     }
   }
+  return missing;
 }

@@ -1,6 +1,6 @@
 /** Where a path really lands: restore targets are compared after symlinks and `..` are resolved. */
-import { existsSync, realpathSync, renameSync } from 'node:fs';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync, lstatSync, realpathSync, renameSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 /** True when `path` is `parent` or below it. */
 export function isInside(path: string, parent: string): boolean {
@@ -19,6 +19,26 @@ export function canonical(path: string): string {
     existing = parent;
   }
   return join(realpathSync(existing), ...rest);
+}
+
+/** `path` itself if it exists (a dangling link counts), else its nearest existing parent. */
+export function nearestExisting(path: string): string {
+  let existing = resolve(path);
+  for (;;) {
+    try {
+      lstatSync(existing);
+      return existing;
+    } catch {
+      const parent = dirname(existing);
+      if (parent === existing) return existing;
+      existing = parent;
+    }
+  }
+}
+
+/** `word` as one word of a POSIX shell command, for the commands a message tells the user to run. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Renames `file` to `file.before-restore-<time>` and returns the new name, or undefined if there was none. */

@@ -84,7 +84,7 @@ datasets:
 
     const forced = await lifeboat('restore', 'docs', '--to', 'restored', '--force', '--yes');
     assert.equal(forced.code, 0, forced.stderr);
-    assert.match(forced.stderr, /files of the same path are overwritten/);
+    assert.match(forced.stderr, /files of the same path are replaced/);
     assert.equal(readFileSync(join(copy, 'a.txt'), 'utf8'), 'hello\n');
   });
 

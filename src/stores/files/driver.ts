@@ -1,11 +1,12 @@
 /** Files and directories: restic stores and restores them itself, file by file. */
-import { describeDirectory, ensureDirectory, observeDirectory } from '../directory.js';
-import type { KindConfig, Store } from '../store.js';
-import { DIRECTORY_HINT, type DirectoryTarget } from '../target.js';
+import { describeDirectory, observeDirectory } from '../directory.js';
+import { STAGING_MARK, type KindConfig, type Store } from '../store.js';
+import { DIRECTORY_HINT } from '../target.js';
+import { clearFilesLeftovers, restoreFiles } from './restore.js';
 import { filesSource } from './source.js';
-import { resolveFilesTarget } from './target.js';
+import { resolveFilesTarget, type FilesTarget } from './target.js';
 
-export const filesStore: Store<KindConfig<'files'>, DirectoryTarget> = {
+export const filesStore: Store<KindConfig<'files'>, FilesTarget> = {
   kind: 'files',
   protectable: true,
   label: 'files',
@@ -21,20 +22,15 @@ export const filesStore: Store<KindConfig<'files'>, DirectoryTarget> = {
   async observeTarget(spec) {
     return observeDirectory(spec, {
       overSource:
-        'write the backed-up files over the live ones at their original paths (files created since are kept)',
-      into: (path) => `restore into ${path}; files of the same path are overwritten, others are kept`,
+        'restore a copy beside the live paths and prove it, then rename each restored file over the live one of the same path; each live file replaced is kept in a <path>__lifeboat_replaced_<id> tree beside them, files created since the backup are kept',
+      into: (path) =>
+        `restore a copy beside ${path} and prove it, then rename its files into ${path}: files of the same path are replaced (the old ones kept in ${path}__lifeboat_replaced_<id>), others are kept`,
+      // A killed restore's copy inside a mount point: removed before this one writes.
+      ignore: (name) => name.includes(STAGING_MARK),
     });
   },
-  async restore(_source, _config, spec, io) {
-    ensureDirectory(spec);
-    for (const unit of io.units) {
-      await io.unit(unit, async () => {
-        await io.restorePaths(unit, spec.path);
-        return { bytes: unit.bytes };
-      });
-    }
-    return undefined;
-  },
+  restore: (_source, _config, spec, io) => restoreFiles(spec, io),
+  clearLeftovers: async (spec) => clearFilesLeftovers(spec),
 
   proof: 'fingerprint',
   tools: [],

@@ -8,8 +8,17 @@ import { RefusedError } from '../../errors.js';
 import { canonical, isInside } from '../paths.js';
 import type { DirectoryTarget, TargetInput } from '../target.js';
 
-export function resolveFilesTarget(input: TargetInput<{ paths: string[] }>): DirectoryTarget {
-  if (input.isSource) return { kind: 'directory', path: '/', source: true };
+/**
+ * A files target. Over the live source it names the dataset's paths (as restic saw them): the
+ * copy is staged beside them, and a killed restore's leftovers are looked for there.
+ */
+export type FilesTarget = DirectoryTarget & { roots?: string[] };
+
+export function resolveFilesTarget(input: TargetInput<{ paths: string[] }>): FilesTarget {
+  if (input.isSource) {
+    const roots = input.config.paths.map((p) => resolve(input.planDir, p));
+    return { kind: 'directory', path: '/', source: true, roots };
+  }
   const target = input.directory();
   const dir = target.path;
   const live = input.config.paths.map((p) => canonical(resolve(input.planDir, p)));
