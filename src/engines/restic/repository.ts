@@ -319,7 +319,11 @@ export class ResticRepository {
           failure: (result) => this.failure('dump', result),
         });
         resolveHandle(handle);
-        await handle.done.catch(() => undefined);
+        // A restic whose reader stopped early (pg_restore -l reads only the table of
+        // contents) dies of SIGPIPE, one of a failed restore is killed: neither removes its
+        // lock from the repository, where it would block the next exclusive command (check,
+        // prune) of anyone, Lifeboat or not. Removing locks of dead processes is always safe.
+        await handle.done.catch(() => this.removeStaleLocks().catch(() => undefined));
       }).catch(rejectHandle);
     });
   }
