@@ -157,7 +157,10 @@ export class ResticRepository {
     }
     this.access = options;
     this.displayUrl = redactUrl(options.url);
-    this.redact = createRedactor([options.password, ...secretEnvValues(options.env)]);
+    // The URL is shown in every message anyway: a secret inside it is no news there.
+    this.redact = createRedactor([options.password, ...secretEnvValues(options.env)], {
+      known: [this.displayUrl, stripUrlCredentials(options.url)],
+    });
     // A local path may be written several ways; the lock is the same for all of them.
     this.lockKey = /^[a-z][a-z0-9]*:/i.test(options.url)
       ? stripUrlCredentials(options.url)
