@@ -236,23 +236,34 @@ export function redact(text: string, secrets: readonly string[] | undefined): st
  * clean up or prove. On Linux the child is started through util-linux's `setpriv
  * --pdeathsig SIGKILL`, which asks the kernel to kill it when its parent exits and then execs
  * the tool (same pid, so signals, pipes and /proc counters are the tool's own). The kernel
- * ties that signal to the thread that spawned the child: Node spawns from its main thread,
- * which lives as long as the process. Without setpriv the child is spawned as before.
+ * ties that signal to the thread that spawned the child: Node spawns from its main thread
+ * (Lifeboat runs no JavaScript on worker threads), which lives as long as the process.
+ * Without setpriv the child is spawned as before.
  *
  * A command missing from PATH is spawned unwrapped, so that Node reports ENOENT for the tool
  * itself (and the caller names its package) rather than setpriv failing to exec it.
  */
-export const spawnBound = ((
-  command: string,
-  args: readonly string[],
-  options: SpawnOptions,
-): ChildProcess => {
-  const wrapper = parentDeathWrapper();
-  const path = wrapper === undefined ? undefined : onPath(command, options.env ?? process.env);
-  if (wrapper === undefined || path === undefined) return spawn(command, args, options);
-  return spawn(wrapper, ['--pdeathsig', 'SIGKILL', '--', path, ...args], options);
-  // Typed as spawn so callers keep its stdio typing; always called with an argument list.
-}) as typeof spawn;
+export const spawnBound = spawnBoundWith('SIGKILL');
+
+/**
+ * spawnBound with another signal for the parent's death: a server that must take its own
+ * children down (a postmaster, whose SIGQUIT is its immediate shutdown) needs a signal it
+ * can act on. setpriv sets it after a `uid` switch, which would otherwise clear it.
+ */
+export function spawnBoundWith(signal: NodeJS.Signals): typeof spawn {
+  return ((command: string, args: readonly string[], options: SpawnOptions): ChildProcess => {
+    const wrapper = parentDeathWrapper();
+    const path = wrapper === undefined ? undefined : onPath(command, options.env ?? process.env);
+    if (wrapper === undefined || path === undefined) return spawn(command, args, options);
+    return spawn(wrapper, ['--pdeathsig', signal, '--', path, ...args], options);
+    // Typed as spawn so callers keep its stdio typing; always called with an argument list.
+  }) as typeof spawn;
+}
+
+/** True when children started by spawnBound die with this process (Linux with setpriv). */
+export function parentDeathBinds(): boolean {
+  return parentDeathWrapper() !== undefined;
+}
 
 let wrapperChecked = false;
 let wrapperPath: string | undefined;

@@ -1,7 +1,9 @@
 /**
  * A `lifeboat verify` SIGKILLed while its throwaway PostgreSQL runs (with the restored data
- * in it) leaves that server behind; the next `doctor` or `verify` must find it, stop it,
- * remove its data and say so.
+ * in it): the kernel stops that server with its owner where it can (crash-matrix.test.ts);
+ * where it cannot (no setpriv, emulated here with LIFEBOAT_NO_PDEATHSIG=1) the server is
+ * left behind, and the next `doctor` or `verify` must find it, stop it, remove its data and
+ * say so. Either way the temp dir is left for the next command to remove.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -35,7 +37,7 @@ async function killedVerify(): Promise<Left> {
     cwd: dir,
     detached: true,
     stdio: 'ignore',
-    env: { ...process.env, LIFEBOAT_TEST_PAUSE: 'postgres-started' },
+    env: { ...process.env, LIFEBOAT_TEST_PAUSE: 'postgres-started', LIFEBOAT_NO_PDEATHSIG: '1' },
   });
   groups.push(child.pid!);
   const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { findRestic } from './binary.js';
 import { globalArgs, resticEnv, type RepositoryAccess } from './command.js';
 import { classifyResticFailure, resticError } from './errors.js';
-import { createRedactor, redactUrl, secretEnvValues } from './redact.js';
+import { createRedactor, redactUrl, secretEnvValues, stripUrlCredentials } from './redact.js';
 import { run } from './run.js';
 
 /** A path on this machine rather than a backend URL (`s3:`, `sftp:`, `rest:`, ...). */
@@ -41,7 +41,9 @@ export async function resticRepositoryExists(
   const kind = classifyResticFailure(result.code, result.stderr);
   if (kind === 'wrong-password') return true;
   if (kind === 'repository-missing') return false;
-  const redact = createRedactor([access.password, ...secretEnvValues(access.env)]);
+  const redact = createRedactor([access.password, ...secretEnvValues(access.env)], {
+    known: [redactUrl(access.url), stripUrlCredentials(access.url)],
+  });
   throw resticError({
     operation: 'cat config',
     repository: redactUrl(access.url),

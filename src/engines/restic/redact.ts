@@ -29,11 +29,64 @@ export function isSecretEnvName(name: string): boolean {
 export type Redactor = (text: string) => string;
 
 /**
- * A function that masks URL credentials and every given secret value (also in its
- * percent-encoded form, as it appears inside URLs). Empty values are ignored; the longest
- * secrets are replaced first so that a secret containing another is masked whole.
+ * What restic prints whatever the password: the phrases of its messages (those errors.ts
+ * classifies by, and the lines around them). A secret that is also a word of these (a
+ * password `repository`, `wrong`, `locked`) is left alone inside them: masked there, the mask
+ * would sit where everyone knows which word belongs, and so spell out the password.
  */
-export function createRedactor(secrets: Iterable<string | undefined>): Redactor {
+export const RESTIC_PHRASES: readonly string[] = [
+  'Fatal: wrong password or no key found',
+  'wrong password or no key found',
+  'unable to create lock in backend: repository is already locked exclusively by',
+  'unable to create lock in backend: repository is already locked by',
+  'repository is already locked',
+  'the `unlock` command can be used to remove stale locks',
+  'lock was created at',
+  'storage ID',
+  'Fatal: unable to open config file',
+  'Is there a repository at the following location?',
+  'repository does not exist',
+  'config file already exists',
+  'Fatal: create key in repository at',
+  'Fatal: create repository at',
+  'no space left on device',
+  'disk quota exceeded',
+  'enter password for repository:',
+  'created restic repository',
+  'Please note that knowledge of your password is required to access',
+  'the repository. Losing your password means that your data is',
+  'irrecoverably lost.',
+  'repository',
+  'snapshot',
+  'Fatal:',
+  'no such file or directory',
+  'using parent snapshot',
+];
+
+export interface RedactorOptions {
+  /**
+   * Text the caller shows anyway (the repository's URL without credentials): a secret inside
+   * it is left there too, since a mask would point at it. Default: none.
+   */
+  known?: Iterable<string>;
+}
+
+/**
+ * A function that masks URL credentials and every given secret value (also in its
+ * percent-encoded form, as it appears inside URLs), except where the value is part of
+ * restic's own phrases or of the caller's `known` text: there it is what anyone would read
+ * with any other password, so leaving it tells nothing, while a mask would tell which word
+ * the secret is. Empty values are ignored; the longest secrets are replaced first so that a
+ * secret containing another is masked whole.
+ *
+ * What stays possible: a secret that is also a word of text restic prints about the user's
+ * own data (a path, a host name) is masked there, and someone who knows that text learns the
+ * secret. A password that is an ordinary word is weak for this and every other reason.
+ */
+export function createRedactor(
+  secrets: Iterable<string | undefined>,
+  options: RedactorOptions = {},
+): Redactor {
   const values = new Set<string>();
   for (const secret of secrets) {
     if (!secret) continue;
@@ -42,11 +95,43 @@ export function createRedactor(secrets: Iterable<string | undefined>): Redactor 
     if (encoded !== secret) values.add(encoded);
   }
   const ordered = [...values].sort((a, b) => b.length - a.length);
-  return (text) => {
-    let out = redactUrl(text);
-    for (const value of ordered) out = out.split(value).join(MASK);
-    return out;
-  };
+  const known = [...RESTIC_PHRASES, ...(options.known ?? [])].filter((k) => k.length > 0);
+  return (text) => maskOutside(redactUrl(text), ordered, known);
+}
+
+/**
+ * `text` with each occurrence of `secrets` masked, unless it lies wholly inside a `known`
+ * phrase: a longer secret that merely touches one (`repository-2024!`) is masked whole.
+ */
+function maskOutside(text: string, secrets: readonly string[], known: readonly string[]): string {
+  if (secrets.length === 0) return text;
+  const kept: [number, number][] = [];
+  for (const phrase of known) for (const at of occurrences(text, phrase)) kept.push([at, at + phrase.length]);
+  const masked: [number, number][] = [];
+  const overlaps = (start: number, end: number, spans: [number, number][]) =>
+    spans.some(([s, e]) => start < e && s < end);
+  const inside = (start: number, end: number, spans: [number, number][]) =>
+    spans.some(([s, e]) => s <= start && end <= e);
+  for (const secret of secrets) {
+    for (const at of occurrences(text, secret)) {
+      const end = at + secret.length;
+      if (!inside(at, end, kept) && !overlaps(at, end, masked)) masked.push([at, end]);
+    }
+  }
+  masked.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let from = 0;
+  for (const [start, end] of masked) {
+    out += text.slice(from, start) + MASK;
+    from = end;
+  }
+  return out + text.slice(from);
+}
+
+function occurrences(text: string, value: string): number[] {
+  const found: number[] = [];
+  for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + 1)) found.push(at);
+  return found;
 }
 
 /** The secret values among `env`: those whose names look like credentials. */

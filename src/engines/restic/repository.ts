@@ -157,7 +157,10 @@ export class ResticRepository {
     }
     this.access = options;
     this.displayUrl = redactUrl(options.url);
-    this.redact = createRedactor([options.password, ...secretEnvValues(options.env)]);
+    // The URL is shown in every message anyway: a secret inside it is no news there.
+    this.redact = createRedactor([options.password, ...secretEnvValues(options.env)], {
+      known: [this.displayUrl, stripUrlCredentials(options.url)],
+    });
     // A local path may be written several ways; the lock is the same for all of them.
     this.lockKey = /^[a-z][a-z0-9]*:/i.test(options.url)
       ? stripUrlCredentials(options.url)
@@ -319,7 +322,11 @@ export class ResticRepository {
           failure: (result) => this.failure('dump', result),
         });
         resolveHandle(handle);
-        await handle.done.catch(() => undefined);
+        // A restic whose reader stopped early (pg_restore -l reads only the table of
+        // contents) dies of SIGPIPE, one of a failed restore is killed: neither removes its
+        // lock from the repository, where it would block the next exclusive command (check,
+        // prune) of anyone, Lifeboat or not. Removing locks of dead processes is always safe.
+        await handle.done.catch(() => this.removeStaleLocks().catch(() => undefined));
       }).catch(rejectHandle);
     });
   }

@@ -2,7 +2,8 @@
  * A throwaway PostgreSQL server in a temp dir on a free loopback port: for verifying a
  * restore, for tests, and (with `dataDir`) for starting a restored or standby data
  * directory. PostgreSQL refuses to run as root, so when Lifeboat is root the server runs
- * as the `postgres` OS user and the temp dir belongs to it.
+ * as the `postgres` OS user and the temp dir belongs to it. The server is this process's
+ * child and ends with it, even when it is SIGKILLed (postmaster.ts).
  *
  * Other local users must not get in: it holds restored data and its superuser can run
  * programs (COPY ... TO PROGRAM) as the server's OS user. The socket is in the temp dir
@@ -29,7 +30,8 @@ import {
   type OsUser,
   type RecordHandle,
 } from '../../system/instance.js';
-import { livePostmasterPid, postmasterPid } from '../../system/process.js';
+import { livePostmasterPid } from '../../system/process.js';
+import { startPostmaster } from './postmaster.js';
 import { pauseAt } from '../../system/test-pause.js';
 
 export interface StartPostgresOptions {
@@ -57,8 +59,15 @@ export interface StartPostgresOptions {
   fast?: boolean;
   /** Where initdb, pg_ctl and postgres are. Default: the newest /usr/lib/postgresql/N/bin, else PATH. */
   binDir?: string;
-  /** How long pg_ctl waits for the server to accept connections. Default: 60 s. */
+  /** How long to wait for the server to accept connections. Default: 60 s. */
   startTimeoutSeconds?: number;
+  /**
+   * Let the server outlive this process when it is killed (a normal exit still stops it,
+   * and a killed owner's server is reaped by the next Lifeboat command). No caller needs it
+   * today: a server meant to outlive a command is owned by a process of its own (the demo's).
+   * Default: false, the kernel stops the server at once when this process dies.
+   */
+  outlivesOwner?: boolean;
 }
 
 export interface PostgresInstance extends Instance {
@@ -109,7 +118,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       uid: owner?.uid,
       gid: owner?.gid,
       cwd: tempDir,
-      env: { HOME: tempDir, LC_ALL: 'C' },
+      env: serverEnv(tempDir),
     });
 
   try {
@@ -125,22 +134,20 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       const port = options.port ?? (await freePort());
       writeConfig(tempDir, dataDir, port, options);
       const logFile = join(tempDir, 'postgres.log');
-      const timeout = String(options.startTimeoutSeconds ?? 60);
-      const started = await run('pg_ctl', [
-        '-D',
+      const started = await startPostmaster({
+        binDir,
         dataDir,
-        '-l',
+        args: serverArgs(tempDir, port),
         logFile,
-        '-w',
-        '-t',
-        timeout,
-        '-o',
-        serverOptions(tempDir, port),
-        'start',
-      ]);
-      if (started.code === 0) {
-        record.update({ port, serverPid: postmasterPid(dataDir) });
-        const started = instance({
+        owner,
+        cwd: tempDir,
+        env: serverEnv(tempDir),
+        timeoutMs: (options.startTimeoutSeconds ?? 60) * 1000,
+        bound: options.outlivesOwner !== true,
+      });
+      if ('pid' in started) {
+        record.update({ port, serverPid: started.pid });
+        const ready = instance({
           binDir,
           tempDir,
           dataDir,
@@ -153,16 +160,13 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
           record,
         });
         await pauseAt('postgres-started');
-        return started;
+        return ready;
       }
       const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
       if (options.port === undefined && attempt < 3 && /could not bind|already in use/i.test(log)) continue;
-      throw new EnvironmentError(
-        `PostgreSQL did not start: ${firstLines(started.stderr)} / ${lastLines(log)}`,
-        {
-          hint: `Its log was ${logFile} (removed with the temp dir).`,
-        },
-      );
+      throw new EnvironmentError(`PostgreSQL did not start (${started.failure}): ${lastLines(log)}`, {
+        hint: `Its log was ${logFile} (removed with the temp dir).`,
+      });
     }
   } catch (error) {
     await run('pg_ctl', ['-D', dataDir, '-m', 'immediate', 'stop']).catch(() => undefined);
@@ -302,8 +306,20 @@ function writeConfig(tempDir: string, dataDir: string, port: number, options: St
  * Also on the command line, because those beat postgresql.auto.conf: a restored cluster's
  * ALTER SYSTEM settings must not move it onto a shared port or into production's archive.
  */
-function serverOptions(tempDir: string, port: number): string {
-  return `-c config_file=${join(tempDir, 'postgresql.conf')} -p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${tempDir} -c archive_mode=off`;
+function serverArgs(tempDir: string, port: number): string[] {
+  // prettier-ignore
+  return [
+    '-c', `config_file=${join(tempDir, 'postgresql.conf')}`,
+    '-p', String(port),
+    '-c', 'listen_addresses=127.0.0.1',
+    '-c', `unix_socket_directories=${tempDir}`,
+    '-c', 'archive_mode=off',
+  ];
+}
+
+/** The server and its tools keep nothing in the caller's home, and speak one locale. */
+function serverEnv(tempDir: string): Record<string, string> {
+  return { HOME: tempDir, LC_ALL: 'C' };
 }
 
 function quoteConf(value: string | number | boolean): string {
