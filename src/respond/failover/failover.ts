@@ -91,6 +91,8 @@ export async function applyFailover(
           break;
       }
     } catch (error) {
+      const released = await releaseHeldClients(plan, topology, step, promotion !== undefined);
+      if (released) done.push(released);
       throw new OperationError(`${plan.mode} stopped at "${step.kind}": ${(error as Error).message}`, {
         hint: done.length
           ? `Done so far: ${done.join('; ')}. Finish or undo by hand from there.`
@@ -139,6 +141,34 @@ export async function applyFailover(
     ...(fenceWatch ? { fenceWatch } : {}),
     warnings,
   };
+}
+
+/**
+ * A run abandoned after clients were held, before anything was promoted: they are sent back
+ * to the old primary instead of waiting for a primary that will not come. Where it still
+ * runs they carry on there; where it was stopped they get an error at once, which is loud,
+ * where a held client would only hang. Returns what was done, for the error's hint.
+ */
+async function releaseHeldClients(
+  plan: FailoverPlan,
+  topology: FailoverTopology,
+  failed: FailoverStep,
+  promoted: boolean,
+): Promise<string | undefined> {
+  const held = plan.steps
+    .slice(0, plan.steps.indexOf(failed))
+    .find(
+      (s): s is Extract<FailoverStep, { kind: 'block-router' | 'pause-router' }> =>
+        s.kind === 'block-router' || s.kind === 'pause-router',
+    );
+  if (!held || promoted || failed.kind === 'promote' || failed.kind === 'route') return undefined;
+  const old = topology.primary;
+  try {
+    await router(topology, held.router).switchTo({ name: old.name, ...old.endpoint });
+    return `clients released to ${old.name} again (nothing was promoted)`;
+  } catch (error) {
+    return `clients are still held at ${held.router}: releasing them failed (${(error as Error).message})`;
+  }
 }
 
 function router(topology: FailoverTopology, name: string) {
