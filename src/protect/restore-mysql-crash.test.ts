@@ -165,6 +165,10 @@ datasets:
     const now = await staged();
     assert.equal(now.length, 1);
     assert.notDeepEqual(now, earlier);
+    assert.ok(
+      (await objects(now[0]!)).includes('EVENT nightly DISABLED'),
+      'its events do not run on the copy being proven',
+    );
   });
 
   test('the next restore removes the leftovers, swaps in the backup with its objects, keeps the old database aside whole', async () => {

@@ -4,13 +4,15 @@
  * swapped in (swap.ts). What it replaces is moved to `<name>__lifeboat_replaced_<id>` and kept:
  * the user drops it once the restored one is trusted. A failed or unproven restore drops its
  * copy; a killed one leaves it, and the next restore into the same server drops it
- * (`clearMysqlLeftovers`).
+ * (`clearMysqlLeftovers`). The copy's events are disabled while it is proven and enabled
+ * again under the final name, as the backup had them.
  */
 import { OperationError } from '../../errors.js';
 import { consuming } from '../../system/tool.js';
 import { REPLACED_MARK, STAGING_MARK, type PlannedUnit, type RestoreIO } from '../store.js';
 import type { MysqlTarget } from '../target.js';
 import { mysqlIdent, mysqlLiteral, mysqlRows, parseMysqlUrl, type MysqlConnection } from './client.js';
+import { disableEvents } from './objects.js';
 import { loadDump } from './source.js';
 import { charsetFor, swapDatabase } from './swap.js';
 
@@ -32,9 +34,11 @@ export async function restoreMysql(spec: MysqlTarget, io: RestoreIO): Promise<un
   }
   // Staged databases whose tables are moved already: what is left of them is no copy to drop.
   const moved = new Set<string>();
+  // Per staged database, the events disabled while it is proven.
+  const events = new Map<string, Set<string>>();
   io.stage({
     target: { kind: 'server', url: spec.url, databases: Object.fromEntries(staged) },
-    commit: () => commit(conn, spec, staged, io.id, moved),
+    commit: () => commit(conn, spec, { staged, events, moved }, io.id),
     discard: () =>
       dropAll(
         conn,
@@ -55,6 +59,7 @@ export async function restoreMysql(spec: MysqlTarget, io: RestoreIO): Promise<un
     const bytes = await io.stream(unit, (input) => consuming(input, () => loadDump(conn, name, input)), {
       direct: true,
     });
+    events.set(name, await disableEvents(conn, name));
     return { bytes };
   };
   return io.session(async () => {
@@ -75,15 +80,15 @@ function destOf(spec: MysqlTarget, database: string): string {
 async function commit(
   conn: MysqlConnection,
   spec: MysqlTarget,
-  staged: Map<string, string>,
+  state: { staged: Map<string, string>; events: Map<string, Set<string>>; moved: Set<string> },
   id: string,
-  moved: Set<string>,
 ): Promise<string[]> {
   const replaced: string[] = [];
-  for (const [src, name] of staged) {
+  for (const [src, name] of state.staged) {
     const dest = destOf(spec, src);
     const aside = markedName(dest, REPLACED_MARK, id);
-    if (await swapDatabase(conn, { staged: name, dest, aside }, () => moved.add(name))) {
+    const swap = { staged: name, dest, aside, events: state.events.get(name) ?? new Set<string>() };
+    if (await swapDatabase(conn, swap, () => state.moved.add(name))) {
       replaced.push(
         `database \`${dest}\` on ${spec.host}:${spec.port} was replaced; the one it held is kept as \`${aside}\`, any events of it disabled (remove it once the restored one is trusted: DROP DATABASE ${mysqlIdent(aside)};)`,
       );

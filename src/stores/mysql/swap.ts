@@ -33,6 +33,8 @@ export interface Swap {
   dest: string;
   /** Where the replaced database's tables and objects are kept. */
   aside: string;
+  /** Events of the backup disabled while staged: enabled under the final name. */
+  events: ReadonlySet<string>;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface Swap {
  */
 export async function swapDatabase(
   conn: MysqlConnection,
-  { staged, dest, aside }: Swap,
+  { staged, dest, aside, events }: Swap,
   onMoved: () => void,
 ): Promise<boolean> {
   const replaced = await charsetOf(conn, dest);
@@ -108,7 +110,7 @@ export async function swapDatabase(
       `${outgoing
         .filter((o) => o.kind !== 'TRIGGER')
         .map((o) => `${dropStatement(o)};`)
-        .join('\n')}\n${createScript(incoming)}`,
+        .join('\n')}\n${createScript(incoming, { enableEvents: events })}`,
     );
     if (replaced) await runScript(conn, aside, createScript(outgoing, { disableEvents: true }));
   } catch (error) {
@@ -130,7 +132,7 @@ export async function swapDatabase(
  */
 async function undoMove(
   conn: MysqlConnection,
-  { staged, dest, aside }: Swap,
+  { staged, dest, aside }: Omit<Swap, 'events'>,
   outgoing: SchemaObject[],
   incomingTables: string[],
   madeAside: boolean,
