@@ -1,18 +1,13 @@
 /** MySQL and MariaDB: one mariadb-dump per database, restored into a server. */
-import { describeServerTarget, restoreDatabases, serverUnitDestination } from '../database-server.js';
+import { describeServerTarget, serverUnitDestination } from '../database-server.js';
 import { urlLocation } from '../location.js';
 import type { KindConfig, Store } from '../store.js';
 import type { MysqlTarget } from '../target.js';
 import { mysqlRows, parseMysqlUrl } from './client.js';
+import { clearMysqlLeftovers, restoreMysql } from './restore.js';
 import { startMariadb } from './sandbox.js';
 import { mysqlSource } from './source.js';
-import {
-  MYSQL_HINT,
-  dropMysqlDatabase,
-  mysqlDatabaseUrl,
-  observeMysql,
-  resolveMysqlTarget,
-} from './target.js';
+import { MYSQL_HINT, mysqlDatabaseUrl, observeMysql, resolveMysqlTarget } from './target.js';
 
 export const mysqlStore: Store<KindConfig<'mysql'>, MysqlTarget> = {
   kind: 'mysql',
@@ -31,8 +26,8 @@ export const mysqlStore: Store<KindConfig<'mysql'>, MysqlTarget> = {
   describeTarget: (spec) => describeServerTarget('MySQL', spec),
   unitDestination: serverUnitDestination,
   observeTarget: observeMysql,
-  restore: (source, _config, spec, io) =>
-    restoreDatabases(source, spec, io, { drop: (name) => dropMysqlDatabase(spec, name) }),
+  restore: (_source, _config, spec, io) => restoreMysql(spec, io),
+  clearLeftovers: clearMysqlLeftovers,
 
   proof: 'fingerprint',
   sql: {

@@ -78,16 +78,7 @@ export function mysqlSource(config: MysqlSourceConfig): Source {
         const source = databaseOf(filename);
         const name = target.kind === 'server' ? (target.databases?.[source] ?? source) : source;
         await createDatabase(conn, name);
-        const result = await runTool(
-          'mariadb',
-          [...conn.args, '--max-allowed-packet=1G', `--database=${name}`],
-          {
-            env: conn.env,
-            stdin: input,
-            secrets: conn.password ? [conn.password] : [],
-          },
-        );
-        if (result.code !== 0) throw mysqlFailure(conn, result, `restore of database ${name}`);
+        await loadDump(conn, name, input);
       });
     },
 
@@ -98,6 +89,23 @@ export function mysqlSource(config: MysqlSourceConfig): Source {
       return measure(conn, scope, (db) => mapping?.[db] ?? db);
     },
   };
+}
+
+/**
+ * Feeds one database's dump into `database`, which exists. The dump names no database (it is
+ * taken without `--databases`), so everything it creates lands in `database`.
+ */
+export async function loadDump(conn: MysqlConnection, database: string, input: Readable): Promise<void> {
+  const result = await runTool(
+    'mariadb',
+    [...conn.args, '--max-allowed-packet=1G', `--database=${database}`],
+    {
+      env: conn.env,
+      stdin: input,
+      secrets: conn.password ? [conn.password] : [],
+    },
+  );
+  if (result.code !== 0) throw mysqlFailure(conn, result, `restore of database ${database}`);
 }
 
 export function dumpFilename(database: string): string {

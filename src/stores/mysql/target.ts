@@ -1,7 +1,8 @@
-/** A MySQL/MariaDB server as a restore target: reading `--to`, looking at it, dropping what a restore replaces. */
+/** A MySQL/MariaDB server as a restore target: reading `--to` and looking at what it holds. */
 import { describeCounts, readServerTarget, type ServerKind } from '../database-server.js';
 import type { MysqlTarget, TargetInput, TargetObservation } from '../target.js';
-import { mysqlIdent, mysqlLiteral, mysqlRows, parseMysqlUrl } from './client.js';
+import { REPLACED_MARK, STAGING_MARK } from '../store.js';
+import { mysqlLiteral, mysqlRows, parseMysqlUrl } from './client.js';
 
 export const MYSQL_HINT =
   '--to mysql://USER@HOST:PORT/NEWDB, --to mysql://USER@HOST:PORT/ with --database SRC=DEST, or --to source --force';
@@ -58,11 +59,10 @@ export async function observeMysql(spec: MysqlTarget): Promise<TargetObservation
   }
   return {
     occupied,
-    actions: existing.map((name) => `DROP DATABASE \`${name}\` and create it again from the backup`),
+    actions: existing.map(
+      (name) =>
+        `restore beside \`${name}\` as \`${name}${STAGING_MARK}<id>\`, prove the copy, then swap it in: the tables, views, triggers, routines and events of \`${name}\` are moved to \`${name}${REPLACED_MARK}<id>\` and kept, not dropped`,
+    ),
     existingDatabases: existing,
   };
-}
-
-export async function dropMysqlDatabase(spec: MysqlTarget, name: string): Promise<void> {
-  await mysqlRows(parseMysqlUrl(spec.url), `DROP DATABASE IF EXISTS ${mysqlIdent(name)}`);
 }
