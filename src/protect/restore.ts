@@ -5,7 +5,7 @@
  * plan lists what would be replaced (`occupied`) and what a confirmed restore does to it
  * (`actions`), and `applyRestore` looks again right before writing.
  *
- * A driver that stages (`io.stage`: PostgreSQL) restores beside the target under a name of
+ * A driver that stages (`io.stage`: every kind but command) restores beside the target under a name of
  * its own; the proof measures that copy, and only a proven one is put in place, what it
  * replaces moved aside and kept (`result.replaced` says where and how to remove it). A failed
  * or unproven restore removes the copy; a killed one leaves it, and the next restore into the
@@ -28,9 +28,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { EnvironmentError, OperationError, RefusedError, UsageError, coerceError } from '../errors.js';
+import {
+  EnvironmentError,
+  LifeboatError,
+  OperationError,
+  RefusedError,
+  UsageError,
+  coerceError,
+  describeError,
+} from '../errors.js';
 import { actor as defaultActor } from './audit.js';
-import { describeError } from '../errors.js';
 import { runChecks, type CheckResult, type CheckTarget } from './checks.js';
 import type { DatasetHandle, ProtectContext } from './context.js';
 import type { RestorePlan } from './restore-plan.js';
@@ -219,7 +226,8 @@ export async function applyRestore(
         replaced = await staged.commit();
         committed = true;
       } catch (error) {
-        const message = describeError(coerceError(error));
+        const failure = coerceError(error);
+        const message = describeError(failure);
         await record('failed', {
           restoreId: id,
           error: `putting the proven copy in place failed: ${message}`,
@@ -228,7 +236,10 @@ export async function applyRestore(
           `'${plan.dataset}' was restored and proven, but putting it in place failed: ${message}`,
           {
             cause: error,
-            hint: 'the target is as it was; the copy was removed. Restore again once the cause is fixed',
+            // A driver whose swap failed half-way says where things are; only it knows.
+            hint:
+              (failure instanceof LifeboatError ? failure.hint : undefined) ??
+              'the target is as it was; the copy was removed. Restore again once the cause is fixed',
           },
         );
       }

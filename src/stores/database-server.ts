@@ -2,16 +2,9 @@
  * What PostgreSQL and MySQL targets share: a server URL whose databases are restored one by
  * one, each under the name `--database SRC=DEST` gives it (default: its own).
  */
-import { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
-import type { PlannedUnit, RestoreIO, Source, StreamedHash, UnitDone } from './store.js';
-import {
-  restoreTargetOf,
-  type DatabaseServerTarget,
-  type MysqlTarget,
-  type PostgresTarget,
-  type TargetInput,
-} from './target.js';
+import type { PlannedUnit } from './store.js';
+import type { DatabaseServerTarget, TargetInput } from './target.js';
 
 export interface ServerKind {
   /** `PostgreSQL`, `MySQL`. */
@@ -131,46 +124,4 @@ export function describeCounts(tables: number, objects: number): string {
   if (objects === 0) return 'exists (empty)';
   const others = objects - tables;
   return `holds ${tables} table(s)${others > 0 ? ` and ${others} other object(s)` : ''}`;
-}
-
-export interface DatabaseRestoreSteps {
-  /** Drops a database the confirmed restore replaces. */
-  drop(name: string): Promise<void>;
-  /** A unit that is no database (PostgreSQL's roles), read whole: what to restore of it. */
-  globals?(text: string): Promise<{ text: string; note: string }>;
-}
-
-/**
- * Restores each database's dump in turn, the next one opened while the current one is
- * restored, so restic's start (deriving the key, loading the index: about half a second)
- * is not waited for.
- */
-export async function restoreDatabases(
-  source: Source,
-  spec: PostgresTarget | MysqlTarget,
-  io: RestoreIO,
-  steps: DatabaseRestoreSteps,
-): Promise<StreamedHash | undefined> {
-  const into = restoreTargetOf(spec);
-  const restoreOne = async (unit: PlannedUnit): Promise<UnitDone> => {
-    if (unit.database === undefined && steps.globals) {
-      const text = await io.read(unit);
-      const kept = await steps.globals(text);
-      await source.restoreUnit(unit.filename, Readable.from([kept.text]), into);
-      return { bytes: Buffer.byteLength(text), note: kept.note };
-    }
-    const dest = unit.database === undefined ? undefined : spec.databases[unit.database];
-    if (dest !== undefined && io.force && io.existingDatabases.includes(dest)) await steps.drop(dest);
-    return {
-      bytes: await io.stream(unit, (s) => source.restoreUnit(unit.filename, s, into), { direct: true }),
-    };
-  };
-  return io.session(async () => {
-    for (const [index, unit] of io.units.entries()) {
-      const next = io.units[index + 1];
-      if (next?.database !== undefined) io.openAhead(next);
-      await io.unit(unit, () => restoreOne(unit));
-    }
-    return undefined;
-  });
 }
