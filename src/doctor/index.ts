@@ -13,6 +13,7 @@ import { checkRepositories } from './repositories.js';
 import { checkSandboxes } from './sandboxes.js';
 import { checkSources } from './sources.js';
 import { checkStateIntegrity } from './state-integrity.js';
+import { checkTraffic } from './traffic.js';
 import {
   TOOLS,
   checkPostgresClients,
@@ -106,6 +107,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
       return found?.ok ? client.major(found.detail) : undefined;
     };
     checks.push(...(await checkSources(context, clientMajor)));
+    checks.push(...checkTraffic(plan, context.planDir));
   } finally {
     await context.close().catch(() => undefined);
   }
