@@ -258,7 +258,7 @@ function parsePair(entry: string): SparePair {
 
 function stagingRefusal(conn: RedisConnection, status: string | undefined, rest: string[]): Error {
   const where = `Redis at ${conn.host}:${conn.port}`;
-  switch (status) {
+  switch (status ?? '') {
     case 'occupied':
       return new RefusedError(
         `${where} holds keys now (database ${rest.join(', ')}); refusing to write into it`,
