@@ -3,8 +3,8 @@ import { runTool, toolFailed } from '../../system/tool.js';
 import { parseRedisUrl, redisCli } from './client.js';
 
 /**
- * Copies every key of every database from `fromUrl` (a throwaway server loaded with the
- * backup) into `toUrl`, database `n` into database `into(n)`, with MIGRATE ... COPY, which
+ * Copies every key of the databases `into` names, from `fromUrl` (a throwaway server loaded
+ * with the backup) into `toUrl`, database `n` into database `into.get(n)`, with MIGRATE ... COPY, which
  * keeps values and TTLs exactly (a TTL goes on counting down from the moment of the copy).
  * The keys never leave the servers, so any key name works; the target's password reaches
  * redis-cli on standard input (`-x`), never in arguments.
@@ -12,7 +12,7 @@ import { parseRedisUrl, redisCli } from './client.js';
 export async function copyRedisKeys(
   fromUrl: string,
   toUrl: string,
-  into: (db: number) => number,
+  into: ReadonlyMap<number, number>,
 ): Promise<number> {
   const from = parseRedisUrl(fromUrl);
   const to = parseRedisUrl(toUrl);
@@ -20,6 +20,8 @@ export async function copyRedisKeys(
   let copied = 0;
   for (const m of keyspace.matchAll(/^db(\d+):keys=(\d+)/gm)) {
     const db = Number(m[1]);
+    const dest = into.get(db);
+    if (dest === undefined) continue;
     let cursor = '0';
     do {
       const args = [
@@ -27,7 +29,7 @@ export async function copyRedisKeys(
         migrateScript,
         '0',
         cursor,
-        String(into(db)),
+        String(dest),
         to.host,
         String(to.port),
         to.user ?? '',

@@ -6,13 +6,23 @@
  * (`spare-databases.ts`) and switches them in with one atomic script of SWAPDBs; the keys the
  * live server held stay in the spares, kept until the user flushes them.
  *
- * What remains: a restore killed while it copies leaves the spares it marked (the live keys
- * are whole; the next restore empties them). The copy needs room for both keyspaces at once:
- * with `maxmemory` set, a copy that does not fit is refused before it starts, since an
- * eviction policy would otherwise evict live keys to make room. Clients see the switch at
- * once, in every database together; a key with a TTL keeps counting down from the copy, as
- * it did in the throwaway from the load. Redis Cluster has one database per node, so it
- * has no spare to stage in: such a restore is refused.
+ * What remains. The live keys are never partial: they change only in the one script that
+ * switches every database at once (SWAPDB needs Redis 4.0; a server that disables EVAL or
+ * SWAPDB fails the commit, and is left as it was). But:
+ * - writes clients make between the copy and the switch land in the databases moved aside,
+ *   not in the restored ones (as with any restore over a server in use); a database that
+ *   gets keys only during the restore fails the switch rather than keep them beside it;
+ * - the copy into the spares is made after the proof, from the proven throwaway, and is not
+ *   measured again;
+ * - both keyspaces are held at once, and the replaced one stays until the user flushes it:
+ *   with `maxmemory` set, a copy that does not fit is refused before it starts, since an
+ *   eviction policy would otherwise evict live keys to make room;
+ * - a restore killed while it copies leaves its marked spares (memory held until the next
+ *   restore into the server empties them); that next restore empties every marked spare, so
+ *   one running at the same moment into the same server (another dataset's) then fails at
+ *   its switch, the live keys still whole;
+ * - a key with a TTL counts down from the load into the throwaway, as it did before;
+ * - Redis Cluster has one database per node, so no spare to stage in: refused.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,15 +33,7 @@ import type { RedisServerTarget } from '../target.js';
 import { parseRedisUrl, redisCli } from './client.js';
 import { copyRedisKeys } from './keys.js';
 import { startRedis, type RedisInstance } from './sandbox.js';
-import {
-  clearStaged,
-  liveKeys,
-  stageSpares,
-  surveyKeyspace,
-  swapIn,
-  type Keyspace,
-  type SparePair,
-} from './spare-databases.js';
+import { clearStaged, liveKeys, stageSpares, surveyKeyspace, swapIn } from './spare-databases.js';
 
 export async function restoreIntoServer(
   source: Source,
@@ -65,27 +67,37 @@ export async function restoreIntoServer(
       source.restoreUnit(unit.filename, s, { kind: 'directory', path: dir }),
     );
     loaded = await startRedis({ rdbFile: join(dir, 'dump.rdb') });
-    const copy = await surveyKeyspace(loaded.url);
+    // The throwaway loaded its own copy: this one would only double the disk used.
+    rmSync(join(dir, 'dump.rdb'), { force: true });
     // Before the proof: a restore that could not be put in place fails without the wait.
-    await checkRoom(spec, copy, loaded.url, io.force);
+    await checkRoom(spec, await backedUpDatabases(loaded.url), loaded.url, io.force);
+    const keys = liveKeys(await surveyKeyspace(loaded.url));
     return {
       bytes,
-      note: `${liveKeys(copy)} key(s) loaded into a throwaway redis-server, to be switched in`,
+      note: `${keys} key(s) loaded into a throwaway redis-server, to be switched in`,
     };
   });
   return undefined;
 }
 
+/**
+ * The databases of the backup holding keys. A backup taken while a restore was staging (or
+ * after a killed one) holds its partial copy too: that is no data, and is not restored.
+ */
+async function backedUpDatabases(copyUrl: string): Promise<number[]> {
+  return (await surveyKeyspace(copyUrl)).used.filter((d) => d.state !== 'staged').map((d) => d.db);
+}
+
 async function commit(spec: RedisServerTarget, copyUrl: string, io: RestoreIO): Promise<string[]> {
-  const copy = await surveyKeyspace(copyUrl);
-  const pairs = await stageSpares(
+  const backedUp = await backedUpDatabases(copyUrl);
+  const pairs = await stageSpares(spec.url, io.id, io.force, backedUp);
+  // Only the backup's databases are copied; the spares of the others stay empty, and
+  // switching them in empties those databases, as FLUSHALL did.
+  await copyRedisKeys(
+    copyUrl,
     spec.url,
-    io.id,
-    io.force,
-    copy.used.map((d) => d.db),
+    new Map(pairs.filter((p) => backedUp.includes(p.live)).map((p) => [p.live, p.spare])),
   );
-  const spareOf = new Map(pairs.map((p: SparePair) => [p.live, p.spare]));
-  await copyRedisKeys(copyUrl, spec.url, (db) => spareOf.get(db)!);
   const replaced = await swapIn(spec.url, io.id, io.force, pairs);
   return replaced.map(
     (r) =>
@@ -99,7 +111,7 @@ async function commit(spec: RedisServerTarget, copyUrl: string, io: RestoreIO): 
  */
 async function checkRoom(
   spec: RedisServerTarget,
-  copy: Keyspace,
+  backedUp: number[],
   copyUrl: string,
   force: boolean,
 ): Promise<void> {
@@ -111,7 +123,7 @@ async function checkRoom(
       hint: 'confirm with --force to have them kept aside and replaced, or restore into an empty server',
     });
   }
-  const replaced = new Set([...copy.used.map((d) => d.db), ...live.map((d) => d.db)]);
+  const replaced = new Set([...backedUp, ...live.map((d) => d.db)]);
   const used = new Set(target.used.map((d) => d.db));
   // Spares: the empty databases, less the backup's (empty on the target, but replaced too).
   const free = target.databases - used.size - [...replaced].filter((db) => !used.has(db)).length;
