@@ -5,8 +5,10 @@ import { urlLocation } from '../location.js';
 import type { KindConfig, Store } from '../store.js';
 import { startRedis } from './sandbox.js';
 import { redisSource } from './source.js';
+import { rdbToProve } from './rdb-staging.js';
 import {
   REDIS_HINT,
+  clearRedisLeftovers,
   observeRedisTarget,
   resolveRedisTarget,
   restoreRedis,
@@ -31,15 +33,18 @@ export const redisStore: Store<KindConfig<'redis'>, RedisTarget> = {
   unitDestination: (spec) =>
     spec.kind === 'directory'
       ? join(spec.path, 'dump.rdb')
-      : `every key, copied into ${spec.host}:${spec.port}`,
+      : `every key, switched into ${spec.host}:${spec.port} through spare databases`,
   observeTarget: observeRedisTarget,
   restore: (source, _config, spec, io) => restoreRedis(source, spec, io),
+  clearLeftovers: clearRedisLeftovers,
 
   proof: 'fingerprint',
-  // An RDB proves itself by loading: it is measured and checked on a throwaway server started on it.
+  // An RDB proves itself by loading: it is measured and checked on a throwaway server started
+  // on it (the staged copy, while it waits to be put in place). A server target's staged copy
+  // is a throwaway server already.
   async proveOn(spec) {
     if (spec.kind !== 'directory') return undefined;
-    const sandbox = await startRedis({ rdbFile: join(spec.path, 'dump.rdb') });
+    const sandbox = await startRedis({ rdbFile: rdbToProve(spec) });
     return { url: sandbox.url, describe: 'a throwaway redis-server', stop: () => sandbox.stop() };
   },
 

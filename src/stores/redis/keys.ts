@@ -1,33 +1,39 @@
-/** A Redis server's keys as a restore target: counting, flushing, and copying them in from a loaded copy. */
+/** A Redis server's keys as a restore target: copied in from a loaded copy. */
 import { runTool, toolFailed } from '../../system/tool.js';
 import { parseRedisUrl, redisCli } from './client.js';
 
-export async function redisKeyCount(url: string): Promise<number> {
-  const keyspace = await redisCli(parseRedisUrl(url), ['INFO', 'keyspace']);
-  return [...keyspace.matchAll(/^db\d+:keys=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-}
-
-/** Empties a Redis server: every key of every database. */
-export async function flushRedis(url: string): Promise<void> {
-  await redisCli(parseRedisUrl(url), ['FLUSHALL']);
-}
-
 /**
- * Copies every key of every database from `fromUrl` (a throwaway server loaded with the
- * backup) into `toUrl` with MIGRATE ... COPY, which keeps values and TTLs exactly. The
- * keys never leave the servers, so any key name works; the target's password reaches
+ * Copies every key of the databases `into` names, from `fromUrl` (a throwaway server loaded
+ * with the backup) into `toUrl`, database `n` into database `into.get(n)`, with MIGRATE ... COPY, which
+ * keeps values and TTLs exactly (a TTL goes on counting down from the moment of the copy).
+ * The keys never leave the servers, so any key name works; the target's password reaches
  * redis-cli on standard input (`-x`), never in arguments.
  */
-export async function copyRedisKeys(fromUrl: string, toUrl: string): Promise<number> {
+export async function copyRedisKeys(
+  fromUrl: string,
+  toUrl: string,
+  into: ReadonlyMap<number, number>,
+): Promise<number> {
   const from = parseRedisUrl(fromUrl);
   const to = parseRedisUrl(toUrl);
   const keyspace = await redisCli(from, ['INFO', 'keyspace']);
   let copied = 0;
   for (const m of keyspace.matchAll(/^db(\d+):keys=(\d+)/gm)) {
     const db = Number(m[1]);
+    const dest = into.get(db);
+    if (dest === undefined) continue;
     let cursor = '0';
     do {
-      const args = ['EVAL', migrateScript, '0', cursor, String(db), to.host, String(to.port), to.user ?? ''];
+      const args = [
+        'EVAL',
+        migrateScript,
+        '0',
+        cursor,
+        String(dest),
+        to.host,
+        String(to.port),
+        to.user ?? '',
+      ];
       const result = await runTool(
         'redis-cli',
         [...from.args, '-e', '--raw', '-n', String(db), ...(to.password ? ['-x'] : []), ...args],
@@ -48,7 +54,7 @@ export async function copyRedisKeys(fromUrl: string, toUrl: string): Promise<num
   return copied;
 }
 
-/** ARGV: cursor, db, host, port, user, [password]. Returns the next cursor and how many keys moved. */
+/** ARGV: cursor, destination db, host, port, user, [password]. Returns the next cursor and how many keys moved. */
 const migrateScript = `
 local r = redis.call('SCAN', ARGV[1], 'COUNT', 500)
 local keys = r[2]

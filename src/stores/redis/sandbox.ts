@@ -108,9 +108,17 @@ async function startOn(
       async () => {
         if (exited !== undefined) return false;
         // Our server, not another one that got the port first: its dir is ours.
-        return redisCli(conn, ['CONFIG', 'GET', 'dir']).then(
+        const ours = await redisCli(conn, ['CONFIG', 'GET', 'dir']).then(
           (out) => out.split('\n')[1] === realDir,
           () => false,
+        );
+        // It answers INFO and CONFIG while it loads the RDB, and refuses everything else.
+        return (
+          ours &&
+          redisCli(conn, ['INFO', 'persistence']).then(
+            (out) => /^loading:0\r?$/m.test(out),
+            () => false,
+          )
         );
       },
       {

@@ -1,13 +1,13 @@
 /**
- * Redis restore targets: a server (the RDB is loaded into a throwaway server and its keys
- * copied over, since Redis reads an RDB only at start-up) or a directory that gets `dump.rdb`.
+ * Redis restore targets: a server (the RDB is loaded into a throwaway server, proven there,
+ * then switched in through spare databases: `server-restore.ts`) or a directory that gets
+ * `dump.rdb`, staged beside it and renamed into place (`rdb-staging.ts`). Neither ever holds
+ * a partial restore under its final place.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { RefusedError } from '../../errors.js';
 import { ensureDirectory, observeDirectory } from '../directory.js';
-import { moveAside } from '../paths.js';
+import { REPLACED_MARK } from '../store.js';
 import type { RestoreIO, Source, StreamedHash } from '../store.js';
 import {
   emptyObservation,
@@ -17,8 +17,9 @@ import {
   type TargetObservation,
 } from '../target.js';
 import { parseRedisUrl } from './client.js';
-import { copyRedisKeys, flushRedis, redisKeyCount } from './keys.js';
-import { startRedis } from './sandbox.js';
+import { clearRdbLeftovers, isRdbLeftover, stageRdb } from './rdb-staging.js';
+import { restoreIntoServer } from './server-restore.js';
+import { clearStaged, liveKeys, surveyKeyspace } from './spare-databases.js';
 
 export type RedisTarget = RedisServerTarget | DirectoryTarget;
 
@@ -36,24 +37,30 @@ export function resolveRedisTarget(input: TargetInput<{ url: string }>): RedisTa
 
 export async function observeRedisTarget(spec: RedisTarget): Promise<TargetObservation> {
   if (spec.kind === 'directory') {
-    return observeDirectory(spec, {
+    const seen = observeDirectory(spec, {
       overSource: 'run the restore command against the live system',
       into: (path, entries) =>
         entries.includes('dump.rdb')
-          ? `move the existing ${join(path, 'dump.rdb')} aside (renamed, not deleted), then write the backup's`
-          : `write dump.rdb into ${path}`,
+          ? `write the backup's dump.rdb beside ${join(path, 'dump.rdb')} under a name of its own, prove it, then rename it into place; the existing one is kept as dump.rdb${REPLACED_MARK}<id> (not deleted)`
+          : `write dump.rdb into ${path} (staged under a name of its own until it is proven)`,
     });
+    // What killed restores left is removed before the restore writes: it is no data to replace.
+    return seen.occupied.length > 0 && onlyLeftovers(spec) ? emptyObservation() : seen;
   }
-  const keys = await redisKeyCount(spec.url);
+  const keys = liveKeys(await surveyKeyspace(spec.url));
   return keys === 0
     ? emptyObservation()
     : {
         occupied: [`Redis at ${spec.host}:${spec.port} holds ${keys} key(s)`],
         actions: [
-          `FLUSHALL on ${spec.host}:${spec.port} (every key of every database is deleted), then load the backup`,
+          `copy the backup's keys into spare databases of ${spec.host}:${spec.port} beside the live ones, then switch every database at once (SWAPDB); the keys it holds now are kept in those spare databases (not deleted), and databases the backup lacks are left empty`,
         ],
         existingDatabases: [],
       };
+}
+
+function onlyLeftovers(spec: DirectoryTarget): boolean {
+  return readdirSync(spec.path).every(isRdbLeftover);
 }
 
 export async function restoreRedis(
@@ -61,38 +68,23 @@ export async function restoreRedis(
   spec: RedisTarget,
   io: RestoreIO,
 ): Promise<StreamedHash | undefined> {
+  if (spec.kind === 'redis-server') return restoreIntoServer(source, spec, io);
   const unit = io.units[0]!;
-  if (spec.kind === 'directory') {
-    ensureDirectory(spec);
-    await io.unit(unit, async () => {
-      const aside = io.force ? moveAside(join(spec.path, 'dump.rdb')) : undefined;
-      const bytes = await io.stream(unit, (s) =>
-        source.restoreUnit(unit.filename, s, { kind: 'directory', path: spec.path }),
-      );
-      return { bytes, ...(aside ? { note: `the previous dump.rdb was moved to ${aside}` } : {}) };
-    });
-    return undefined;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-redis-restore-'));
-  io.defer(async () => rmSync(dir, { recursive: true, force: true }));
+  ensureDirectory(spec);
+  const staging = stageRdb(spec, io.id, io.force);
+  io.stage(staging);
   await io.unit(unit, async () => {
-    const bytes = await io.stream(unit, (s) =>
-      source.restoreUnit(unit.filename, s, { kind: 'directory', path: dir }),
-    );
-    const loaded = await startRedis({ rdbFile: join(dir, 'dump.rdb') });
-    try {
-      if ((await redisKeyCount(spec.url)) > 0) {
-        if (!io.force)
-          throw new RefusedError(
-            `Redis at ${spec.host}:${spec.port} holds keys now; refusing to write into it`,
-          );
-        await flushRedis(spec.url);
-      }
-      const keys = await copyRedisKeys(loaded.url, spec.url);
-      return { bytes, note: `${keys} key(s) copied` };
-    } finally {
-      await loaded.stop();
-    }
+    const bytes = await io.stream(unit, (s) => source.restoreUnit(unit.filename, s, staging.target));
+    return { bytes };
   });
   return undefined;
+}
+
+/** What killed restores staged: spare databases on a server, staged RDBs in a directory. */
+export async function clearRedisLeftovers(spec: RedisTarget): Promise<string[]> {
+  if (spec.kind === 'directory') return clearRdbLeftovers(spec);
+  return (await clearStaged(spec.url, undefined)).map(
+    (c) =>
+      `database ${c.db} of Redis at ${spec.host}:${spec.port}, ${c.keys} key(s) of a partial copy an interrupted restore (${c.by}) left`,
+  );
 }
