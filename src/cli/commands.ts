@@ -84,6 +84,11 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/standby-create.js'),
   },
   {
+    name: 'standby rejoin',
+    summary: 'after a failover, bring the old primary back as a standby of the promoted one (pg_rewind)',
+    load: () => import('./commands/standby-rejoin.js'),
+  },
+  {
     name: 'failover',
     summary: "promote a dataset's standby: fence the old primary, move clients; refuses beyond the RPO",
     load: () => import('./commands/failover.js'),

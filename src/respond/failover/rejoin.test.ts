@@ -79,6 +79,7 @@ describe('rejoin', () => {
         dataDirAvailable: true,
         running: false,
         inRecovery: null,
+        fenced: false,
       },
       newPrimary: { name: 'standby1', reachable: true, inRecovery: false },
     };
@@ -104,5 +105,14 @@ describe('rejoin', () => {
       'start',
       'stream',
     ]);
+    assert.throws(
+      () => planRejoin({ ...base, old: { ...base.old, running: true, inRecovery: true } }),
+      /already running as a standby/,
+    );
+    assert.deepEqual(
+      planRejoin({ ...base, old: { ...base.old, running: true, inRecovery: true, fenced: true } }).steps,
+      ['stop', 'rewind', 'configure', 'start', 'stream'],
+      'an old primary kept read-only by its fence is rewound like a stopped one',
+    );
   });
 });

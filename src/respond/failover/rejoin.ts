@@ -12,7 +12,7 @@ import { conninfoPassword, passwordEnv, type ManagedServer } from './server.js';
 import { parsePgUrl } from '../../stores/postgres/psql.js';
 import { query } from '../../stores/postgres/sql.js';
 import { makeSynchronous, waitForStreaming, writeStandbySettings } from './standby.js';
-import { releaseReadOnlyHold } from './read-only-hold.js';
+import { FENCED_NOTE, releaseReadOnlyHold } from './read-only-hold.js';
 
 export interface RejoinObserved {
   old: {
@@ -21,6 +21,8 @@ export interface RejoinObserved {
     dataDirAvailable: boolean;
     running: boolean;
     inRecovery: boolean | null;
+    /** Marked by a failover to start read-only (standby.signal and the LIFEBOAT_FENCED note). */
+    fenced: boolean;
   };
   newPrimary: { name: string; reachable: boolean; inRecovery: boolean | null; error?: string };
 }
@@ -53,6 +55,7 @@ export async function observeRejoin(old: ManagedServer, newPrimary: ManagedServe
       name: old.name,
       agentReachable,
       dataDirAvailable: existsSync(join(old.dataDir, 'PG_VERSION')),
+      fenced: existsSync(join(old.dataDir, FENCED_NOTE)),
       running: oldLook.reachable,
       inRecovery: oldLook.inRecovery,
     },
@@ -82,7 +85,8 @@ export function planRejoin(observed: RejoinObserved, options: { sync?: boolean }
     throw new EnvironmentError(`${old.name} has no data directory any more: there is nothing to rewind`, {
       hint: 'Build a new standby of the new primary from a base backup instead (createStandby).',
     });
-  if (old.running && old.inRecovery)
+  // A fenced old primary runs in recovery too, following nobody: that one still needs the rewind.
+  if (old.running && old.inRecovery && !old.fenced)
     throw new RefusedError(`${old.name} is already running as a standby`, { hint: 'Nothing to do.' });
   return {
     server: old.name,
