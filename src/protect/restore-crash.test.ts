@@ -185,6 +185,22 @@ datasets:
 
   test('the next restore removes what the killed ones left, swaps in a whole copy with its properties, keeps the old one', async () => {
     const leftovers = await staged();
+    // status names the killed restore whose copy is still there (the first one's was removed
+    // by the second), until a restore into that target removes it.
+    const interrupted = async () => {
+      const status = await runCli(['status', 'db', '--json', '--plan', plan]);
+      const body = JSON.parse(status.stdout) as {
+        datasets: { interruptedRestores: { restoreId: string }[]; warnings: string[] }[];
+      };
+      return body.datasets[0]!;
+    };
+    const before = await interrupted();
+    assert.equal(before.interruptedRestores.length, 1, JSON.stringify(before));
+    assert.ok(
+      leftovers.some((name) => name.endsWith(before.interruptedRestores[0]!.restoreId)),
+      `${JSON.stringify(before)} names one of ${leftovers.join(', ')}`,
+    );
+    assert.match(before.warnings.join('\n'), /a restore into .* was killed .* ago/);
     const run = await runCli(
       ['restore', 'db', '--to', 'source', '--force', '--yes', '--json', '--plan', plan],
       {
@@ -214,6 +230,7 @@ datasets:
     assert.deepEqual(await pg.psql('SELECT v FROM marker', aside), [['live since']]);
     const outcomes = (await audit()).map((a) => a.outcome);
     assert.deepEqual(outcomes.slice(0, 2), ['ok', 'started']);
+    assert.deepEqual((await interrupted()).interruptedRestores, []);
   });
 
   test('into a new database: the properties come with it', async () => {

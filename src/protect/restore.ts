@@ -38,6 +38,7 @@ import {
   describeError,
 } from '../errors.js';
 import { actor as defaultActor } from './audit.js';
+import { processStartTime } from '../system/process.js';
 import { runChecks, type CheckResult, type CheckTarget } from './checks.js';
 import type { DatasetHandle, ProtectContext } from './context.js';
 import type { RestorePlan } from './restore-plan.js';
@@ -150,6 +151,8 @@ export async function applyRestore(
   // Recorded before anything is written: a restore killed midway still left its trace.
   await record('started', {
     restoreId: id,
+    // Which process: status tells a restore still running from one that was killed.
+    process: { pid: process.pid, start: processStartTime(process.pid) ?? null },
     replaces: occupied,
     ...(leftovers.length > 0 ? { leftoversRemoved: leftovers } : {}),
   });

@@ -41,6 +41,7 @@ import type { ExposureReport, LiveObservation, LiveRecords, ReplicationReport } 
 import { backupRunning } from './dataset-lock.js';
 import { reconcileDataset } from './reconcile.js';
 import { isProtectable } from '../stores/index.js';
+import { sameProcessRuns } from '../system/process.js';
 
 // ---------------------------------------------------------------------------------------------
 // What the plan asks for
@@ -99,6 +100,16 @@ export interface DatasetRecords {
   verifiedSnapshot: SnapshotRecord | undefined;
   /** The last verification of the newest complete recovery point, if it has one. */
   newestVerification?: VerificationRecord | undefined;
+  /** Restores whose process died before they finished, whose leftovers no later restore removed. */
+  interruptedRestores?: InterruptedRestore[];
+}
+
+export interface InterruptedRestore {
+  restoreId: string;
+  /** The target as the audit log names it (passwords masked). */
+  target: string;
+  /** When it started. */
+  at: string;
 }
 
 export type StatusRecords = Record<string, DatasetRecords>;
@@ -146,6 +157,8 @@ export interface StatusRow {
   reasons: string[];
   /** Problems that do not breach a target (yet). */
   warnings: string[];
+  /** Restores killed before they finished: what they staged beside their target is still there. */
+  interruptedRestores: InterruptedRestore[];
 }
 
 /**
@@ -190,6 +203,7 @@ function rowFor(
     replication: live?.replication ?? null,
     reasons: [],
     warnings: [],
+    interruptedRestores: records?.interruptedRestores ?? [],
   };
   if (!guard.protected) {
     return {
@@ -301,7 +315,14 @@ function rowFor(
     running,
     compliant,
     reasons: compliant ? [] : [...reasons, ...causes],
-    warnings: [...(compliant ? causes : []), ...measured.warnings],
+    warnings: [
+      ...(compliant ? causes : []),
+      ...measured.warnings,
+      ...base.interruptedRestores.map(
+        (r) =>
+          `a restore into ${r.target} was killed ${formatAge(ageOf(r.at, now))} ago: what it staged beside the target (names with __lifeboat_restore_${r.restoreId}) stays until the next restore into that target removes it`,
+      ),
+    ],
   };
 }
 
@@ -354,6 +375,38 @@ export async function readStatusRecords(
   return records;
 }
 
+/**
+ * Restores the audit log shows started and never finished, by a process that is gone, with no
+ * later restore into the same target (which removes what they staged).
+ */
+async function interruptedRestores(state: StateStore, id: string): Promise<InterruptedRestore[]> {
+  const entries = await state.listAudit({ action: 'restore.run', target: `dataset:${id}`, limit: 200 });
+  // Newest first: a restore seen finished, or followed by a later one into its target, is settled.
+  const finished = new Set<string>();
+  const laterInto = new Set<string>();
+  const found: InterruptedRestore[] = [];
+  for (const entry of entries) {
+    const details = (entry.details ?? {}) as {
+      restoreId?: string;
+      target?: string;
+      process?: { pid?: number; start?: number | null };
+    };
+    const restoreId = details.restoreId;
+    const target = details.target ?? '';
+    if (restoreId === undefined) continue;
+    if (entry.outcome !== 'started') {
+      finished.add(restoreId);
+      continue;
+    }
+    const settled = finished.has(restoreId) || laterInto.has(target);
+    laterInto.add(target);
+    const pid = details.process?.pid;
+    if (settled || pid === undefined || sameProcessRuns(pid, details.process?.start ?? undefined)) continue;
+    found.push({ restoreId, target, at: entry.at });
+  }
+  return found;
+}
+
 async function readDatasetRecords(state: StateStore, id: string, running: boolean): Promise<DatasetRecords> {
   const latestOkVerification = await state.latestVerification(id, { ok: true });
   const newestComplete = await state.latestCompleteSnapshot(id);
@@ -370,5 +423,6 @@ async function readDatasetRecords(state: StateStore, id: string, running: boolea
     verifiedSnapshot: latestOkVerification?.snapshotId
       ? await state.getSnapshot(latestOkVerification.snapshotId)
       : undefined,
+    interruptedRestores: await interruptedRestores(state, id),
   };
 }
