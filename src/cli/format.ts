@@ -1,25 +1,26 @@
-/** Human formats for terminals: sizes, rates, ages. */
+/** Human formats for terminals: sizes, rates, ages (pretty-bytes and pretty-ms do the arithmetic). */
+import prettyBytes from 'pretty-bytes';
+import prettyMs from 'pretty-ms';
 
+/** `755 MiB`, `1.5 KiB`, `0 B`: binary units, as restic and pgBackRest print them. */
 export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+  if (!Number.isFinite(bytes) || bytes < 0) return '-';
+  return prettyBytes(bytes < 1024 ? Math.round(bytes) : bytes, { binary: true, maximumFractionDigits: 1 });
 }
 
+/** A rate in bytes per second; `-` before anything was measured. */
+export function formatRate(bytesPerSecond: number): string {
+  return bytesPerSecond > 0 && Number.isFinite(bytesPerSecond) ? `${formatBytes(bytesPerSecond)}/s` : '-';
+}
+
+/** `3.2s`, `1m 59s`, `1d 2h`: two units at most, never `1m60s`. */
 export function formatSeconds(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '-';
-  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours}h${String(minutes % 60).padStart(2, '0')}m`;
-  return `${Math.floor(hours / 24)}d${hours % 24}h`;
+  if (!Number.isFinite(seconds) || seconds < 0) return '-';
+  return prettyMs(seconds * 1000, {
+    unitCount: 2,
+    secondsDecimalDigits: seconds < 10 ? 1 : 0,
+    millisecondsDecimalDigits: 0,
+  });
 }
 
 /** A plain text table: columns padded to their widest cell. */

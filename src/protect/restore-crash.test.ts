@@ -197,7 +197,7 @@ datasets:
     const before = await interrupted();
     assert.equal(before.interruptedRestores.length, 1, JSON.stringify(before));
     assert.ok(
-      leftovers.some((name) => name.endsWith(before.interruptedRestores[0]!.restoreId)),
+      leftovers.some((name) => String(name).endsWith(before.interruptedRestores[0]!.restoreId)),
       `${JSON.stringify(before)} names one of ${leftovers.join(', ')}`,
     );
     assert.match(before.warnings.join('\n'), /a restore into .* was killed .* ago/);
