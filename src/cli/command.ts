@@ -2,6 +2,8 @@
 export interface CommandContext {
   /** `--json` was given: print one JSON document on stdout and nothing else there. */
   json: boolean;
+  /** Every command's words (`plan check`), for commands that list them (completion). */
+  commandNames?: readonly string[];
 }
 
 export interface CommandModule {

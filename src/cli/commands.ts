@@ -68,6 +68,16 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/catalog-rebuild.js'),
   },
   {
+    name: 'audit',
+    summary: 'read the audit log back: who did what to which dataset, and how it ended',
+    load: () => import('./commands/audit.js'),
+  },
+  {
+    name: 'completion',
+    summary: 'print the completion script for bash, zsh or fish',
+    load: () => import('./commands/completion.js'),
+  },
+  {
     name: 'doctor',
     summary: 'check tools, repositories and sources, each with the fix',
     load: () => import('./commands/doctor.js'),

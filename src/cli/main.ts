@@ -27,7 +27,10 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.usage;
   }
   const module = (await found.command.load()) as CommandModule;
-  return module.run(found.rest, { json: wantsJson(found.rest) });
+  return module.run(found.rest, {
+    json: wantsJson(found.rest),
+    commandNames: commands.map((c) => c.name),
+  });
 }
 
 /** `--json`, or `--format json` where a command offers several formats: errors then come as JSON too. */

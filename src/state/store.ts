@@ -110,8 +110,13 @@ export interface StateStore {
   releaseLease(name: string, token: string): Promise<boolean>;
 
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
-  /** Newest first. Default limit: 50. */
-  listAudit(options?: { action?: string; target?: string; limit?: number }): Promise<AuditEntry[]>;
+  /** Newest first. Default limit: 50. `since`: ISO time, entries at or after it. */
+  listAudit(options?: {
+    action?: string;
+    target?: string;
+    limit?: number;
+    since?: string;
+  }): Promise<AuditEntry[]>;
 
   /** Idempotent. */
   close(): Promise<void>;
@@ -404,8 +409,14 @@ function createStore(driver: Driver): StateStore {
 
     async listAudit(options = {}) {
       const filter = where({ action: options.action, target: options.target });
-      const sql = `SELECT * FROM audit_log ${filter.sql} ORDER BY at DESC, id DESC LIMIT ?`;
-      const rows = await driver.query(sql, [...filter.values, limit(options.limit, 50)]);
+      // Timestamps are ISO 8601 UTC text: they compare as they sort.
+      const since = options.since === undefined ? '' : `${filter.sql ? ' AND' : 'WHERE'} at >= ?`;
+      const sql = `SELECT * FROM audit_log ${filter.sql}${since} ORDER BY at DESC, id DESC LIMIT ?`;
+      const rows = await driver.query(sql, [
+        ...filter.values,
+        ...(options.since === undefined ? [] : [options.since]),
+        limit(options.limit, 50),
+      ]);
       return rows.map(readAuditEntry);
     },
 
