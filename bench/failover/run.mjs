@@ -29,18 +29,49 @@ const { freePort } = await dist('system/free-port.js');
 const { stopAll } = await dist('system/instance.js');
 const lifeboatParts = { query, killPostgres, startLoad, startWriter, writesTableSql, lostWrites };
 
+// What a user gets without tuning anything: replication.detect_after at its default (3s),
+// which lifeboat watch turns into a probe every second (1 s timeout), lost after 3 failures
+// or 3 s without an answer (plan-topology.ts), and pgbouncer at its stock settings. The
+// explicit lines are pgbouncer's documented defaults, written over the tuned ones that
+// route-pgbouncer.ts starts it with (pgbouncer keeps the last value of a key).
+const DETECT_DEFAULT = { pollMs: 1000, probeTimeoutMs: 1000, failures: 3, deadlineMs: 3000 };
+const PGBOUNCER_STOCK = {
+  poolMode: 'session',
+  extraIni: ['server_login_retry = 15', 'server_connect_timeout = 15'],
+};
+const TUNED_PGBOUNCER =
+  'pgbouncer tuned (transaction pooling, server_login_retry 0.1, server_connect_timeout 2)';
+
 const SETTINGS = {
   lifeboat: {
     system: 'Lifeboat',
-    setting: 'drill defaults: probe every 200 ms, lost after 3 failures, lease 2 s; pgbouncer',
+    setting: `tuned: drill defaults, probe every 200 ms, lost after 3 failures, lease 2 s; ${TUNED_PGBOUNCER}`,
     fault: 'crash: SIGKILL postmaster + children',
     lifeboatFault: 'crash',
+  },
+  // The same fault with nothing tuned: the figure a user gets from the plan's defaults.
+  'lifeboat-stock': {
+    system: 'Lifeboat',
+    setting:
+      'defaults a user gets: detect_after 3s (probe every 1 s, lost after 3 s); pgbouncer stock (session pooling, server_login_retry 15, server_connect_timeout 15)',
+    fault: 'crash: SIGKILL postmaster + children',
+    lifeboatFault: 'crash',
+    drill: { ...DETECT_DEFAULT, pgbouncer: PGBOUNCER_STOCK },
+  },
+  // Not run by default: the default detector with pgbouncer tuned, to tell the detector's
+  // share of lifeboat-stock from pgbouncer's. --settings lifeboat-detect-default,...
+  'lifeboat-detect-default': {
+    system: 'Lifeboat',
+    setting: `detect_after 3s (default: probe every 1 s, lost after 3 s); ${TUNED_PGBOUNCER}`,
+    fault: 'crash: SIGKILL postmaster + children',
+    lifeboatFault: 'crash',
+    drill: DETECT_DEFAULT,
   },
   // Lifeboat told to restart a crashed primary in place first, as Patroni does: the
   // like-for-like counterpart of Patroni's crash behaviour.
   'lifeboat-restart': {
     system: 'Lifeboat',
-    setting: 'drill defaults, restartInPlace: true; pgbouncer',
+    setting: `tuned: drill defaults, restartInPlace: true; ${TUNED_PGBOUNCER}`,
     fault: 'crash: SIGKILL postmaster + children',
     lifeboatFault: 'crash',
     restartInPlace: true,
@@ -49,7 +80,7 @@ const SETTINGS = {
   // gone), the closest Lifeboat has to the Patroni node kill. --settings lifeboat-host,...
   'lifeboat-host': {
     system: 'Lifeboat',
-    setting: 'drill defaults: probe every 200 ms, lost after 3 failures, lease 2 s; pgbouncer',
+    setting: `tuned: drill defaults, probe every 200 ms, lost after 3 failures, lease 2 s; ${TUNED_PGBOUNCER}`,
     fault: 'host: network cut, SIGKILL postmaster + children, data dir gone',
     lifeboatFault: 'host',
   },
@@ -58,6 +89,9 @@ const SETTINGS = {
   'patroni-fast-crash': patroni('fast', 'crash'),
   'patroni-fast-node': patroni('fast', 'node'),
 };
+
+/** Settings run only when --settings names them. */
+const OPTIONAL = new Set(['lifeboat-host', 'lifeboat-detect-default']);
 
 function patroni(timers, fault) {
   const t = TIMERS[timers];
@@ -80,7 +114,7 @@ const { values } = parseArgs({
     settings: {
       type: 'string',
       default: Object.keys(SETTINGS)
-        .filter((id) => id !== 'lifeboat-host')
+        .filter((id) => !OPTIONAL.has(id))
         .join(','),
     },
     timeout: { type: 'string', default: '120' },
@@ -132,20 +166,21 @@ for (const name of ['SIGINT', 'SIGTERM']) {
 /** The ports of the PostgreSQL servers of the Lifeboat drill now running (from its progress line). */
 const lifeboatPorts = new Set();
 
-async function lifeboatRun({ lifeboatFault: fault, restartInPlace = false }) {
+async function lifeboatRun({ lifeboatFault: fault, restartInPlace = false, drill = {} }) {
   const onProgress = (line) => {
     log(`  ${line}`);
     if (line.startsWith('primary :'))
       for (const [, port] of line.matchAll(/:(\d+)/g)) lifeboatPorts.add(Number(port));
   };
   // As for Patroni (patroni-drill.mjs), the fault lands at a random phase of the detector's
-  // cycle: the drill's 1.5 s warm-up plus up to one probe interval (200 ms).
-  const phaseDelayMs = Math.random() * 200;
+  // cycle: the drill's 1.5 s warm-up plus up to one probe interval (200 ms unless set).
+  const phaseDelayMs = Math.random() * (drill.pollMs ?? 200);
   const result = await runFailoverDrill({
     sandbox: true,
     sync,
     fault,
     restartInPlace,
+    ...drill,
     warmupMs: 1500 + phaseDelayMs,
     onProgress,
   }).finally(() => lifeboatPorts.clear());
@@ -267,6 +302,7 @@ function buildReport() {
         patroniFault: _fault,
         lifeboatFault: _lifeboatFault,
         restartInPlace: _restart,
+        drill: _drill,
         timers: _timers,
         ...rest
       }) => rest,

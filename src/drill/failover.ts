@@ -10,7 +10,11 @@ import { UsageError } from '../errors.js';
 import { startPostgres, type PostgresInstance } from '../stores/postgres/sandbox.js';
 import { parsePgUrl } from '../stores/postgres/psql.js';
 import { runToolOk } from '../system/tool.js';
-import { startPgbouncer, type PgbouncerInstance } from '../respond/failover/route-pgbouncer.js';
+import {
+  startPgbouncer,
+  type PgbouncerInstance,
+  type StartPgbouncerOptions,
+} from '../respond/failover/route-pgbouncer.js';
 import { createStandby, type StandbyServer } from '../respond/failover/standby.js';
 import { runFault, withDeadline, type Cleanups } from './failover-fault.js';
 import { startSimulatedHost, type FaultKind, type SimulatedHost } from './failover-host.js';
@@ -36,12 +40,23 @@ export interface FailoverDrillOptions {
   probeTimeoutMs?: number;
   /** Detector: consecutive failures that declare the primary lost. Default: 3. */
   failures?: number;
+  /**
+   * Detector: also declared lost once no probe has succeeded for this long, as
+   * `replication.detect_after` does for `lifeboat watch`. Default: none (the failure count alone).
+   */
+  deadlineMs?: number;
   /** The host's lease TTL (see failover-host.ts). Default: 2000 ms. */
   leaseTtlMs?: number;
   /** On a crash, restart PostgreSQL in place before failing over. Default: false. */
   restartInPlace?: boolean;
   /** How long the writer runs before the fault. Default: 1500 ms. */
   warmupMs?: number;
+  /**
+   * pgbouncer's pool mode and extra `[pgbouncer]` lines (see startPgbouncer), e.g. its stock
+   * settings to measure what a user gets without tuning it. Default: transaction pooling with
+   * route-pgbouncer.ts's failover settings.
+   */
+  pgbouncer?: Pick<StartPgbouncerOptions, 'poolMode' | 'extraIni'>;
   /** pgbench in the background. Default: true. */
   load?: boolean;
   /** Start the old data directory afterwards to compare its rows (sandbox only). Default: true. */
@@ -114,7 +129,8 @@ async function startTopology(
   const bouncer = await startPgbouncer({
     database: 'drill',
     target: { name: host.server.name, ...host.server.endpoint },
-    poolMode: 'transaction',
+    poolMode: options.pgbouncer?.poolMode ?? 'transaction',
+    ...(options.pgbouncer?.extraIni ? { extraIni: options.pgbouncer.extraIni } : {}),
     password,
   });
   cleanups.push(() => bouncer.stop());
@@ -146,6 +162,7 @@ async function exercise(
       intervalMs: options.pollMs ?? 200,
       timeoutMs: options.probeTimeoutMs ?? 400,
       failures: options.failures ?? 3,
+      ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
     },
     failover: options.sync ? { rpoBytes: 0 } : {},
     restartInPlace: options.restartInPlace ?? false,

@@ -208,6 +208,12 @@ export interface StartPgbouncerOptions {
    * asks it of its own clients, since any local user can open its port.
    */
   password: string;
+  /**
+   * Lines appended to the `[pgbouncer]` section, e.g. `server_login_retry = 15` to measure
+   * pgbouncer at its stock setting: pgbouncer keeps the last value it reads for a key, so
+   * these override the settings above. Default: none.
+   */
+  extraIni?: string[];
 }
 
 export interface PgbouncerInstance extends Instance, PgbouncerRouter {
@@ -374,6 +380,7 @@ function iniText(options: StartPgbouncerOptions, dir: string, port: number, logF
     'ignore_startup_parameters = extra_float_digits,options',
     `logfile = ${logFile}`,
     `pidfile = ${join(dir, 'pgbouncer.pid')}`,
+    ...(options.extraIni ?? []),
     '',
   ].join('\n');
 }
