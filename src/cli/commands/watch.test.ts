@@ -1,19 +1,22 @@
 /**
  * `lifeboat watch` on throwaway servers: with a scenario that decides `automatic`, a crashed
  * primary is failed over and clients reach the standby through pgbouncer; with `approval`,
- * the loss is reported and nothing is promoted.
+ * the loss is reported and nothing is promoted. A switchover while it runs pauses it, and
+ * after any failover it watches the new primary and fails over to a standby of it.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { stopAll } from '../../system/instance.js';
 import { samplePrimary } from '../../respond/failover/monitor.js';
 import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
 import { FENCED_NOTE } from '../../respond/failover/read-only-hold.js';
+import { applyRejoin, observeRejoin, planRejoin } from '../../respond/failover/rejoin.js';
 import { isRunning } from '../../respond/failover/server.js';
 import { livePostmasterPid } from '../../system/process.js';
 import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/testing/cluster.js';
@@ -26,8 +29,8 @@ interface Watcher {
   child: ChildProcess;
   events: Record<string, unknown>[];
   stderr: string[];
-  /** Resolves with the first event of that kind. */
-  next(kind: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the `nth` (default: first) event of that kind. */
+  next(kind: string, timeoutMs?: number, nth?: number): Promise<Record<string, unknown>>;
   /** The exit code, or the signal's name when one ended it; once its output was read whole. */
   exit: Promise<number | string>;
 }
@@ -48,10 +51,10 @@ function startWatcher(plan: TestPlan): Watcher {
   const exit = new Promise<number | string>((resolve) =>
     child.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
-  const next = async (kind: string, timeoutMs = 30_000) => {
+  const next = async (kind: string, timeoutMs = 30_000, nth = 1) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = events.find((e) => e.event === kind);
+      const found = events.filter((e) => e.event === kind)[nth - 1];
       if (found) return found;
       if (Date.now() > deadline || child.exitCode !== null)
         throw new Error(`no ${kind} event; got ${JSON.stringify(events)}; stderr: ${stderr.join('')}`);
@@ -98,13 +101,16 @@ function planWithScenario(
 /** Through pgbouncer: the port of the server that answered a write. */
 const writeThroughBouncer = (cluster: TestCluster, id: number) => writeOnce(cluster.bouncer!.url, id);
 
-async function caughtUp(cluster: TestCluster): Promise<void> {
+async function caughtUp(cluster: TestCluster, primaryUrl = cluster.primary.url): Promise<void> {
   await pollUntil(
-    async () => (await samplePrimary(cluster.primary.url)).replicas[0]?.unflushedBytes === 0,
+    async () => (await samplePrimary(primaryUrl)).replicas[0]?.unflushedBytes === 0,
     30_000,
     'the standby caught up',
   );
 }
+
+const inRecovery = async (url: string) =>
+  (await query(url, 'SELECT pg_is_in_recovery() AS r'))[0]?.r as boolean;
 
 describe('lifeboat watch', () => {
   test('automatic: a crashed primary is failed over and clients follow through pgbouncer', async (t) => {
@@ -241,6 +247,112 @@ describe('lifeboat watch', () => {
       assert.deepEqual(await query(cluster.standby.server.url, 'SELECT pg_is_in_recovery() AS r'), [
         { r: true },
       ]);
+    } finally {
+      watcher.child.kill('SIGKILL');
+      plan.remove();
+      await cluster.stop();
+    }
+  });
+
+  test('a switchover while watching: paused, not a loss; then the new primary is watched and its loss declared', async (t) => {
+    const cluster = await startTestCluster({ bouncer: true });
+    const plan = planWithScenario(cluster, 'automatic');
+    const watcher = startWatcher(plan);
+    try {
+      await watcher.next('watching');
+      for (let id = 1; id <= 5; id++) await writeThroughBouncer(cluster, id);
+      const { run } = await plan.json(['switchover', 'users', '--yes']);
+      assert.equal(run.code, 0, run.stderr);
+      const paused = await watcher.next('paused');
+      assert.equal(paused.by, 'lifeboat switchover');
+      assert.equal(paused.mode, 'switchover');
+      const resumed = await watcher.next('resumed');
+      assert.equal(resumed.outcome, 'done');
+      assert.equal(resumed.newPrimary, 'standby1');
+      const following = await watcher.next('following');
+      assert.equal(following.primary, 'standby1');
+      assert.equal(following.guarded, 'primary');
+      // Longer than detect_after: the stopped old primary was never taken for lost.
+      await sleep(2500);
+      assert.deepEqual(
+        watcher.events.filter((e) => ['lost', 'planned', 'failed-over', 'error'].includes(String(e.event))),
+        [],
+      );
+      assert.equal(await inRecovery(cluster.standby.server.url), false);
+      assert.equal(isRunning(cluster.pg.dataDir), false, 'the switchover stopped the old primary');
+      assert.equal(await writeThroughBouncer(cluster, 100), cluster.standby.instance.port);
+
+      // The new primary crashes: the loss is declared against it. No standby of it is known,
+      // so nothing is promoted, and the old primary stays down.
+      const crashedAt = Date.now();
+      await cluster.standby.server.stop('immediate');
+      const lost = await watcher.next('lost');
+      t.diagnostic(
+        `crash of the new primary to lost event: ${((Date.parse(String(lost.at)) - crashedAt) / 1000).toFixed(2)}s`,
+      );
+      assert.equal(lost.primary, 'standby1');
+      assert.match(String(lost.url), new RegExp(`:${cluster.standby.instance.port}/`));
+      await watcher.next('no-standby');
+      assert.equal(isRunning(cluster.pg.dataDir), false, 'nothing was promoted');
+      assert.equal(watcher.events.filter((e) => e.event === 'failed-over').length, 0);
+      watcher.child.kill('SIGTERM');
+      assert.equal(await watcher.exit, 0, watcher.stderr.join(''));
+    } finally {
+      watcher.child.kill('SIGKILL');
+      plan.remove();
+      await cluster.stop();
+    }
+  });
+
+  test('after its own failover: the rejoined old primary becomes the standby, and a second crash fails over to it', async (t) => {
+    const cluster = await startTestCluster({ bouncer: true });
+    const plan = planWithScenario(cluster, 'automatic');
+    const watcher = startWatcher(plan);
+    const newPrimary = cluster.standby.server;
+    try {
+      await watcher.next('watching');
+      for (let id = 1; id <= 5; id++) await writeThroughBouncer(cluster, id);
+      await caughtUp(cluster);
+      await cluster.primary.stop('immediate');
+      assert.equal((await watcher.next('failed-over')).to, 'standby1');
+      assert.equal((await watcher.next('following')).primary, 'standby1');
+
+      // The old primary rejoins as a standby of the new one (pg_rewind).
+      await applyRejoin(
+        planRejoin(await observeRejoin(cluster.primary, newPrimary)),
+        cluster.primary,
+        newPrimary,
+      );
+      const attached = await watcher.next('standby-attached');
+      assert.equal(attached.standby, 'primary');
+      assert.equal(attached.target, true);
+      for (let id = 6; id <= 10; id++)
+        assert.equal(await writeThroughBouncer(cluster, id), cluster.standby.instance.port);
+      await caughtUp(cluster, newPrimary.url);
+
+      const crashedAt = Date.now();
+      await newPrimary.stop('immediate');
+      const lost = await watcher.next('lost', 30_000, 2);
+      assert.equal(lost.primary, 'standby1');
+      const second = await watcher.next('failed-over', 30_000, 2);
+      t.diagnostic(
+        `second crash to failed-over event: ${((Date.parse(String(second.at)) - crashedAt) / 1000).toFixed(2)}s`,
+      );
+      assert.equal(second.from, 'standby1');
+      assert.equal(second.to, 'primary');
+      assert.equal(await inRecovery(cluster.primary.url), false, 'the old primary is the primary again');
+      assert.equal(isRunning(cluster.standby.instance.dataDir), false, 'the crashed new primary stays down');
+      assert.equal(await writeThroughBouncer(cluster, 1000), cluster.pg.port);
+      assert.deepEqual(
+        await query(cluster.primary.url, 'SELECT count(*)::int AS n FROM writes WHERE id <= 10'),
+        [{ n: 10 }],
+      );
+      // Still running, now watching the old primary again, and it was not fenced by its own guard.
+      await sleep(1000);
+      assert.equal(watcher.events.filter((e) => e.event === 'fenced').length, 0);
+      assert.equal(await inRecovery(cluster.primary.url), false);
+      watcher.child.kill('SIGTERM');
+      assert.equal(await watcher.exit, 0, watcher.stderr.join(''));
     } finally {
       watcher.child.kill('SIGKILL');
       plan.remove();
