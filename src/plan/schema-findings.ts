@@ -53,7 +53,7 @@ export function schemaFindings(issue: Issue, data: unknown, positions: PositionI
             path: where,
             ...at(path),
             message: `${prefix}${value} has no unit: a duration is a number and a unit`,
-            hint: `write the unit, e.g. '${value}s', '${value}m' or '${value}h'; only 0 may stand alone`,
+            hint: `write the unit, e.g. '${value}s' or '${value}m' (quotes are optional); only 0 may stand alone`,
           },
         ];
       const hint = formatHint(where, value);
