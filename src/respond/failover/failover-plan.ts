@@ -103,6 +103,12 @@ export interface FenceCommand {
   dataset: string;
 }
 
+/**
+ * The option that overrides a refusal, in a RefusedError's `details.override`: a dry run
+ * shows what the overridden run would do, and says which option it needs.
+ */
+export type Override = 'force' | 'acceptLoss';
+
 export type FailoverPhase = 'fence' | 'catchup' | 'promote' | 'route' | 'after';
 
 export type FailoverStep =
@@ -169,6 +175,7 @@ export function planFailover(observed: FailoverObserved, options: FailoverOption
       `${primary.name} still answers as a primary: failing over now would leave two primaries`,
       {
         hint: 'Run a switchover (planned, no loss), or force the failover if the primary must go although it answers.',
+        details: { override: 'force' satisfies Override },
       },
     );
   const expectedLoss = checkLag(standby, options, warnings);
@@ -275,6 +282,7 @@ function checkLag(
       `an RPO of 0 needs a synchronous standby, and ${standby.name} is ${standby.syncState ?? 'not known to be in sync'}`,
       {
         hint: 'Make it synchronous (replication.mode: sync) before relying on it, or force the failover and accept the loss.',
+        details: { override: 'acceptLoss' satisfies Override },
       },
     );
   if (expected.bytes === null || expected.seconds === null) {
@@ -283,6 +291,7 @@ function checkLag(
         `the lag of ${standby.name} is unknown, so the RPO (${rpo}) cannot be shown to hold`,
         {
           hint: 'Retry once the lag was measured (the monitor samples it while the primary is up), or force the failover.',
+          details: { override: 'acceptLoss' satisfies Override },
         },
       );
     warnings.push(`forced: the lag of ${standby.name} is unknown`);
@@ -296,7 +305,12 @@ function checkLag(
       `${standby.name} lags ${expected.bytes} bytes / ${expected.seconds.toFixed(1)} s behind, more than the RPO (${rpo})`,
       {
         hint: 'Wait for it to catch up (lifeboat status shows the lag), or force the failover and accept losing those writes.',
-        details: { standby: standby.name, lagBytes: expected.bytes, lagSeconds: expected.seconds },
+        details: {
+          standby: standby.name,
+          lagBytes: expected.bytes,
+          lagSeconds: expected.seconds,
+          override: 'acceptLoss' satisfies Override,
+        },
       },
     );
   if (over) warnings.push(`forced: ${standby.name} lags more than the RPO (${rpo}); those writes are lost`);
