@@ -4,12 +4,16 @@
  * schema/lifeboat.schema.json is this function's output (see write-json-schema.ts).
  */
 import { z } from 'zod';
+import { DURATION_FORMAT_PATTERNS } from './duration-fields.js';
 import { PlanSchema } from './schema.js';
 
 /** A stable identifier, not a download address: editors find the file through `$schema` in the plan. */
 export const PLAN_SCHEMA_ID = 'urn:lifeboat:schema:plan:v1';
 
 export type JsonSchema = { [key: string]: unknown };
+
+/** The bare number a duration may also be. */
+export const ZERO = { const: 0 };
 
 /** Never matches: stands in for the zod branches JSON cannot hold, then is pruned. */
 const NEVER = { not: {} };
@@ -46,6 +50,12 @@ function tidy(node: unknown): unknown {
   if (out.type === 'integer') {
     if (out.minimum === Number.MIN_SAFE_INTEGER) delete out.minimum;
     if (out.maximum === Number.MAX_SAFE_INTEGER) delete out.maximum;
+  }
+  if (out.type === 'string' && DURATION_FORMAT_PATTERNS.has(out.pattern as string)) {
+    // YAML reads `rpo: 0` as a number, which the plan loader accepts as the duration `0`
+    // (duration-fields.ts): an editor must not flag what `plan check` accepts.
+    const { type, pattern, ...annotations } = out;
+    return { ...annotations, anyOf: [{ type, pattern }, ZERO] };
   }
   const names = out.propertyNames as JsonSchema | undefined;
   if (names && Object.keys(names).length === 1 && names.type === 'string') delete out.propertyNames;

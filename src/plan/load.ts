@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { Finding } from './findings.js';
+import { normaliseDurations } from './duration-fields.js';
 import { PositionIndex } from './positions.js';
 import { PlanSchema, type Plan } from './schema.js';
 import { dedupe, describe, schemaFindings } from './schema-findings.js';
@@ -201,6 +202,7 @@ export function parsePlan(text: string, file = '<plan>'): LoadedPlan {
 
   let result: ReturnType<typeof PlanSchema.safeParse>;
   try {
+    data = normaliseDurations(data);
     result = PlanSchema.safeParse(data);
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;

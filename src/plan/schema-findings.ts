@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { formatPath, type Finding, type PathSegment } from './findings.js';
 import type { PositionIndex } from './positions.js';
 import { PlanSchema } from './schema.js';
+import { isDurationField } from './duration-fields.js';
 import { closest, knownKeys, knownValues } from './schema-walk.js';
 import { SECRET_REF_PATTERN } from './secret.js';
 
@@ -44,6 +45,17 @@ export function schemaFindings(issue: Issue, data: unknown, positions: PositionI
       const value = valueAt(data, path);
       if (value === undefined)
         return [missing(`expected ${issue.expected}`, `add '${String(path[path.length - 1])}'`)];
+      if (typeof value === 'number' && isDurationField(path))
+        return [
+          {
+            rule: 'invalid-type',
+            severity: 'error',
+            path: where,
+            ...at(path),
+            message: `${prefix}${value} has no unit: a duration is a number and a unit`,
+            hint: `write the unit, e.g. '${value}s' or '${value}m' (quotes are optional); only 0 may stand alone`,
+          },
+        ];
       const hint = formatHint(where, value);
       return [
         {

@@ -5,29 +5,33 @@
 import type { z } from 'zod';
 import type { PathSegment } from './findings.js';
 
-type Def = { type: string; [key: string]: unknown };
-const defOf = (schema: unknown): Def | undefined => (schema as { _zod?: { def: Def } })?._zod?.def;
+export type Def = { type: string; [key: string]: unknown };
+export const defOf = (schema: unknown): Def | undefined => (schema as { _zod?: { def: Def } })?._zod?.def;
 
 /** The object/record/array schemas a path can reach, unwrapping optionals and unions. */
-function reach(schema: unknown, path: readonly PathSegment[]): unknown[] {
+export function reach(schema: unknown, path: readonly PathSegment[]): unknown[] {
   let current: unknown[] = [schema];
-  for (const segment of path) {
-    const next: unknown[] = [];
-    for (const s of current.flatMap(unwrap)) {
-      const def = defOf(s);
-      if (!def) continue;
-      if (def.type === 'object') {
-        const child = (def.shape as Record<string, unknown>)[String(segment)];
-        if (child) next.push(child);
-      } else if (def.type === 'record') next.push(def.valueType);
-      else if (def.type === 'array' && typeof segment === 'number') next.push(def.element);
-    }
-    current = next;
-  }
+  for (const segment of path) current = childSchemas(current, segment);
   return current.flatMap(unwrap);
 }
 
-function unwrap(schema: unknown): unknown[] {
+/** One step down a path: the schemas a key (or list index) of any of `schemas` may hold. */
+export function childSchemas(schemas: readonly unknown[], segment: PathSegment): unknown[] {
+  const next: unknown[] = [];
+  for (const s of schemas.flatMap(unwrap)) {
+    const def = defOf(s);
+    if (!def) continue;
+    if (def.type === 'object') {
+      const child = (def.shape as Record<string, unknown>)[String(segment)];
+      if (child) next.push(child);
+    } else if (def.type === 'record') next.push(def.valueType);
+    else if (def.type === 'array' && typeof segment === 'number') next.push(def.element);
+  }
+  return next;
+}
+
+/** The schemas a value may match, optionals, unions and pipes taken apart. */
+export function unwrap(schema: unknown): unknown[] {
   const def = defOf(schema);
   if (!def) return [];
   switch (def.type) {

@@ -13,7 +13,13 @@ import { samplePrimary } from '../../respond/failover/monitor.js';
 import { query } from '../../stores/postgres/sql.js';
 import { pollUntil } from '../../system/poll.js';
 import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/testing/cluster.js';
-import { hasStackTrace, writeTestPlan, type TestPlan, type TestPlanInput } from '../testing/failover.js';
+import {
+  auditLog,
+  hasStackTrace,
+  writeTestPlan,
+  type TestPlan,
+  type TestPlanInput,
+} from '../testing/failover.js';
 
 after(() => stopAll());
 
@@ -88,6 +94,64 @@ describe('lifeboat failover: refusals and --dry-run change nothing', () => {
     );
     assert.equal(body.seconds, undefined);
     await assertNothingChanged();
+  });
+
+  /** Who is primary, where pgbouncer sends clients, what the audit log holds. */
+  async function world(made: TestPlan) {
+    return {
+      primary: await query(cluster.primary.url, 'SELECT pg_is_in_recovery() AS r'),
+      standby: await query(cluster.standby.server.url, 'SELECT pg_is_in_recovery() AS r'),
+      bouncer: readFileSync(cluster.bouncer!.iniPath, 'utf8'),
+      audit: await auditLog(made.file),
+    };
+  }
+
+  test('--dry-run on a primary that still answers: the plan, why the real run refuses, exit 0, nothing changed', async () => {
+    const made = plan({ rpo: '0s' });
+    await made.run(['failover', 'users', '--yes']); // a refusal, audited: the log is not empty
+    const before = await world(made);
+    assert.equal(before.audit.length, 1);
+    const text = await made.run(['failover', 'users', '--dry-run']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^failover of users: primary \(127\.0\.0\.1:\d+\) -> standby1/);
+    assert.match(text.stdout, /1\. block-router/);
+    assert.match(
+      text.stdout,
+      /refused as asked: primary still answers as a primary[^\n]*\n {4}needs: --force\n/,
+    );
+    assert.match(
+      text.stdout,
+      /refused as asked: an RPO of 0 needs a synchronous standby, and standby1 is async\n {4}needs: --accept-loss\n/,
+    );
+    assert.match(text.stdout, /\(dry run: nothing was changed\)\n$/);
+    const { run, body } = await made.json(['failover', 'users', '--dry-run', '--standby', 'standby1']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(body.dryRun, true);
+    assert.deepEqual(
+      (body.refusals as { needs: string }[]).map((r) => r.needs),
+      ['--force', '--accept-loss'],
+    );
+    assert.deepEqual(
+      (body.steps as { kind: string }[]).map((s) => s.kind),
+      ['block-router', 'stop-primary', 'promote', 'route'],
+    );
+    // Forced and accepting the loss, nothing is left to refuse.
+    const forced = await made.json(['failover', 'users', '--dry-run', '--force', '--accept-loss']);
+    assert.deepEqual(forced.body.refusals, []);
+    assert.deepEqual(await world(made), before, 'roles, pgbouncer and the audit log are as they were');
+    await assertNothingChanged();
+  });
+
+  test('--dry-run refuses an option that does not apply to it (exit 2), never ignores one', async () => {
+    const made = plan();
+    const before = await world(made);
+    const yes = await made.run(['failover', 'users', '--dry-run', '--yes']);
+    assert.equal(yes.code, 2, yes.stderr);
+    assert.match(yes.stderr, /--yes confirms a failover, and --dry-run asks for no confirmation/);
+    const unknown = await made.run(['switchover', 'users', '--dry-run', '--force']);
+    assert.equal(unknown.code, 2, unknown.stderr);
+    for (const r of [yes, unknown]) assert.equal(hasStackTrace(r.stderr), false);
+    assert.deepEqual(await world(made), before);
   });
 
   test('a primary that still answers: refused without --force', async () => {
@@ -165,11 +229,15 @@ describe('lifeboat failover: refusals and --dry-run change nothing', () => {
         'type: postgres, patroni: "http://127.0.0.1:8008",',
       ),
     );
-    // Patroni decides for the clusters it manages: Lifeboat asks it, and says when it cannot.
+    // Patroni decides for the clusters it manages: Lifeboat's overrides do not apply there.
+    const forced = await patroni.run(['failover', 'users', '--dry-run', '--force']);
+    assert.equal(forced.code, 2, forced.stderr);
+    assert.match(forced.stderr, /--force does not apply to users, whose failover Patroni decides/);
+    // Lifeboat asks Patroni, and says when it cannot.
     const managed = await patroni.run(['failover', 'users', '--yes']);
     assert.equal(managed.code, 3, managed.stderr);
     assert.match(managed.stderr, /127\.0\.0\.1:8008/);
-    for (const r of [redis, unknown.run, managed]) assert.equal(hasStackTrace(r.stderr), false);
+    for (const r of [redis, unknown.run, forced, managed]) assert.equal(hasStackTrace(r.stderr), false);
   });
 });
 

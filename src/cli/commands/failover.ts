@@ -2,11 +2,15 @@
  * lifeboat failover DATASET: promote the dataset's standby after its primary was lost (or,
  * with --force, although it still answers), fence the old primary and move the clients.
  * Shared with `lifeboat switchover` (planned, no loss): the plan shown, a typed
- * confirmation, then the time each phase took. The work is runHandover's.
+ * confirmation, then the time each phase took. The work is runHandover's. --dry-run shows
+ * the plan and exits 0 even when the real run, as asked, would be refused: each refusal is
+ * listed with the option it needs, and the plan shown is the one that option would carry out.
  */
 import { ExitCode, RefusedError, UsageError } from '../../errors.js';
 import type { FailoverMode } from '../../respond/failover/failover-plan.js';
+import { patroniUrl } from '../../respond/failover/plan-topology.js';
 import { runHandover, type HandoverOutcome, type HandoverReport } from '../../respond/handover.js';
+import { previewHandover, type HandoverRefusal } from '../../respond/handover-preview.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { confirmTyped } from '../confirm.js';
@@ -42,14 +46,38 @@ export async function runHandoverCommand(mode: FailoverMode, args: string[]): Pr
       hint: `usage: lifeboat ${mode} ${usages[mode]}`,
     });
   const json = parsed.flag('json');
+  const dryRun = parsed.flag('dry-run');
+  if (dryRun && parsed.flag('yes'))
+    throw new UsageError(`${mode}: --yes confirms a ${mode}, and --dry-run asks for no confirmation`, {
+      hint: `Drop --yes to see the plan, or --dry-run to carry it out: lifeboat ${mode} ${usages[mode]}`,
+    });
   const progress = progressReporter({ json });
   return withPlan(parsed.string('plan'), async (context) => {
-    const outcome = await runHandover(context, dataset, {
+    const asked = {
       mode,
       force: parsed.flag('force'),
       acceptLoss: parsed.flag('accept-loss'),
-      dryRun: parsed.flag('dry-run'),
       ...(parsed.string('standby') ? { standby: parsed.string('standby')! } : {}),
+    };
+    if (patroniUrl(context, dataset) !== undefined && (asked.force || asked.acceptLoss))
+      throw new UsageError(
+        `${mode}: ${asked.force ? '--force' : '--accept-loss'} does not apply to ${dataset}, whose failover Patroni decides`,
+        {
+          hint: 'Patroni refuses a candidate that lags more than its maximum_lag_on_failover; drop the option, or change that setting in Patroni.',
+        },
+      );
+    if (dryRun) {
+      const preview = await previewHandover(context, dataset, asked);
+      process.stdout.write(
+        json
+          ? JSON.stringify({ ...preview.outcome.report, refusals: refusalsJson(preview.refusals) }, null, 2) +
+              '\n'
+          : text(preview.outcome) + refusalsText(preview.refusals) + '(dry run: nothing was changed)\n',
+      );
+      return ExitCode.ok;
+    }
+    const outcome = await runHandover(context, dataset, {
+      ...asked,
       confirm: (preview) =>
         confirmTyped({
           expected: dataset,
@@ -74,6 +102,21 @@ export async function runHandoverCommand(mode: FailoverMode, args: string[]): Pr
     process.stdout.write(json ? JSON.stringify(outcome.report, null, 2) + '\n' : text(outcome));
     return ExitCode.ok;
   });
+}
+
+const flags: Record<HandoverRefusal['override'], string> = { force: '--force', acceptLoss: '--accept-loss' };
+
+function refusalsJson(refusals: HandoverRefusal[]) {
+  return refusals.map((r) => ({
+    message: r.message,
+    ...(r.hint ? { hint: r.hint } : {}),
+    needs: flags[r.override],
+  }));
+}
+
+/** What the real run, as asked, would refuse: the plan above is the one each option would carry out. */
+function refusalsText(refusals: HandoverRefusal[]): string {
+  return refusals.map((r) => `  refused as asked: ${r.message}\n    needs: ${flags[r.override]}\n`).join('');
 }
 
 function text(outcome: HandoverOutcome): string {

@@ -4,7 +4,8 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { openStateStore } from '../../state/store.js';
 import { runCli, type CliRun } from './run-cli.js';
 
 export interface TestPlanInput {
@@ -77,4 +78,14 @@ export function writeTestPlan(input: TestPlanInput): TestPlan {
 /** A stack trace in a CLI's output is a bug: every error must be a message and a hint. */
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+:\d+:\d+\)?$/m.test(text);
+}
+
+/** Every audit entry in the state store beside the plan at `planFile`, newest first. */
+export async function auditLog(planFile: string) {
+  const store = await openStateStore({ path: join(dirname(planFile), '.lifeboat', 'state.db') });
+  try {
+    return await store.listAudit({ limit: 1000 });
+  } finally {
+    await store.close();
+  }
 }

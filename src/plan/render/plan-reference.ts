@@ -6,7 +6,7 @@
  * documented once, where it first appears, and linked from the others.
  */
 import { z } from 'zod';
-import type { JsonSchema } from '../json-schema.js';
+import { ZERO, type JsonSchema } from '../json-schema.js';
 import { Cadence, Duration, DurationRange, Id, SecretRef } from '../schema.js';
 import { slug } from './model.js';
 import { REFERENCE_PREAMBLE } from './plan-reference-preamble.js';
@@ -142,6 +142,8 @@ function typeOf(schema: JsonSchema, linkFor: (object: JsonSchema) => string | un
   if (schema.const !== undefined) return `\`${JSON.stringify(schema.const)}\``;
   if (Array.isArray(schema.enum))
     return `one of ${(schema.enum as unknown[]).map((v) => `\`${String(v)}\``).join(', ')}`;
+  const duration = zeroOrDuration(schema);
+  if (duration) return typeOf(duration, linkFor);
   if (Array.isArray(schema.anyOf))
     return unique((schema.anyOf as JsonSchema[]).map((o) => typeOf(o, linkFor))).join(' or ');
   if (Array.isArray(schema.oneOf)) {
@@ -189,6 +191,17 @@ function typeOf(schema: JsonSchema, linkFor: (object: JsonSchema) => string | un
     }
   }
   return 'any value';
+}
+
+/**
+ * A duration, which also accepts the bare number 0 (json-schema.ts): named by its format
+ * alone, since the preamble says that `0` stands for zero.
+ */
+function zeroOrDuration(schema: JsonSchema): JsonSchema | undefined {
+  const options = schema.anyOf;
+  if (!Array.isArray(options) || options.length !== 2) return undefined;
+  const [format, zero] = options as JsonSchema[];
+  return JSON.stringify(zero) === JSON.stringify(ZERO) && format?.type === 'string' ? format : undefined;
 }
 
 function bounds(schema: JsonSchema): string {

@@ -127,6 +127,12 @@ export const Replication = z
     traffic: Id.optional().describe(
       "PostgreSQL failover: the switch (a key of `traffic`, of type `pgbouncer`, `haproxy` or `command`) that moves the dataset's clients to the new primary and cuts them off the old one. Default: none (clients are repointed by other means).",
     ),
+    fence_command: Text.optional().describe(
+      "PostgreSQL failover: a shell command that stops the old primary when Lifeboat cannot stop it on its host (no `source.data_dir`, or its host does not answer), e.g. a cloud API's stop-instance call or a power switch (STONITH). `{{host}}`, `{{port}}`, `{{target}}` (`host:port`) and `{{dataset}}` become the old primary's, shell-quoted; credentials come from Lifeboat's environment (`$TOKEN` in the command), or write the whole command as `env:NAME`/`file:PATH`. It runs after clients are cut off at the traffic switch and before anything is promoted, and exit 0 must mean the primary is down: a non-zero exit or a timeout stops the failover with nothing promoted and the held clients sent back, even with `--force`. Default: none (the old primary is fenced at the traffic switch only, and stopped when it returns).",
+    ),
+    fence_timeout: Duration.optional().describe(
+      'How long `fence_command` may run before it is killed (with every process it started) and the failover stopped. Default: `30s`.',
+    ),
     restart_in_place: z
       .boolean()
       .optional()

@@ -11,7 +11,7 @@ export const Id = z
 export const Duration = z
   .string()
   .regex(new RegExp(DURATION_PATTERN), 'a duration such as `30s`, `15m`, `4h`, `1d` or `1h30m`')
-  .describe('A duration: a number and a unit (ms, s, m, h, d, w), e.g. `30s`, `4h`, `1h30m`.');
+  .describe('A duration: a number and a unit (ms, s, m, h, d, w), e.g. `30s`, `4h`, `1h30m`; `0` alone (quoted or not) means zero.');
 
 export const DurationRange = z
   .string()

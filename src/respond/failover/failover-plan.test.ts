@@ -200,3 +200,96 @@ describe('planFailover', () => {
     assert.match(plan.warnings.join('\n'), /no router/);
   });
 });
+
+describe('planFailover: the fence command (STONITH)', () => {
+  const fence = {
+    command: 'cloud stop {{host}}',
+    field: 'datasets.users.replication.fence_command',
+    dataset: 'users',
+  };
+  const unreachableHost = (extra: Partial<FailoverObserved['primary']> = {}) =>
+    observed({
+      primary: {
+        name: 'primary',
+        endpoint: { host: '10.0.0.5', port: 5432 },
+        reachable: false,
+        failure: 'timeout',
+        agentReachable: false,
+        ...extra,
+      },
+    });
+
+  test('a host Lifeboat cannot act on: cut clients off, run the command, then promote', () => {
+    const plan = planFailover(unreachableHost(), { mode: 'failover', fence });
+    assert.deepEqual(
+      plan.steps.map((s) => s.kind),
+      ['block-router', 'fence-command', 'promote', 'route'],
+    );
+    const step = plan.steps[1]!;
+    assert.ok(step.kind === 'fence-command');
+    assert.deepEqual(step.fence, { ...fence, timeoutMs: 30_000 });
+    assert.deepEqual(step.target, { name: 'primary', host: '10.0.0.5', port: 5432 });
+    assert.match(step.why, /cannot stop primary on its host/);
+    assert.match(step.why, /promote nothing unless it exits 0 within 30s/);
+    // Stopped from outside, it was not marked read-only: no "fenced by the router only".
+    assert.doesNotMatch(plan.warnings.join('\n'), /router only/);
+    assert.match(plan.warnings.join('\n'), /stopped by datasets\.users\.replication\.fence_command/);
+  });
+
+  test('the plan timeout is kept; a lease is not waited for when a command can confirm at once', () => {
+    const plan = planFailover(unreachableHost({ lease: { ttlMs: 60_000, renewedAt: 999_000 } }), {
+      mode: 'failover',
+      fence: { ...fence, timeoutMs: 5000 },
+    });
+    assert.deepEqual(
+      plan.steps.map((s) => s.kind),
+      ['block-router', 'fence-command', 'promote', 'route'],
+    );
+    assert.match(plan.steps[1]!.why, /within 5s/);
+  });
+
+  test('a primary that still answers, forced: fenced by the command before the promotion', () => {
+    const plan = planFailover(unreachableHost({ reachable: true }), { mode: 'failover', fence, force: true });
+    assert.deepEqual(
+      plan.steps.map((s) => s.kind),
+      ['block-router', 'fence-command', 'promote', 'route'],
+    );
+  });
+
+  test('not used where Lifeboat stops the primary itself, nor by a switchover', () => {
+    const onHost = planFailover(observed(), { mode: 'failover', fence });
+    assert.deepEqual(
+      onHost.steps.map((s) => s.kind),
+      ['block-router', 'stop-primary', 'promote', 'route'],
+    );
+    const switchover = planFailover(
+      observed({
+        primary: { name: 'primary', endpoint: { host: 'h', port: 1 }, reachable: true, agentReachable: true },
+      }),
+      { mode: 'switchover', fence },
+    );
+    assert.equal(
+      switchover.steps.some((s) => s.kind === 'fence-command'),
+      false,
+    );
+  });
+
+  test('without a router: the command is the only fence, still before the promotion', () => {
+    const plan = planFailover(
+      observed({
+        router: null,
+        primary: {
+          name: 'primary',
+          endpoint: { host: 'h', port: 1 },
+          reachable: false,
+          agentReachable: false,
+        },
+      }),
+      { mode: 'failover', fence },
+    );
+    assert.deepEqual(
+      plan.steps.map((s) => s.kind),
+      ['fence-command', 'promote'],
+    );
+  });
+});

@@ -87,7 +87,27 @@ export interface FailoverOptions {
   catchupTimeoutMs?: number;
   /** Switchover: how long running transactions may take to finish at the router. Default: 5 s. */
   pauseTimeoutMs?: number;
+  /** Failover: how to stop the old primary when Lifeboat cannot act on its host. Default: none. */
+  fence?: FenceCommand;
 }
+
+/** The plan's fence command (STONITH): it stops a primary from outside its host. */
+export interface FenceCommand {
+  /** A shell command; `{{host}}`, `{{port}}`, `{{target}}` and `{{dataset}}` are filled in when it runs. */
+  command: string;
+  /** Killed, and the failover stopped, after this long. Default: 30 s. */
+  timeoutMs?: number;
+  /** Where the plan sets it, for messages: `datasets.users.replication.fence_command`. */
+  field: string;
+  /** The dataset, for `{{dataset}}`. */
+  dataset: string;
+}
+
+/**
+ * The option that overrides a refusal, in a RefusedError's `details.override`: a dry run
+ * shows what the overridden run would do, and says which option it needs.
+ */
+export type Override = 'force' | 'acceptLoss';
 
 export type FailoverPhase = 'fence' | 'catchup' | 'promote' | 'route' | 'after';
 
@@ -96,6 +116,14 @@ export type FailoverStep =
   | { kind: 'pause-router'; router: string; timeoutMs: number; why: string }
   | { kind: 'stop-primary'; server: string; mode: 'immediate' | 'fast'; why: string }
   | { kind: 'wait-lease'; server: string; untilEpochMs: number; why: string }
+  | {
+      kind: 'fence-command';
+      server: string;
+      /** The command as the plan gives it, run with the server's address filled in. */
+      fence: Required<FenceCommand>;
+      target: RouteTarget;
+      why: string;
+    }
   | { kind: 'wait-catchup'; standby: string; timeoutMs: number; why: string }
   | { kind: 'promote'; standby: string; timeoutSeconds: number; why: string }
   | { kind: 'route'; router: string; to: RouteTarget; why: string }
@@ -116,6 +144,7 @@ export const phaseOf: Record<FailoverStep['kind'], FailoverPhase> = {
   'pause-router': 'fence',
   'stop-primary': 'fence',
   'wait-lease': 'fence',
+  'fence-command': 'fence',
   'wait-catchup': 'catchup',
   promote: 'promote',
   route: 'route',
@@ -146,6 +175,7 @@ export function planFailover(observed: FailoverObserved, options: FailoverOption
       `${primary.name} still answers as a primary: failing over now would leave two primaries`,
       {
         hint: 'Run a switchover (planned, no loss), or force the failover if the primary must go although it answers.',
+        details: { override: 'force' satisfies Override },
       },
     );
   const expectedLoss = checkLag(standby, options, warnings);
@@ -171,7 +201,11 @@ export function planFailover(observed: FailoverObserved, options: FailoverOption
       to: { name: standby.name, ...standby.endpoint },
       why: 'send clients to the new primary and release the ones held at the router',
     });
-  if (options.mode === 'failover' && !primary.agentReachable)
+  if (options.mode === 'failover' && !primary.agentReachable && options.fence)
+    warnings.push(
+      `${primary.name} is stopped by ${options.fence.field}, not marked to start read-only: if its host starts it again it comes back writable; keep it down or rebuild it as a standby`,
+    );
+  else if (options.mode === 'failover' && !primary.agentReachable)
     steps.push({
       kind: 'fence-on-return',
       server: primary.name,
@@ -248,6 +282,7 @@ function checkLag(
       `an RPO of 0 needs a synchronous standby, and ${standby.name} is ${standby.syncState ?? 'not known to be in sync'}`,
       {
         hint: 'Make it synchronous (replication.mode: sync) before relying on it, or force the failover and accept the loss.',
+        details: { override: 'acceptLoss' satisfies Override },
       },
     );
   if (expected.bytes === null || expected.seconds === null) {
@@ -256,6 +291,7 @@ function checkLag(
         `the lag of ${standby.name} is unknown, so the RPO (${rpo}) cannot be shown to hold`,
         {
           hint: 'Retry once the lag was measured (the monitor samples it while the primary is up), or force the failover.',
+          details: { override: 'acceptLoss' satisfies Override },
         },
       );
     warnings.push(`forced: the lag of ${standby.name} is unknown`);
@@ -269,7 +305,12 @@ function checkLag(
       `${standby.name} lags ${expected.bytes} bytes / ${expected.seconds.toFixed(1)} s behind, more than the RPO (${rpo})`,
       {
         hint: 'Wait for it to catch up (lifeboat status shows the lag), or force the failover and accept losing those writes.',
-        details: { standby: standby.name, lagBytes: expected.bytes, lagSeconds: expected.seconds },
+        details: {
+          standby: standby.name,
+          lagBytes: expected.bytes,
+          lagSeconds: expected.seconds,
+          override: 'acceptLoss' satisfies Override,
+        },
       },
     );
   if (over) warnings.push(`forced: ${standby.name} lags more than the RPO (${rpo}); those writes are lost`);
@@ -297,6 +338,7 @@ function failoverSteps(
       mode: 'immediate',
       why: 'make sure the old primary can never acknowledge another write',
     });
+  else if (options.fence) steps.push(fenceCommandStep(primary, options.fence));
   else if (primary.lease?.renewedAt !== undefined)
     steps.push({
       kind: 'wait-lease',
@@ -315,6 +357,22 @@ function failoverSteps(
     why: 'replay what it received, then take writes',
   });
   return steps;
+}
+
+/**
+ * STONITH, as Pacemaker does it: the command must confirm the old primary is down (exit 0)
+ * before anything is promoted; a failure or a timeout stops the failover. Preferred to a
+ * lease: it confirms at once, where a lease makes the failover wait out its TTL.
+ */
+function fenceCommandStep(primary: ObservedPrimary, fence: FenceCommand): FailoverStep {
+  const timeoutMs = fence.timeoutMs ?? 30_000;
+  return {
+    kind: 'fence-command',
+    server: primary.name,
+    fence: { ...fence, timeoutMs },
+    target: { name: primary.name, ...primary.endpoint },
+    why: `Lifeboat cannot stop ${primary.name} on its host (no source.data_dir, or the host does not answer): run ${fence.field}, and promote nothing unless it exits 0 within ${timeoutMs / 1000}s`,
+  };
 }
 
 function switchoverSteps(

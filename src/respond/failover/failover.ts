@@ -4,8 +4,8 @@
  * (clients held at the router, the old primary stopped, the standby not promoted), so the
  * operator knows what to undo or finish.
  */
-import { OperationError, UsageError } from '../../errors.js';
-import { fenceOnReturn, stopPrimary, waitForLease, type FenceWatch } from './fence.js';
+import { LifeboatError, OperationError, UsageError } from '../../errors.js';
+import { fenceOnReturn, fenceWithCommand, stopPrimary, waitForLease, type FenceWatch } from './fence.js';
 import { holdReadOnly } from './read-only-hold.js';
 import { phaseOf, type FailoverPhase, type FailoverPlan, type FailoverStep } from './failover-plan.js';
 import type { FailoverTopology } from './observe.js';
@@ -71,6 +71,10 @@ export async function applyFailover(
           await stopPrimary(primary, step.mode);
           done.push(`${primary.name} stopped`);
           break;
+        case 'fence-command':
+          await fenceWithCommand(step);
+          done.push(`${primary.name} stopped by ${step.fence.field}`);
+          break;
         case 'wait-lease':
           await waitForLease(step.untilEpochMs);
           done.push(`${primary.name}'s lease ran out`);
@@ -93,10 +97,13 @@ export async function applyFailover(
     } catch (error) {
       const released = await releaseHeldClients(plan, topology, step, promotion !== undefined);
       if (released) done.push(released);
+      // What the step itself says to do (stop the primary by other means) comes after where things are.
+      const advice = error instanceof LifeboatError && error.hint ? ` ${error.hint}` : '';
       throw new OperationError(`${plan.mode} stopped at "${step.kind}": ${(error as Error).message}`, {
-        hint: done.length
-          ? `Done so far: ${done.join('; ')}. Finish or undo by hand from there.`
-          : 'Nothing was changed yet.',
+        hint:
+          (done.length
+            ? `Done so far: ${done.join('; ')}. Finish or undo by hand from there.`
+            : 'Nothing was changed yet.') + advice,
         cause: error,
         details: { step: step.kind, done },
       });

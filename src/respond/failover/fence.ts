@@ -1,13 +1,17 @@
 /**
  * Fencing: making sure the old primary can never again acknowledge a write once another
- * server has been promoted. Three ways, strongest first: stop it on its host; wait until
- * the host's own lease has stopped it; and for a primary that could not be reached, stop it
- * (or at least make it read-only) the moment it answers again.
+ * server has been promoted. Four ways, strongest first: stop it on its host; stop it from
+ * outside with the plan's fence command (a cloud API, a power switch); wait until the host's
+ * own lease has stopped it; and for a primary that could not be reached, stop it (or at
+ * least make it read-only) the moment it answers again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OperationError } from '../../errors.js';
+import type { FailoverStep } from './failover-plan.js';
+import { fillFenceCommand, runFenceCommand } from './fence-command.js';
 import type { ManagedServer } from './server.js';
 import { query } from '../../stores/postgres/sql.js';
+import { firstLines } from '../../system/tool.js';
 
 /** Stops the old primary on its host; `immediate` for a failover (no shutdown checkpoint to wait for). */
 export async function stopPrimary(server: ManagedServer, mode: 'immediate' | 'fast'): Promise<void> {
@@ -147,4 +151,24 @@ async function servesWrites(server: ManagedServer): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Stops the old primary with the plan's fence command (STONITH) and returns only once the
+ * command has confirmed it, exit 0: anything else is an error, and nothing may be promoted.
+ */
+export async function fenceWithCommand(
+  step: Extract<FailoverStep, { kind: 'fence-command' }>,
+): Promise<void> {
+  const { fence } = step;
+  const command = fillFenceCommand(fence.command, step.target, fence.dataset);
+  const run = await runFenceCommand(command, fence.timeoutMs);
+  if (run.code === 0) return;
+  const outcome = run.timedOut
+    ? `did not finish within ${fence.timeoutMs / 1000}s and was killed`
+    : `failed (exit ${run.code ?? 'by a signal'}): ${firstLines(run.output)}`;
+  throw new OperationError(`could not fence ${step.server}: ${fence.field} ${outcome}`, {
+    hint: `Until ${step.server} is known to be down, promoting another server could make two primaries. Stop it by other means (its console, its power) or fix the command, then fail over again.`,
+    details: { step: step.kind, exitCode: run.code, timedOut: run.timedOut },
+  });
 }

@@ -8,7 +8,13 @@ import { failoverSpec } from './plan-topology.js';
 function spec(yaml: string, id = 'users') {
   const loaded = parsePlan(`version: 1\norganization: Acme\n${yaml}`, '/plans/lifeboat.yaml');
   assert.ok(loaded.plan, 'the fixture is a valid plan');
-  return failoverSpec(createProtectContext(loaded, { STANDBY_URL: 'postgres://postgres@db2:5432/app' }), id);
+  return failoverSpec(
+    createProtectContext(loaded, {
+      STANDBY_URL: 'postgres://postgres@db2:5432/app',
+      FENCE: 'cloud stop --token secret {{host}}',
+    }),
+    id,
+  );
 }
 
 const users = (replication: string, extra = '') => `
@@ -113,6 +119,40 @@ describe('failoverSpec: a plan dataset to what failover acts on', () => {
         'traffic:\n  lb: { type: haproxy, config: /run/admin.sock }\n',
       UsageError,
       /traffic\.lb\.backend is required/,
+    );
+  });
+
+  test('the fence command and its timeout go to planFailover with the RPO; a secret is resolved', () => {
+    const s = spec(
+      users(
+        '{ standby: env:STANDBY_URL, fence_command: "cloud stop {{host}}", fence_timeout: 10s }',
+        'rpo: 0',
+      ),
+    );
+    assert.deepEqual(s.limits, {
+      rpoBytes: 0,
+      fence: {
+        command: 'cloud stop {{host}}',
+        timeoutMs: 10_000,
+        field: 'datasets.users.replication.fence_command',
+        dataset: 'users',
+      },
+    });
+    const secret = spec(users('{ standby: env:STANDBY_URL, fence_command: env:FENCE }'));
+    assert.equal(secret.limits.fence?.command, 'cloud stop --token secret {{host}}');
+    assert.equal(secret.limits.fence?.timeoutMs, 30_000);
+  });
+
+  test('a fence timeout without a command, or of 0, is refused', () => {
+    refuses(
+      users('{ standby: env:STANDBY_URL, fence_timeout: 10s }'),
+      UsageError,
+      /fence_timeout is set, but there is no datasets\.users\.replication\.fence_command/,
+    );
+    refuses(
+      users('{ standby: env:STANDBY_URL, fence_command: "true", fence_timeout: 0 }'),
+      UsageError,
+      /fence_timeout must be more than 0/,
     );
   });
 });

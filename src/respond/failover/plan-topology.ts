@@ -1,7 +1,8 @@
 /**
  * From a plan's dataset to what failover acts on: the primary (source.url, source.data_dir),
  * its standby (replication.standby, standby_name, standby_data_dir), the router its clients
- * go through (replication.traffic, a key of `traffic`), and the RPO the plan promises. Each
+ * go through (replication.traffic, a key of `traffic`), the command that fences the primary
+ * from outside its host (replication.fence_command), and the RPO the plan promises. Each
  * thing the plan lacks or gets wrong is an error that names the field and what to write.
  */
 import { existsSync, realpathSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { effectiveRpo } from '../../plan/graph.js';
 import { resolveSecret } from '../../plan/secret.js';
 import type { Plan } from '../../plan/schema.js';
 import type { ProtectContext } from '../../protect/context.js';
-import type { FailoverOptions } from './failover-plan.js';
+import type { FailoverOptions, FenceCommand } from './failover-plan.js';
 import type { WatchOptions } from './monitor.js';
 import type { FailoverTopology } from './observe.js';
 import { commandRouter, type Router } from './route.js';
@@ -29,8 +30,12 @@ type TrafficSwitch = NonNullable<Plan['traffic']>[string];
 export interface DatasetFailover {
   dataset: string;
   topology: FailoverTopology;
-  /** What planFailover checks the standby's lag against: an RPO of 0 needs a synchronous standby. */
-  limits: Pick<FailoverOptions, 'rpoBytes' | 'rpoSeconds'>;
+  /**
+   * What the plan tells planFailover: the RPO the standby's lag is checked against (an RPO of
+   * 0 needs a synchronous standby), and the fence command, which every caller must pass on:
+   * a failover that forgot it would promote with the old primary still running.
+   */
+  limits: Pick<FailoverOptions, 'rpoBytes' | 'rpoSeconds' | 'fence'>;
   /** The dataset's RPO in seconds (its own, else `objectives.rpo`); undefined: none stated. */
   rpoSeconds: number | undefined;
   /** The plan wants a synchronous standby: replication.mode, else an RPO of 0. */
@@ -84,6 +89,7 @@ export function failoverSpec(context: ProtectContext, id: string): FailoverSpec 
       },
     );
   const rpoSeconds = effectiveRpo(context.plan, id);
+  const fence = fenceCommand(context, id);
   const detectMs = (parseDuration(replication.detect_after ?? '3s') ?? 3) * 1000;
   const intervalMs = Math.min(5000, Math.max(100, Math.round(detectMs / 3)));
   return {
@@ -100,7 +106,10 @@ export function failoverSpec(context: ProtectContext, id: string): FailoverSpec 
         : undefined,
     },
     router: replication.traffic ? routerFor(context, id, replication.traffic, source.url) : null,
-    limits: rpoSeconds === undefined ? {} : rpoSeconds === 0 ? { rpoBytes: 0 } : { rpoSeconds },
+    limits: {
+      ...(rpoSeconds === undefined ? {} : rpoSeconds === 0 ? { rpoBytes: 0 } : { rpoSeconds }),
+      ...(fence ? { fence } : {}),
+    },
     rpoSeconds,
     sync: standbyIsSync(replication, rpoSeconds),
     traffic: replication.traffic,
@@ -131,6 +140,28 @@ export async function datasetFailover(context: ProtectContext, id: string): Prom
   });
   const { primary: _p, standby: _s, router, ...rest } = spec;
   return { ...rest, topology: { primary, standbys: [standby], router } };
+}
+
+/** The plan's fence command, its secret resolved now: a missing variable is found before any change. */
+function fenceCommand(context: ProtectContext, id: string): FenceCommand | undefined {
+  const replication = context.dataset(id).replication;
+  const field = `datasets.${id}.replication.fence_command`;
+  if (replication?.fence_timeout !== undefined && replication.fence_command === undefined)
+    throw new UsageError(`datasets.${id}.replication.fence_timeout is set, but there is no ${field}`, {
+      hint: `Add the command that stops the old primary (${field}), or remove fence_timeout.`,
+    });
+  if (replication?.fence_command === undefined) return undefined;
+  const timeout = parseDuration(replication.fence_timeout ?? '30s') ?? 30;
+  if (timeout <= 0)
+    throw new UsageError(`datasets.${id}.replication.fence_timeout must be more than 0`, {
+      hint: 'Give the fence command time to confirm the primary is down, e.g. fence_timeout: 30s.',
+    });
+  return {
+    command: resolveSecret(replication.fence_command, context.planDir, context.env),
+    timeoutMs: Math.round(timeout * 1000),
+    field,
+    dataset: id,
+  };
 }
 
 function postgresSource(context: ProtectContext, id: string) {
