@@ -233,6 +233,9 @@ export function handoverBudgetMs(plan: FailoverPlan, now = Date.now()): number {
       case 'stop-primary':
         ms += step.mode === 'fast' ? 60_000 : 10_000;
         break;
+      case 'fence-command':
+        ms += step.fence.timeoutMs;
+        break;
       case 'block-router':
       case 'route':
       case 'fence-on-return':
