@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Plan } from '../plan/schema.js';
-import { checkTraffic, datasetRto, pgbouncerFailoverFindings, pgbouncerSettings } from './traffic.js';
+import {
+  checkTraffic,
+  datasetRto,
+  pgbouncerFailoverFindings,
+  pgbouncerSettings,
+  poolerWarnings,
+} from './traffic.js';
 
 const stock = '[databases]\napp = host=10.0.0.1 port=5432\n\n[pgbouncer]\nlisten_port = 6432\n';
 const tuned =
@@ -62,6 +68,15 @@ describe('doctor: the pooler a failover goes through', () => {
       const [fine] = checkTraffic(planWith('10s'), dir);
       assert.deepEqual([fine?.ok, fine?.warning], [true, undefined]);
       assert.equal(datasetRto(planWith('10s'), 'app'), 10);
+      assert.deepEqual(
+        [...poolerWarnings(planWith('10s'), dir)],
+        [],
+        'status says nothing of a tuned pooler',
+      );
+      writeFileSync(join(dir, 'pgbouncer.ini'), stock);
+      const [[dataset, warning]] = [...poolerWarnings(planWith('10s'), dir)] as [[string, string]];
+      assert.equal(dataset, 'app');
+      assert.match(warning, /server_login_retry = 15 .*; set under \[pgbouncer\]/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -90,9 +90,25 @@ export function datasetRto(plan: Plan, datasetId: string): number | undefined {
   return own === undefined ? undefined : parseDuration(own);
 }
 
+/**
+ * For `status`: per dataset, a line when its pooler's settings lengthen a failover (only
+ * what doctor finds, said once per dataset; an unreadable ini file is doctor's to report).
+ */
+export function poolerWarnings(plan: Plan, planDir: string): Map<string, string> {
+  const warnings = new Map<string, string>();
+  for (const check of checkTraffic(plan, planDir)) {
+    if (check.dataset === undefined || check.unread || (check.ok && !check.warning)) continue;
+    warnings.set(check.dataset, `${check.detail}; set ${check.fix ?? ''}`);
+  }
+  return warnings;
+}
+
 /** One check per dataset whose failover moves clients through a pgbouncer whose ini file is here. */
-export function checkTraffic(plan: Plan, planDir: string): DoctorCheck[] {
-  const checks: DoctorCheck[] = [];
+export function checkTraffic(
+  plan: Plan,
+  planDir: string,
+): (DoctorCheck & { dataset?: string; unread?: boolean })[] {
+  const checks: (DoctorCheck & { dataset?: string; unread?: boolean })[] = [];
   for (const [id, dataset] of Object.entries(plan.datasets ?? {})) {
     const key = dataset.replication?.traffic;
     const pooler = key === undefined ? undefined : plan.traffic?.[key];
@@ -105,6 +121,8 @@ export function checkTraffic(plan: Plan, planDir: string): DoctorCheck[] {
     } catch (error) {
       checks.push({
         name,
+        dataset: id,
+        unread: true,
         ok: true,
         warning: true,
         detail: `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}): its failover settings were not checked`,
@@ -114,7 +132,7 @@ export function checkTraffic(plan: Plan, planDir: string): DoctorCheck[] {
     }
     const findings = pgbouncerFailoverFindings(pgbouncerSettings(ini));
     if (findings.length === 0) {
-      checks.push({ name, ok: true, detail: `${file}: no setting lengthens a failover` });
+      checks.push({ name, dataset: id, ok: true, detail: `${file}: no setting lengthens a failover` });
       continue;
     }
     const detect = parseDuration(dataset.replication?.detect_after ?? '3s') ?? 3;
@@ -123,13 +141,14 @@ export function checkTraffic(plan: Plan, planDir: string): DoctorCheck[] {
     const overruns = rto !== undefined && worst > rto;
     checks.push({
       name,
+      dataset: id,
       ok: !overruns,
       ...(overruns ? {} : { warning: true }),
       detail:
         `${file}: ${findings.map((f) => `${f.setting} = ${f.value} (${f.why})`).join('; ')}` +
         `; a failover may take ${worst} s` +
         (rto === undefined ? '' : overruns ? `, over the RTO of ${rto} s` : `, within the RTO of ${rto} s`),
-      fix: `set under [pgbouncer] in ${file}: ${findings.map((f) => f.line).join(', ')}; then RELOAD`,
+      fix: `under [pgbouncer] in ${file}: ${findings.map((f) => f.line).join(', ')}; then RELOAD`,
     });
   }
   return checks;

@@ -1,5 +1,6 @@
 /** lifeboat status [DATASET...] [--check]: per dataset, is it protected as the plan asks? */
 import { resolve } from 'node:path';
+import { poolerWarnings } from '../../doctor/traffic.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { collectStatus } from '../../metrics/collect-status.js';
 import { datasetMetrics } from '../../metrics/dataset-metrics.js';
@@ -56,7 +57,13 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     for (const id of parsed.positionals) context.dataset(id);
     const named = parsed.positionals.length > 0 ? parsed.positionals : undefined;
     const snapshot = await collectStatus(context, named);
-    const rows = snapshot.rows;
+    // The pooler a failover goes through: its settings may make the RTO unreachable.
+    const poolers = poolerWarnings(context.plan, context.planDir);
+    const rows = snapshot.rows.map((r) =>
+      poolers.has(r.dataset)
+        ? { ...r, warnings: [...r.warnings, `failover pooler: ${poolers.get(r.dataset)}`] }
+        : r,
+    );
     const failing = rows.filter((r) => r.compliant === false);
     const text =
       format === 'json'
