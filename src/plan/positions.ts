@@ -28,7 +28,8 @@ export class PositionIndex {
   private readonly keys = new WeakMap<YAMLMap, Map<string, Pair>>();
 
   constructor(
-    private readonly doc: Document | undefined,
+    /** The parsed YAML, for rules that look at how a value was written, not only at what it is. */
+    readonly doc: Document | undefined,
     private readonly lines: LineCounter,
   ) {}
 
