@@ -7,6 +7,8 @@ export interface CheckResult {
   loaded: LoadedPlan;
   errors: Finding[];
   warnings: Finding[];
+  /** What the plan means for Lifeboat, e.g. the sections it does not execute yet. */
+  info: Finding[];
 }
 
 export function checkLoadedPlan(loaded: LoadedPlan, now: Date = new Date()): CheckResult {
@@ -15,6 +17,7 @@ export function checkLoadedPlan(loaded: LoadedPlan, now: Date = new Date()): Che
     loaded,
     errors: findings.filter((f) => f.severity === 'error'),
     warnings: findings.filter((f) => f.severity === 'warning'),
+    info: findings.filter((f) => f.severity === 'info'),
   };
 }
 

@@ -61,6 +61,9 @@ describe('example plans', () => {
       // Partners are to be emailed and the media informed, through no channel or address.
       ['stakeholder-unreachable', 'stakeholders.partners'],
       ['stakeholder-unreachable', 'stakeholders.media'],
+      // The seed names these teams as recipients but lists nobody in them and no channel.
+      ['team-unreachable', 'stakeholders.customer-support.contacts[0]'],
+      ['team-unreachable', 'stakeholders.development-team.contacts[0]'],
       // Next review March 2024.
       ['review-overdue', 'document.next_review'],
     ].map(([rule, path]) => `${rule} ${path}`);
@@ -92,6 +95,11 @@ describe('example plans', () => {
       ['unreachable-person', 'people.senior-full-stack-engineer'],
       ['unreachable-person', 'people.product-manager'],
       ['stakeholder-unreachable', 'stakeholders.users'],
+      ['team-unreachable', 'stakeholders.customer-success.contacts[0]'],
+      ['team-unreachable', 'stakeholders.engineering-team.contacts[0]'],
+      ['team-unreachable', 'stakeholders.legal-compliance.contacts[0]'],
+      ['team-unreachable', 'stakeholders.marketing.contacts[0]'],
+      ['team-unreachable', 'stakeholders.product-team.contacts[0]'],
       // Next review April 2024.
       ['review-overdue', 'document.next_review'],
     ].map(([rule, path]) => `${rule} ${path}`);

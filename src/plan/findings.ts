@@ -1,5 +1,6 @@
 /** A finding is one thing `plan check` reports: a schema error or a rule's verdict. */
-export type Severity = 'error' | 'warning';
+/** `info` tells what the plan means for Lifeboat without asking for a change. */
+export type Severity = 'error' | 'warning' | 'info';
 
 export interface Finding {
   /** Stable id of the rule, e.g. `rpo-cadence`, `unknown-key`. */

@@ -4,15 +4,17 @@
  * a usage mistake is an exception.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
-import { UsageError } from '../errors.js';
+import { LineCounter, parseDocument } from 'yaml';
 import type { Finding } from './findings.js';
 import { normaliseDurations } from './duration-fields.js';
 import { PositionIndex } from './positions.js';
 import { PlanSchema, type Plan } from './schema.js';
 import { dedupe, describe, schemaFindings } from './schema-findings.js';
+import { withOwnKeysOnly } from './own-keys.js';
+import { readPlanBytes } from './read-plan-file.js';
+import { yamlErrorFindings } from './yaml-errors.js';
+import { yamlStructureFindings } from './yaml-structure.js';
 
 /** No real plan comes near this; a larger file is a mistake, and parsing it would only waste time. */
 export const MAX_PLAN_BYTES = 2 * 1024 * 1024;
@@ -39,63 +41,23 @@ export function planPath(option: string | undefined, env: NodeJS.ProcessEnv = pr
 }
 
 export function loadPlanFile(file: string): LoadedPlan {
-  let size: number;
-  try {
-    const stat = statSync(file);
-    if (stat.isDirectory()) {
-      throw new UsageError(`${file} is a directory, not a plan file`, {
-        hint: `pass the file, e.g. --plan ${resolve(file, DEFAULT_PLAN_FILE)}`,
-      });
-    }
-    size = stat.size;
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      code === 'ENOENT'
-        ? `plan file not found: ${file}`
-        : `cannot read plan file ${file}: ${code ?? String(error)}`,
-      {
-        cause: error,
-        hint:
-          code === 'ENOENT'
-            ? 'pass --plan FILE, set LIFEBOAT_PLAN, or run in the directory that holds lifeboat.yaml'
-            : 'check the file permissions',
-      },
-    );
-  }
-  if (size > MAX_PLAN_BYTES) {
-    const lines = new LineCounter();
-    return {
-      file,
-      text: '',
-      contentHash: '',
-      plan: undefined,
-      data: undefined,
-      positions: new PositionIndex(undefined, lines),
-      findings: [
-        {
-          rule: 'file-too-large',
-          severity: 'error',
-          path: '',
-          line: 1,
-          column: 1,
-          message: `the file is ${(size / 1024 / 1024).toFixed(1)} MiB; a plan is at most ${MAX_PLAN_BYTES / 1024 / 1024} MiB`,
-          hint: 'is this the right file? Split generated data out of the plan.',
-        },
-      ],
-    };
-  }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read plan file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, {
-      cause: error,
-      hint: 'check the file permissions',
-    });
-  }
-  return parsePlan(text, file);
+  const read = readPlanBytes(file, MAX_PLAN_BYTES);
+  if ('finding' in read) return { ...rejected(file, read.finding), contentHash: read.contentHash };
+  return { ...parsePlan(read.text, file), contentHash: read.contentHash };
+}
+
+/** A file refused before its YAML is read: one finding, no data. */
+function rejected(file: string, finding: Finding): LoadedPlan {
+  const lines = new LineCounter();
+  return {
+    file,
+    text: '',
+    contentHash: '',
+    plan: undefined,
+    data: undefined,
+    positions: new PositionIndex(undefined, lines),
+    findings: [finding],
+  };
 }
 
 export function parsePlan(text: string, file = '<plan>'): LoadedPlan {
@@ -139,15 +101,19 @@ export function parsePlan(text: string, file = '<plan>'): LoadedPlan {
     };
   }
 
-  // Aliases are capped (the default of 100) so that a "billion laughs" file fails fast.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // Duplicate keys, depth and aliases are checked by yamlStructureFindings, in one linear walk.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const positions = new PositionIndex(doc, lines);
-  const yamlFindings = syntaxFindings(doc, lines);
+  let yamlFindings = yamlErrorFindings(doc, lines);
+  if (!yamlFindings.some((f) => f.severity === 'error'))
+    yamlFindings = [...yamlFindings, ...yamlStructureFindings(doc, lines)];
   if (yamlFindings.some((f) => f.severity === 'error')) return { ...base, positions, findings: yamlFindings };
 
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 100 });
+    // The structure walk bounded what aliases expand to; the library's own count refuses
+    // plans that merely reuse one anchor a hundred times.
+    data = doc.toJS({ maxAliasCount: -1 });
   } catch (error) {
     const message = (error as Error).message;
     return {
@@ -216,34 +182,8 @@ export function parsePlan(text: string, file = '<plan>'): LoadedPlan {
     };
     return { ...base, data, positions, findings: [finding] };
   }
-  if (result.success) return { ...base, data, plan: result.data, positions, findings: yamlFindings };
+  if (result.success)
+    return { ...base, data, plan: withOwnKeysOnly(result.data), positions, findings: yamlFindings };
   const findings = result.error.issues.flatMap((issue) => schemaFindings(issue, data, positions));
   return { ...base, data, positions, findings: [...yamlFindings, ...dedupe(findings)] };
-}
-
-function syntaxFindings(doc: Document, lines: LineCounter): Finding[] {
-  const toFinding =
-    (severity: 'error' | 'warning') => (e: { message: string; pos: [number, number]; code: string }) => {
-      const { line, col } = lines.linePos(e.pos[0]);
-      const rule = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax';
-      return {
-        rule,
-        severity,
-        path: '',
-        line,
-        column: col,
-        message: /call stack/i.test(e.message)
-          ? 'the YAML is nested too deeply to read'
-          : firstLine(e.message),
-        hint:
-          rule === 'duplicate-key'
-            ? 'each key may appear once in a mapping; merge the two'
-            : 'check indentation and quoting near this line',
-      } satisfies Finding;
-    };
-  return [...doc.errors.map(toFinding('error')), ...doc.warnings.map(toFinding('warning'))];
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
 }

@@ -2,7 +2,17 @@
  * Maps a path in the plan to a line and column in the YAML text, so that every finding
  * points where the user must look.
  */
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type Document,
+  type LineCounter,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 import type { PathSegment } from './findings.js';
 
 export interface Position {
@@ -11,8 +21,15 @@ export interface Position {
 }
 
 export class PositionIndex {
+  /**
+   * Each mapping's pairs by key, built on first use: a plan of thousands of services with a
+   * finding for each would otherwise scan the mapping once per finding.
+   */
+  private readonly keys = new WeakMap<YAMLMap, Map<string, Pair>>();
+
   constructor(
-    private readonly doc: Document | undefined,
+    /** The parsed YAML, for rules that look at how a value was written, not only at what it is. */
+    readonly doc: Document | undefined,
     private readonly lines: LineCounter,
   ) {}
 
@@ -27,9 +44,7 @@ export class PositionIndex {
       const segment = path[i];
       const last = i === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find(
-          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
-        );
+        const pair = this.pairs(node).get(String(segment));
         if (!pair) return best;
         if (last && options.key) return this.at(pair.key) ?? best;
         node = pair.value ?? pair.key;
@@ -42,6 +57,20 @@ export class PositionIndex {
       best = this.at(node) ?? best;
     }
     return best;
+  }
+
+  private pairs(map: YAMLMap): Map<string, Pair> {
+    let byKey = this.keys.get(map);
+    if (byKey === undefined) {
+      byKey = new Map();
+      for (const pair of map.items) {
+        // The first of duplicate keys, as the YAML reader keeps it.
+        if (isPair(pair) && isScalar(pair.key) && !byKey.has(String(pair.key.value)))
+          byKey.set(String(pair.key.value), pair);
+      }
+      this.keys.set(map, byKey);
+    }
+    return byKey;
   }
 
   private at(node: unknown): Position | undefined {

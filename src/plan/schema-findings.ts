@@ -56,7 +56,12 @@ export function schemaFindings(issue: Issue, data: unknown, positions: PositionI
             hint: `write the unit, e.g. '${value}s' or '${value}m' (quotes are optional); only 0 may stand alone`,
           },
         ];
-      const hint = formatHint(where, value);
+      const hint =
+        quotedScalarHint(issue.expected, value) ??
+        formatHint(where, value) ??
+        (issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')
+          ? `put it in quotes to mean the text: "${String(value)}"`
+          : undefined);
       return [
         {
           rule: 'invalid-type',
@@ -78,6 +83,9 @@ export function schemaFindings(issue: Issue, data: unknown, positions: PositionI
       }
       const allowed = issue.values.map(String);
       const suggestion = typeof value === 'string' ? closest(value, allowed) : undefined;
+      // `version: "1"` where the number 1 is meant: the quotes are the mistake, not the value.
+      const quoted =
+        typeof value === 'string' && issue.values.some((v) => typeof v !== 'string' && String(v) === value);
       return [
         {
           rule: 'invalid-value',
@@ -85,7 +93,11 @@ export function schemaFindings(issue: Issue, data: unknown, positions: PositionI
           path: where,
           ...at(path),
           message: `${prefix}${JSON.stringify(value)} is not one of ${allowed.join(', ')}`,
-          ...(suggestion ? { hint: `did you mean '${suggestion}'?` } : {}),
+          ...(quoted
+            ? { hint: `write it without quotes: ${String(path[path.length - 1])}: ${String(value)}` }
+            : suggestion
+              ? { hint: `did you mean '${suggestion}'?` }
+              : {}),
         },
       ];
     }
@@ -163,6 +175,9 @@ export function schemaFindings(issue: Issue, data: unknown, positions: PositionI
         issue.code === 'invalid_format' && issue.message.startsWith('Invalid')
           ? `${JSON.stringify(value)} is not valid`
           : issue.message;
+      // A pattern's message is a noun ("a duration such as `30s`") or a sentence ("an id is
+      // letters, ..."); the sentence does not follow "expected".
+      const expected = / is /.test(message) ? `not valid here: ${message}` : `expected ${message}`;
       const hint = formatHint(where, value);
       return [
         {
@@ -170,7 +185,7 @@ export function schemaFindings(issue: Issue, data: unknown, positions: PositionI
           severity: 'error',
           path: where,
           ...at(path),
-          message: `${prefix}${issue.code === 'invalid_format' ? `${JSON.stringify(value)}: expected ${message}` : message}`,
+          message: `${prefix}${issue.code === 'invalid_format' ? `${JSON.stringify(value)}: ${expected}` : message}`,
           ...(hint ? { hint } : {}),
         },
       ];
@@ -183,6 +198,18 @@ function isSecretField(issue: Issue): boolean {
   return issue.code === 'invalid_format' && (issue as { pattern?: string }).pattern === SECRET_PATTERN_SOURCE;
 }
 const SECRET_PATTERN_SOURCE = String(new RegExp(SECRET_REF_PATTERN));
+
+/** A number or a boolean written as text (`"7"`, `"yes"`): say how YAML reads it. */
+function quotedScalarHint(expected: string, value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (expected === 'number' && value.trim() !== '' && Number.isFinite(Number(value)))
+    return `write the number without quotes: ${value.trim()}`;
+  if (expected === 'boolean') {
+    if (value === 'true' || value === 'false') return `write it without quotes: ${value}`;
+    return 'write true or false (YAML reads yes, no, on and off as text)';
+  }
+  return undefined;
+}
 
 function formatHint(where: string, value: unknown): string | undefined {
   if (typeof value === 'number' && /every|timeout|rto|rpo|lag|wait|interval/.test(where))

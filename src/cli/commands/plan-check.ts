@@ -14,7 +14,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     '[--plan FILE] [--json] [--quiet]',
   );
   const file = planPath(parsed.string('plan') ?? parsed.positionals[0]);
-  const { errors, warnings, loaded } = checkPlanFile(file);
+  const { errors, warnings, info, loaded } = checkPlanFile(file);
 
   if (parsed.flag('json')) {
     const strip = ({ rule, severity, message, path, line, column, hint }: (typeof errors)[number]) => ({
@@ -34,6 +34,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
           valid: errors.length === 0,
           errors: errors.map(strip),
           warnings: warnings.map(strip),
+          info: info.map(strip),
         },
         null,
         2,
@@ -42,7 +43,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   } else {
     const shown = parsed.flag('quiet')
       ? errors
-      : [...errors, ...warnings].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+      : [...errors, ...warnings, ...info].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     for (const finding of shown) process.stdout.write(formatFinding(file, finding) + '\n');
     const verdict = errors.length === 0 ? 'ok' : 'invalid';
     process.stdout.write(

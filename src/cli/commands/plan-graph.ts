@@ -5,7 +5,7 @@
  * (`plan check` is the gate that fails on cycles and RTO inversions).
  */
 import { formatDuration } from '../../plan/duration.js';
-import { dependencyEdges, findCycles, recoveryChains, recoveryWaves } from '../../plan/graph.js';
+import { dependencyEdges, findCycles, formatChain, recoveryChains, recoveryWaves } from '../../plan/graph.js';
 import { planPath } from '../../plan/load.js';
 import type { Plan } from '../../plan/schema.js';
 import { ExitCode } from '../../errors.js';
@@ -20,10 +20,13 @@ export interface PlanGraph {
   chains: {
     service: string;
     chain: string[];
+    /** Services left out of a long chain, between its last two entries. */
+    omitted?: number;
     totalRtoSeconds: number;
     rtoSeconds: number | null;
     exceedsRto: boolean;
     unknownRto: string[];
+    unknownRtoOmitted?: number;
   }[];
   cycles: string[][];
   edges: { from: string; to: string; soft: boolean }[];
@@ -37,10 +40,12 @@ export function planGraph(plan: Plan): PlanGraph {
     chains: recoveryChains(plan).map((c) => ({
       service: c.service,
       chain: c.chain,
+      ...(c.omitted === undefined ? {} : { omitted: c.omitted }),
       totalRtoSeconds: c.totalRtoSeconds,
       rtoSeconds: c.rtoSeconds ?? null,
       exceedsRto: c.rtoSeconds !== undefined && c.totalRtoSeconds > c.rtoSeconds,
       unknownRto: c.unknownRto,
+      ...(c.unknownRtoOmitted === undefined ? {} : { unknownRtoOmitted: c.unknownRtoOmitted }),
     })),
     cycles: findCycles(plan),
     edges: dependencyEdges(plan),
@@ -74,11 +79,12 @@ export function formatGraph(graph: PlanGraph, file: string): string {
     '',
     'Recovery chains (the hard dependencies that bound each service, with the sum of their RTOs):',
   );
-  const width = Math.max(...graph.chains.map((c) => c.service.length));
+  const width = graph.chains.reduce((max, c) => Math.max(max, c.service.length), 0);
+  const blocked = new Set(graph.blocked);
   let exceeding = 0;
   for (const c of graph.chains) {
-    const chain = c.chain.join(' → ');
-    const verdict = graph.blocked.includes(c.service)
+    const chain = formatChain(c);
+    const verdict = blocked.has(c.service)
       ? 'on a cycle'
       : c.rtoSeconds === null
         ? 'no RTO'
@@ -86,7 +92,8 @@ export function formatGraph(graph: PlanGraph, file: string): string {
           ? `EXCEEDS its RTO ${rto(c.rtoSeconds)} by ${formatDuration(c.totalRtoSeconds - c.rtoSeconds)}`
           : `within its RTO ${rto(c.rtoSeconds)}`;
     if (c.exceedsRto) exceeding++;
-    const unknown = c.unknownRto.length > 0 ? ` (no RTO: ${c.unknownRto.join(', ')})` : '';
+    const more = c.unknownRtoOmitted === undefined ? '' : ` and ${c.unknownRtoOmitted} more`;
+    const unknown = c.unknownRto.length > 0 ? ` (no RTO: ${c.unknownRto.join(', ')}${more})` : '';
     lines.push(
       `  ${c.service.padEnd(width)}  ${chain} = ${formatDuration(c.totalRtoSeconds)}${unknown}  ${verdict}`,
     );

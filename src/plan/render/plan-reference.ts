@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ZERO, type JsonSchema } from '../json-schema.js';
 import { Cadence, Duration, DurationRange, Id, SecretRef } from '../schema.js';
+import { executionLine } from '../execution.js';
 import { slug } from './model.js';
 import { REFERENCE_PREAMBLE } from './plan-reference-preamble.js';
 
@@ -50,12 +51,18 @@ export function renderPlanReference(schema: JsonSchema): string {
   const out: string[] = [REFERENCE_PREAMBLE.trimEnd(), '', '## Top-level keys', ''];
   if (typeof schema.description === 'string') out.push(schema.description, '');
   out.push(keyTable(schema, linkFor), '');
+  const told = new Set<string>();
   for (const section of sections) {
     if (section.depth === 0) continue;
     const heading = `${section.depth === 1 ? '##' : '###'} \`${section.path}\`${section.variant === undefined ? '' : ` with \`type: ${section.variant}\``}`;
     out.push(heading, '');
     const description = (section.schema.description as string | undefined) ?? section.description;
     if (description !== undefined) out.push(description, '');
+    // Once per top-level key (probes have a section per type): what Lifeboat runs of it today.
+    const top = section.path.split('.')[0]!;
+    const execution = section.depth === 1 && !told.has(top) ? executionLine(top) : undefined;
+    if (execution !== undefined) out.push(execution, '');
+    if (section.depth === 1) told.add(top);
     const shape = section.alternative ? 'a plain value or a mapping' : 'a mapping';
     if (section.path.endsWith('>')) {
       out.push(`Keyed by ${keyName(section.path)}; each value is ${shape} with the keys below.`, '');

@@ -15,12 +15,18 @@ export const dependencyCycle: Rule = {
       );
       return {
         path: ['services', from, 'depends_on', index],
-        message: `dependency cycle: ${cycle.join(' → ')}`,
+        message: `dependency cycle: ${cycleText(cycle)}`,
         hint: 'break the cycle: one of these must be able to start without the other (mark it `{ on: ..., soft: true }` if it only degrades)',
       };
     });
   },
 };
+
+/** A cycle as text; one that runs through thousands of services shows its ends. */
+function cycleText(cycle: string[]): string {
+  if (cycle.length <= 20) return cycle.join(' → ');
+  return [...cycle.slice(0, 10), `… ${cycle.length - 20} more …`, ...cycle.slice(-10)].join(' → ');
+}
 
 export const rtoInversion: Rule = {
   id: 'rto-inversion',
@@ -54,23 +60,31 @@ export const dependencyWithoutRto: Rule = {
   check({ plan }) {
     const hits: RuleHit[] = [];
     const services = plan.services ?? {};
-    const reported = new Set<string>();
+    // Dependants with an RTO of each service without one, gathered in one pass over the edges.
+    const dependants = new Map<string, string[]>();
     for (const edge of dependencyEdges(plan)) {
       const target = services[edge.to];
-      if (edge.soft || !target || target.external || reported.has(edge.to)) continue;
+      if (edge.soft || !target || target.external || effectiveRto(plan, edge.to) !== undefined) continue;
       const own = effectiveRto(plan, edge.from);
-      if (own === undefined || effectiveRto(plan, edge.to) !== undefined) continue;
-      reported.add(edge.to);
-      const dependants = dependencyEdges(plan)
-        .filter((e) => e.to === edge.to && !e.soft && effectiveRto(plan, e.from) !== undefined)
-        .map((e) => `${e.from} (${formatDuration(effectiveRto(plan, e.from)!)})`);
+      if (own === undefined) continue;
+      const list = dependants.get(edge.to) ?? [];
+      list.push(`${edge.from} (${formatDuration(own)})`);
+      dependants.set(edge.to, list);
+    }
+    for (const [id, list] of dependants) {
       hits.push({
-        path: ['services', edge.to],
+        path: ['services', id],
         atKey: true,
-        message: `${edge.to} has no RTO, yet ${dependants.join(', ')} depend on it`,
-        hint: `give ${edge.to} an \`rto\` no longer than the shortest of its dependants'`,
+        message: `${id} has no RTO, yet ${listSome(list)} depend on it`,
+        hint: `give ${id} an \`rto\` no longer than the shortest of its dependants'`,
       });
     }
     return hits;
   },
 };
+
+/** The first few of a list, and how many more: a message names what to look at, not thousands. */
+export function listSome(items: readonly string[], shown = 10): string {
+  if (items.length <= shown) return items.join(', ');
+  return `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`;
+}

@@ -4,6 +4,11 @@ import type { LoadedPlan } from '../load.js';
 import { placeholder, stakeholderUnreachable, unreachablePerson } from './contacts.js';
 import { dependencyCycle, dependencyWithoutRto, rtoInversion } from './dependencies.js';
 import { reviewOverdue } from './document.js';
+import { notExecutedRule } from './execution.js';
+import { flowComma } from './flow-comma.js';
+import { objectiveMissing, scenarioServiceWithoutRto } from './objectives.js';
+import { roleUnfilled, teamUnreachable } from './people.js';
+import { repositoryEngine, repositoryUrl } from './repositories.js';
 import {
   backupWithoutSource,
   datasetNotVerified,
@@ -56,13 +61,21 @@ export const rules: readonly Rule[] = [
   inlineSecret,
   templateVariable,
   templatePlaceholder,
+  objectiveMissing,
+  scenarioServiceWithoutRto,
+  roleUnfilled,
+  teamUnreachable,
+  flowComma,
+  repositoryEngine,
+  repositoryUrl,
+  notExecutedRule,
 ];
 
 export function runRules(loaded: LoadedPlan, now: Date = new Date()): Finding[] {
   const plan = loaded.plan;
   if (!plan) return [];
   return rules.flatMap((rule) =>
-    rule.check({ plan, now }).map((hit) => {
+    rule.check({ plan, now, yaml: loaded.positions.doc }).map((hit) => {
       const path = formatPath(hit.path);
       const at = loaded.positions.locate(hit.path, { key: hit.atKey ?? false });
       return {

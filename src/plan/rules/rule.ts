@@ -1,11 +1,14 @@
 /** The shape of a plan rule: a small pure function over the validated plan, with a stable id. */
 import type { PathSegment, Severity } from '../findings.js';
+import type { Document } from 'yaml';
 import type { Plan, Step } from '../schema.js';
 
 export interface RuleContext {
   plan: Plan;
   /** "Now", injectable so that date rules are testable. */
   now: Date;
+  /** The YAML the plan was read from, when there is one. */
+  yaml?: Document | undefined;
 }
 
 export interface RuleHit {

@@ -1,6 +1,6 @@
 /** The dependency graph (Mermaid), the recovery order in waves, the chains that bound each RTO; feature flags. */
 import { formatDuration } from '../../duration.js';
-import { dependencyEdges, findCycles, recoveryChains, recoveryWaves } from '../../graph.js';
+import { dependencyEdges, findCycles, formatChain, recoveryChains, recoveryWaves } from '../../graph.js';
 import type { Plan } from '../../schema.js';
 import { humanSeconds, serviceName } from '../format.js';
 import {
@@ -113,23 +113,27 @@ function recoveryOrderBlocks(plan: Plan): Block[] {
 function chainBlocks(plan: Plan): Block[] {
   const chains = recoveryChains(plan).filter((c) => c.chain.length > 1 || c.rtoSeconds !== undefined);
   if (chains.length === 0) return [];
-  const { blocked } = recoveryWaves(plan);
+  const blocked = new Set(recoveryWaves(plan).blocked);
   const rows = chains.map((c): Inline[][] => {
     const exceeds = c.rtoSeconds !== undefined && c.totalRtoSeconds > c.rtoSeconds;
-    const verdict: Inline[] = blocked.includes(c.service)
+    const verdict: Inline[] = blocked.has(c.service)
       ? [strong('⚠️ on a dependency cycle')]
       : c.rtoSeconds === undefined
         ? [text('no RTO')]
         : exceeds
           ? [strong('⚠️ exceeds'), text(` by ${humanSeconds(c.totalRtoSeconds - c.rtoSeconds)}`)]
           : [text('✅ within')];
-    const chainText = c.chain.map((id) => serviceName(plan, id)).join(' → ');
+    const chainText = formatChain(c, (id) => serviceName(plan, id));
     return [
       cell(serviceName(plan, c.service)),
       [
         text(chainText),
         ...(c.unknownRto.length > 0
-          ? [text(` (no RTO: ${c.unknownRto.map((id) => serviceName(plan, id)).join(', ')})`)]
+          ? [
+              text(
+                ` (no RTO: ${c.unknownRto.map((id) => serviceName(plan, id)).join(', ')}${c.unknownRtoOmitted === undefined ? '' : ` and ${c.unknownRtoOmitted} more`})`,
+              ),
+            ]
           : []),
       ],
       [code(formatDuration(c.totalRtoSeconds))],
