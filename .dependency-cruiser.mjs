@@ -8,15 +8,16 @@
 //   stores/<kind>/   system/, plan/, errors.ts
 //   engines/         stores/, system/, plan/, errors.ts (pgBackRest is PostgreSQL's own engine and asks
 //                    the server through the postgres driver's client)
-//   orchestration    protect/, respond/, drill/, demo/, doctor/, metrics/: anything below, never cli/
-//   cli/             anything; only cli/ itself imports it (tests and testing/ helpers excepted)
+//   orchestration    protect/, respond/, drill/, demo/, doctor/, metrics/, probes/, incidents/,
+//                    notify/, statuspage/: anything below, never cli/ or server/
+//   cli/, server/    anything; only cli/ imports cli/ and server/ (tests and testing/ helpers excepted)
 //
 // Type-only imports (`import type`) count for the layers and for cycles: a type pulled from a higher
 // layer still couples the lower one to it, and two modules that need each other's types are read
 // as one concept split in two (TypeScript erasing the import changes how it runs, not how it reads).
 
-const orchestration = '^src/(protect|respond|drill|demo|doctor|metrics)/';
-const interfaces = '^src/cli/';
+const orchestration = '^src/(protect|respond|drill|demo|doctor|metrics|probes|incidents|notify|statuspage)/';
+const interfaces = '^src/(cli|server)/';
 const tests = ['[.]test[.]ts$', '(^|/)testing/'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -107,8 +108,15 @@ export default {
       comment:
         'The CLI is the outermost layer. Tests and testing/ helpers may drive it end to end ' +
         '(run-cli, a command module) because that is what they check.',
-      from: { path: '^src/', pathNot: ['^src/cli/', ...tests] },
+      from: { path: '^src/', pathNot: ['^src/(cli|server)/', ...tests] },
       to: { path: interfaces },
+    },
+    {
+      name: 'server-not-cli',
+      severity: 'error',
+      comment: 'The HTTP server calls the same use cases as the CLI, never the CLI itself.',
+      from: { path: '^src/server/' },
+      to: { path: '^src/cli/' },
     },
     {
       name: 'no-test-code-in-the-package',
