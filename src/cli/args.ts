@@ -136,9 +136,22 @@ export function helpText(
   const width = Math.min(28, Math.max(...described.map(([s]) => s.length)));
   const pad = ' '.repeat(width + 4);
   const lines = described.map(([s, help]) => {
-    // A long help text is written on several lines; each goes under the first.
-    const text = help.split('\n').join(`\n${pad}`);
+    // A long help text is wrapped; its lines go under the first.
+    const text = wrap(help.replace(/\s*\n\s*/g, ' ')).join(`\n${pad}`);
     return s.length > width ? `  ${s}\n${pad}${text}` : `  ${s.padEnd(width)}  ${text}`;
   });
   return `Usage: lifeboat ${command} ${usage.trimEnd()}\n\nOptions:\n${lines.join('\n')}\n`;
+}
+
+/** Lines of at most 76 characters, broken between words. */
+function wrap(line: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const word of line.split(' ')) {
+    if (current !== '' && current.length + 1 + word.length > 76) {
+      out.push(current);
+      current = word;
+    } else current = current === '' ? word : `${current} ${word}`;
+  }
+  return [...out, current];
 }

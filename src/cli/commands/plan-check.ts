@@ -10,7 +10,13 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const parsed = parseCommandArgs(
     'plan check',
     args,
-    { quiet: { type: 'boolean', short: 'q' } },
+    {
+      quiet: {
+        type: 'boolean',
+        short: 'q',
+        help: 'list the errors only, not the warnings (the summary still counts both)',
+      },
+    },
     '[--plan FILE] [--json] [--quiet]',
   );
   const file = planPath(parsed.string('plan') ?? parsed.positionals[0]);
