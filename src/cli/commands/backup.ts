@@ -30,10 +30,12 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     '[DATASET...] [--plan FILE] [--dry-run] [--configure-archiving] [--json]',
   );
   const json = parsed.flag('json');
+  const dryRun = parsed.flag('dry-run');
   return withPlan(parsed.string('plan'), async (context) => {
-    await reapLeftovers(json);
+    // Stopping what a killed command left running is a change: a dry run leaves it to the next real one.
+    if (!dryRun) await reapLeftovers(json);
     const backupPlan = planBackup(context.plan, parsed.positionals, (id) => context.repositoryOf(id));
-    if (parsed.flag('dry-run')) {
+    if (dryRun) {
       if (json) process.stdout.write(JSON.stringify(backupPlan, null, 2) + '\n');
       else {
         process.stdout.write(
