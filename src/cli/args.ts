@@ -47,6 +47,8 @@ export function parseCommandArgs(
   args: string[],
   options: Record<string, OptionSpec | PlainOption>,
   usage: string,
+  /** How many arguments besides options it takes at most. Default: any number. */
+  takes: { positionals?: number } = {},
 ): ParsedArgs {
   const all: Record<string, OptionSpec | PlainOption> = { ...options, ...commonOptions };
   let parsed: { values: ParsedArgs['values']; positionals: string[] };
@@ -58,6 +60,14 @@ export function parseCommandArgs(
   if (parsed.values.help) {
     process.stdout.write(helpText(command, usage, all));
     process.exit(0);
+  }
+  const most = takes.positionals ?? Infinity;
+  if (parsed.positionals.length > most) {
+    const extra = parsed.positionals.slice(most).map((p) => `'${p}'`);
+    throw new UsageError(
+      `${command}: unexpected argument${extra.length > 1 ? 's' : ''} ${extra.join(' ')}${most === 0 ? ` (${command} takes options only)` : ''}`,
+      { hint: `usage: lifeboat ${command} ${synopsis(usage)}` },
+    );
   }
   const numbers = new Map<string, number>();
   for (const [name, spec] of Object.entries(all)) {
@@ -140,7 +150,10 @@ export function helpText(
     const text = wrap(help.replace(/\s*\n\s*/g, ' ')).join(`\n${pad}`);
     return s.length > width ? `  ${s}\n${pad}${text}` : `  ${s.padEnd(width)}  ${text}`;
   });
-  return `Usage: lifeboat ${command} ${usage.trimEnd()}\n\nOptions:\n${lines.join('\n')}\n`;
+  // A command whose own options carry no help text explains them in its usage text; the list
+  // is then of the common options only, and must not read as all of them.
+  const complete = Object.values(all).every((spec) => 'help' in spec);
+  return `Usage: lifeboat ${command} ${usage.trimEnd()}\n\n${complete ? 'Options' : 'Common options'}:\n${lines.join('\n')}\n`;
 }
 
 /** Lines of at most 76 characters, broken between words. */

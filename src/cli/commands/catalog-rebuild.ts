@@ -29,6 +29,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       },
     },
     USAGE,
+    { positionals: 0 },
   );
   return withPlan(parsed.string('plan'), async (context) => {
     const into = parsed.string('into');

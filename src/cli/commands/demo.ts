@@ -42,6 +42,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       },
     },
     '[--dir DIR] [--keep] [--json] | --stop DIR',
+    { positionals: 0 },
   );
   const json = parsed.flag('json');
   const stopDir = parsed.string('stop');

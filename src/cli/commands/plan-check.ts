@@ -18,6 +18,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       },
     },
     '[--plan FILE] [--json] [--quiet]',
+    { positionals: 1 },
   );
   const file = planPath(parsed.string('plan') ?? parsed.positionals[0]);
   const { errors, warnings, loaded } = checkPlanFile(file);

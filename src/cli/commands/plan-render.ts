@@ -33,6 +33,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       },
     },
     USAGE,
+    { positionals: 1 },
   );
   const output = parsed.string('output');
   const format = chooseFormat(parsed.string('format'), output);

@@ -30,6 +30,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       },
     },
     USAGE,
+    { positionals: 0 },
   );
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {

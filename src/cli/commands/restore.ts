@@ -14,6 +14,9 @@ import {
   type RestorePlan,
   type RestoreResult,
 } from '../../protect/restore.js';
+import { parseTime } from '../../protect/recovery-points.js';
+import { parseLsn } from '../../engines/pgbackrest/lsn.js';
+import { checkRestorePointName, parseRecoveryTime } from '../../engines/pgbackrest/target.js';
 import { parseCommandArgs, type OptionSpecs, type ParsedArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { reapLeftovers } from '../reap-leftovers.js';
@@ -46,8 +49,9 @@ const options = {
     type: 'string',
     value: 'TIME',
     help:
-      'logical: the newest recovery point taken at or before TIME; physical: recover to TIME\n' +
-      '(ISO 8601, UTC when no zone is given). Default: the newest',
+      'logical: the newest recovery point taken at or before TIME (ISO 8601 or YYYY-MM-DD HH:MM,\n' +
+      'local time unless it ends with Z or +HH:MM); physical: recover to TIME (ISO 8601, UTC\n' +
+      'unless it ends with a zone). Default: the newest',
   },
   database: {
     type: 'string',
@@ -133,6 +137,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   return withPlan(parsed.string('plan'), async (context) => {
     const handle = context.handle(dataset);
     refuseInapplicable(parsed, dataset, handle.method);
+    checkPointOptions(parsed, handle.method);
     // Stopping what a killed command left running is a change: a dry run leaves it to the next real one.
     if (!dryRun) await reapLeftovers(json);
     if (protectionMethod(handle).restoreToPoint)
@@ -211,6 +216,27 @@ function refuseInapplicable(parsed: ParsedArgs, dataset: string, method: Protect
       `restore: --${name} does not apply to '${dataset}', a ${method === 'physical' ? 'physical (pgBackRest)' : 'logical'} dataset`,
       { hint: `${rule.instead}; lifeboat restore --help lists each option` },
     );
+  }
+}
+
+/**
+ * The recovery point options, read as the dataset's method reads them, before the state store,
+ * the repository or a server is asked: a time written wrong is a usage error naming its option.
+ */
+function checkPointOptions(parsed: ParsedArgs, method: ProtectionKind): void {
+  const readers: Record<string, (text: string) => unknown> =
+    method === 'physical'
+      ? { at: parseRecoveryTime, lsn: parseLsn, 'restore-point': checkRestorePointName }
+      : { at: parseTime };
+  for (const [name, read] of Object.entries(readers)) {
+    const value = parsed.string(name);
+    if (value === undefined) continue;
+    try {
+      read(value);
+    } catch (error) {
+      if (!(error instanceof UsageError) || error.message.includes(`--${name}`)) throw error;
+      throw new UsageError(`restore: --${name}: ${error.message}`, { hint: error.hint, cause: error });
+    }
   }
 }
 

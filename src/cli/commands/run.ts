@@ -48,6 +48,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       },
     },
     USAGE,
+    { positionals: 0 },
   );
   const tick = parsed.number('tick') ?? 5;
   const metricsOption = parsed.string('metrics');

@@ -21,7 +21,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
         type: 'pattern',
         value: 'SUBSET',
         // What restic check --read-data-subset reads: n/t, a percentage, or a size.
-        pattern: /^(\d+\/\d+|\d+(\.\d+)?%|\d+(\.\d+)?[KMGT])$/,
+        pattern: /^(\d+\/\d+|(100|\d{1,2}(\.\d+)?)%|\d+[KMGT])$/,
         takes: 'what restic check reads of the data: a percentage (5%), a part (1/5) or a size (500M)',
         help: "how much of the repository's data `restic check` reads back: 5%, 1/5 or 500M. Default: 5%",
       },
