@@ -139,14 +139,17 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     refuseInapplicable(parsed, dataset, handle.method);
     checkPointOptions(parsed, handle.method);
     // Stopping what a killed command left running is a change: a dry run leaves it to the next real one.
-    if (!dryRun) await reapLeftovers(json);
-    if (protectionMethod(handle).restoreToPoint)
+    const reap = () => (dryRun ? Promise.resolve() : reapLeftovers(json));
+    if (protectionMethod(handle).restoreToPoint) {
+      await reap();
       return (await import('./restore-physical.js')).restorePhysicalDataset(context, dataset, parsed);
+    }
     if (to === undefined) {
       throw new UsageError('restore: --to is required: where the data goes', {
         hint: 'a new database (--to postgres://HOST:PORT/NEWDB), a new directory (--to ./restored), or --to source --force',
       });
     }
+    await reap();
     const plan = await planRestore(context, {
       dataset,
       to,
