@@ -1,4 +1,6 @@
 /** The command table. Each entry loads its module only when that command runs. */
+import { closest } from '../plan/schema-walk.js';
+
 export interface CommandEntry {
   /** Words that name the command, e.g. `plan check`. */
   name: string;
@@ -142,17 +144,55 @@ export function findCommand(argv: string[]): { command: CommandEntry; rest: stri
   return undefined;
 }
 
+/** The first words shared by several commands (`plan`, `drill`, `standby`...). */
+export function commandGroups(): string[] {
+  const groups = commands.flatMap((c) => (c.name.includes(' ') ? [c.name.split(' ')[0]!] : []));
+  return [...new Set(groups)];
+}
+
+/** The commands of a group, for `lifeboat plan` and `lifeboat plan --help`. */
+export function groupUsageText(group: string): string {
+  const members = commands.filter((c) => c.name.startsWith(`${group} `));
+  return [
+    `Usage: lifeboat ${group} <${members.map((c) => c.name.slice(group.length + 1)).join('|')}> [options]`,
+    '',
+    'Commands:',
+    ...commandLines(members),
+    '',
+    `Run 'lifeboat ${group} <command> --help' for the options of one.`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * The command closest to what was typed (`snapshot` → `snapshots`, `plan chek` → `plan
+ * check`), tried on two words, then on one.
+ */
+export function suggestCommand(argv: string[]): string | undefined {
+  const names = commands.map((c) => c.name);
+  const [first = '', second] = argv;
+  if (second !== undefined && !second.startsWith('-')) {
+    const two = closest(`${first} ${second}`, names);
+    if (two) return two;
+  }
+  return closest(first, [...names.filter((n) => !n.includes(' ')), ...commandGroups()]);
+}
+
+function commandLines(list: CommandEntry[]): string[] {
+  const width = Math.max(...list.map((c) => c.name.length));
+  return list.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+}
+
 export function usageText(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
     'Usage: lifeboat <command> [options]',
     '',
     'Commands:',
-    ...lines,
+    ...commandLines(commands),
     '',
     'Common options: --plan FILE (default: ./lifeboat.yaml or $LIFEBOAT_PLAN), --json',
-    'Exit codes: 0 ok, 1 check failed, 2 usage or unreadable input, 3 environment, 4 refused.',
+    "Run 'lifeboat <command> --help' for the options of a command.",
+    'Exit codes: 0 ok, 1 check failed, 2 usage or unreadable input, 3 environment, 4 refused, 130 interrupted.',
     '',
   ].join('\n');
 }

@@ -4,7 +4,14 @@
  */
 import { ExitCode, LifeboatError } from '../errors.js';
 import type { CommandModule } from './command.js';
-import { commands, findCommand, usageText } from './commands.js';
+import {
+  commandGroups,
+  commands,
+  findCommand,
+  groupUsageText,
+  suggestCommand,
+  usageText,
+} from './commands.js';
 import { shutdownOwned } from './shutdown.js';
 import { terminateDescendants } from '../system/process.js';
 
@@ -20,9 +27,20 @@ async function main(argv: string[]): Promise<number> {
   }
   const found = findCommand(argv);
   if (!found) {
+    const group = commandGroups().find((g) => g === argv[0]);
+    // `lifeboat plan` names a group, not a command: its commands are the help it needs.
+    if (group && (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h' || argv[1] === 'help')) {
+      process.stdout.write(groupUsageText(group));
+      return argv.length === 1 ? ExitCode.usage : ExitCode.ok;
+    }
+    const typed = group ? argv.slice(0, 2).join(' ') : (argv[0] ?? '');
+    const suggestion = suggestCommand(argv);
     process.stderr.write(
-      `lifeboat: unknown command '${argv.slice(0, 2).join(' ')}'.\n` +
-        `Known commands: ${commands.map((c) => c.name).join(', ')}.\nRun 'lifeboat --help' for usage.\n`,
+      `lifeboat: unknown command '${typed}'.\n` +
+        (suggestion ? `Did you mean 'lifeboat ${suggestion}'?\n` : '') +
+        (group
+          ? groupUsageText(group)
+          : `Known commands: ${commands.map((c) => c.name).join(', ')}.\nRun 'lifeboat --help' for usage.\n`),
     );
     return ExitCode.usage;
   }

@@ -13,14 +13,29 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const parsed = parseCommandArgs(
     'backup',
     args,
-    { 'dry-run': { type: 'boolean', short: 'n' }, 'configure-archiving': { type: 'boolean' } },
+    {
+      'dry-run': {
+        type: 'boolean',
+        short: 'n',
+        help: 'print which datasets would be backed up, how and where; change nothing',
+      },
+      'configure-archiving': {
+        type: 'boolean',
+        help:
+          "physical datasets: write PostgreSQL's WAL archiving settings for pgBackRest with ALTER\n" +
+          'SYSTEM when they are missing (archive_mode takes effect at your next restart of the\n' +
+          'server). Default: refuse, naming the settings',
+      },
+    },
     '[DATASET...] [--plan FILE] [--dry-run] [--configure-archiving] [--json]',
   );
   const json = parsed.flag('json');
+  const dryRun = parsed.flag('dry-run');
   return withPlan(parsed.string('plan'), async (context) => {
-    await reapLeftovers(json);
+    // Stopping what a killed command left running is a change: a dry run leaves it to the next real one.
+    if (!dryRun) await reapLeftovers(json);
     const backupPlan = planBackup(context.plan, parsed.positionals, (id) => context.repositoryOf(id));
-    if (parsed.flag('dry-run')) {
+    if (dryRun) {
       if (json) process.stdout.write(JSON.stringify(backupPlan, null, 2) + '\n');
       else {
         process.stdout.write(

@@ -12,18 +12,24 @@ Reads every repository the plan backs up to (snapshots tagged lifeboat and this 
 organization), records each complete run the state store does not know (from its
 manifest: units, fingerprint, start and end times), and removes state records whose
 manifest snapshot is no longer in the repository. Verifications, failures and the audit
-log live only in the state store and cannot be rebuilt.
-
-  --dry-run, -n  print what would change; change nothing
-  --into FILE    write the records into a new state store FILE instead (the plan's own is
-                 not opened: for a damaged one); then move FILE into place as printed`;
+log live only in the state store and cannot be rebuilt.`;
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const parsed = parseCommandArgs(
     'catalog rebuild',
     args,
-    { 'dry-run': { type: 'boolean', short: 'n' }, into: { type: 'string' } },
+    {
+      'dry-run': { type: 'boolean', short: 'n', help: 'print what would change; change nothing' },
+      into: {
+        type: 'string',
+        value: 'NEW_FILE',
+        help:
+          "write the records into a new state store NEW_FILE instead (the plan's own is not\n" +
+          'opened: for a damaged one); then move it into place as printed',
+      },
+    },
     USAGE,
+    { positionals: 0 },
   );
   return withPlan(parsed.string('plan'), async (context) => {
     const into = parsed.string('into');

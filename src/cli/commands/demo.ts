@@ -25,8 +25,24 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const parsed = parseCommandArgs(
     'demo',
     args,
-    { keep: { type: 'boolean' }, dir: { type: 'string' }, stop: { type: 'string' } },
+    {
+      dir: {
+        type: 'string',
+        value: 'DIR',
+        help: 'where the throwaway servers, the plan and the repository go (they stay there). Default: a new temporary directory',
+      },
+      keep: {
+        type: 'boolean',
+        help: 'leave the throwaway servers running, to look around; --stop DIR stops them. Default: stopped at the end',
+      },
+      stop: {
+        type: 'string',
+        value: 'DIR',
+        help: 'stop the servers a demo run with --keep left running in DIR, and do nothing else',
+      },
+    },
     '[--dir DIR] [--keep] [--json] | --stop DIR',
+    { positionals: 0 },
   );
   const json = parsed.flag('json');
   const stopDir = parsed.string('stop');

@@ -13,7 +13,7 @@ import type { CommandContext } from '../command.js';
 import { useInstanceRecordsHome } from '../../system/instance-records.js';
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
-  const parsed = parseCommandArgs('doctor', args, {}, '[--plan FILE] [--json]');
+  const parsed = parseCommandArgs('doctor', args, {}, '[--plan FILE] [--json]', { positionals: 0 });
   const file = planPath(parsed.string('plan'));
   const loaded = existsSync(file) ? loadPlanFile(file) : undefined;
   // Where that plan's commands record their throwaway servers, for the check of leftovers.

@@ -15,7 +15,17 @@ export async function run(
   _context: CommandContext,
   out: { write(text: string): unknown } = process.stdout,
 ): Promise<number> {
-  const parsed = parseCommandArgs('drill pitr', args, { sandbox: { type: 'boolean' } }, USAGE);
+  const parsed = parseCommandArgs(
+    'drill pitr',
+    args,
+    {
+      sandbox: {
+        type: 'boolean',
+        help: 'run on a throwaway primary and repository made for the drill (required: the drill never touches a plan)',
+      },
+    },
+    USAGE,
+  );
   if (!parsed.flag('sandbox')) {
     throw new UsageError('drill pitr runs on a throwaway primary only: pass --sandbox', {
       hint: `usage: lifeboat drill pitr ${USAGE}`,

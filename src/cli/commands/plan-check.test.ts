@@ -380,10 +380,11 @@ describe('plan check on malformed plans', () => {
     assert.match(result.stderr, /is a directory/);
   });
 
-  test('an unknown option is a usage error', async () => {
+  test('an unknown option is a usage error that names the closest one', async () => {
     const result = await runCli(['plan', 'check', '--jsn']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /Unknown option '--jsn'/);
+    assert.match(result.stderr, /unknown option '--jsn'/);
+    assert.match(result.stderr, /did you mean --json\?/);
   });
 
   test('an unknown command lists the known ones', async () => {

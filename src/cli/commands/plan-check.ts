@@ -10,8 +10,15 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const parsed = parseCommandArgs(
     'plan check',
     args,
-    { quiet: { type: 'boolean', short: 'q' } },
+    {
+      quiet: {
+        type: 'boolean',
+        short: 'q',
+        help: 'list the errors only, not the warnings (the summary still counts both)',
+      },
+    },
     '[--plan FILE] [--json] [--quiet]',
+    { positionals: 1 },
   );
   const file = planPath(parsed.string('plan') ?? parsed.positionals[0]);
   const { errors, warnings, info, loaded } = checkPlanFile(file);

@@ -53,7 +53,7 @@ export function planGraph(plan: Plan): PlanGraph {
 }
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
-  const parsed = parseCommandArgs('plan graph', args, {}, '[--plan FILE] [--json]');
+  const parsed = parseCommandArgs('plan graph', args, {}, '[--plan FILE] [--json]', { positionals: 1 });
   const loaded = loadValidPlan(planPath(parsed.string('plan') ?? parsed.positionals[0]));
   const graph = planGraph(loaded.plan);
   if (parsed.flag('json')) {

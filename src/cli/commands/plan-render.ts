@@ -18,8 +18,22 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const parsed = parseCommandArgs(
     'plan render',
     args,
-    { format: { type: 'string', short: 'f' }, output: { type: 'string', short: 'o' } },
+    {
+      format: {
+        type: 'enum',
+        values: ['md', 'markdown', 'html'],
+        short: 'f',
+        help: 'the document format. Default: html when -o ends in .html, md otherwise',
+      },
+      output: {
+        type: 'string',
+        value: 'FILE',
+        short: 'o',
+        help: 'write the document to FILE (atomically). Default: stdout',
+      },
+    },
     USAGE,
+    { positionals: 1 },
   );
   const output = parsed.string('output');
   const format = chooseFormat(parsed.string('format'), output);

@@ -16,12 +16,22 @@ backup run: its units and manifest are kept or removed together. Buckets (daily,
 are in UTC. Also removes what interrupted runs left (the snapshots of runs without a
 complete manifest), at once when the state store records the run as failed, otherwise once
 they are a day old. Then prunes the repository's data and
-forgets the removed recovery points in the state store.
-
-  --dry-run, -n  print which runs would be kept or removed and why; change nothing`;
+forgets the removed recovery points in the state store.`;
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
-  const parsed = parseCommandArgs('prune', args, { 'dry-run': { type: 'boolean', short: 'n' } }, USAGE);
+  const parsed = parseCommandArgs(
+    'prune',
+    args,
+    {
+      'dry-run': {
+        type: 'boolean',
+        short: 'n',
+        help: 'print which runs would be kept or removed and why; change nothing',
+      },
+    },
+    USAGE,
+    { positionals: 0 },
+  );
   const json = parsed.flag('json');
   return withPlan(parsed.string('plan'), async (context) => {
     const abort = abortOnSignals();

@@ -12,7 +12,19 @@ import { withPlan } from '../open-plan.js';
 const USAGE = 'create NAME --dataset ID [--plan FILE] [--json]';
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
-  const parsed = parseCommandArgs('restore-point', args, { dataset: { type: 'string', short: 'd' } }, USAGE);
+  const parsed = parseCommandArgs(
+    'restore-point',
+    args,
+    {
+      dataset: {
+        type: 'string',
+        value: 'ID',
+        short: 'd',
+        help: 'the physical (pgBackRest) dataset whose primary records the point',
+      },
+    },
+    USAGE,
+  );
   // Registered as `restore-point create`, the word is gone; as `restore-point`, it is first.
   const positionals =
     parsed.positionals[0] === 'create' && parsed.positionals.length === 2

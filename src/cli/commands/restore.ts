@@ -5,7 +5,7 @@
  * was restored but not proven, 4 when refused.
  */
 import { ExitCode, UsageError } from '../../errors.js';
-import { protectionMethod } from '../../protect/methods/index.js';
+import { protectionMethod, type ProtectionKind } from '../../protect/methods/index.js';
 import {
   applyRestore,
   describeRestorePlan,
@@ -14,7 +14,10 @@ import {
   type RestorePlan,
   type RestoreResult,
 } from '../../protect/restore.js';
-import { parseCommandArgs } from '../args.js';
+import { parseTime } from '../../protect/recovery-points.js';
+import { parseLsn } from '../../engines/pgbackrest/lsn.js';
+import { checkRestorePointName, parseRecoveryTime } from '../../engines/pgbackrest/target.js';
+import { parseCommandArgs, type OptionSpecs, type ParsedArgs } from '../args.js';
 import type { CommandContext } from '../command.js';
 import { reapLeftovers } from '../reap-leftovers.js';
 import { confirmTyped } from '../confirm.js';
@@ -24,26 +27,98 @@ import { progressReporter } from '../progress.js';
 
 const usage =
   'DATASET --to TARGET [--snapshot ID | --at TIME] [--database SRC[=DEST]]... [--force] [--yes] [--dry-run] [--json] [--plan FILE]\n' +
-  '       physical (pgBackRest) datasets: DATASET [--to NEW_DATA_DIR] [--port N] [--at TIME | --lsn LSN | --restore-point NAME] [--force]';
+  '       physical (pgBackRest) datasets: DATASET [--to NEW_DATA_DIR] [--port N] [--at TIME | --lsn LSN | --restore-point NAME] [--force] [--yes] [--dry-run]';
+
+const options = {
+  to: {
+    type: 'string',
+    value: 'TARGET',
+    short: 't',
+    help:
+      'where the data goes: a new database (postgres://HOST:PORT/NEWDB), a new directory, or\n' +
+      '`source` (the live source, with --force). Physical datasets: the new data directory.\n' +
+      'Default (physical only): .lifeboat/restores/DATASET-TIME/data',
+  },
+  snapshot: {
+    type: 'string',
+    value: 'ID',
+    short: 's',
+    help: 'the recovery point to restore (a prefix of its snapshot id; logical datasets). Default: the newest whose last verification did not fail',
+  },
+  at: {
+    type: 'string',
+    value: 'TIME',
+    help:
+      'logical: the newest recovery point taken at or before TIME (ISO 8601 or YYYY-MM-DD HH:MM,\n' +
+      'local time unless it ends with Z or +HH:MM); physical: recover to TIME (ISO 8601, UTC\n' +
+      'unless it ends with a zone). Default: the newest',
+  },
+  database: {
+    type: 'string',
+    value: 'SRC[=DEST]',
+    multiple: true,
+    short: 'd',
+    help: 'restore only database SRC (as DEST); repeatable; PostgreSQL and MySQL logical datasets. Default: every database, same names',
+  },
+  force: {
+    type: 'boolean',
+    help:
+      'allow replacing existing data (a target that holds data, the live source; physical: a\n' +
+      'non-empty data directory, restored over with pgbackrest --delta), after a typed\n' +
+      'confirmation. Default: refused (exit 4)',
+  },
+  yes: {
+    type: 'boolean',
+    short: 'y',
+    help: 'confirm without typing, where --force asks (and without a terminal). Default: ask',
+  },
+  'dry-run': {
+    type: 'boolean',
+    short: 'n',
+    help: 'print the plan (recovery point, target, what would be replaced, the pgbackrest command); change nothing',
+  },
+  lsn: { type: 'string', value: 'LSN', help: 'physical: recover to this WAL position (e.g. 0/3000060)' },
+  'restore-point': {
+    type: 'string',
+    value: 'NAME',
+    help: 'physical: recover to a point made with `lifeboat restore-point create`',
+  },
+  port: {
+    type: 'port',
+    help: 'physical: the port the restored cluster listens on. Default: a free one',
+  },
+} as const satisfies OptionSpecs;
+
+/**
+ * The options each way of restoring takes; any other is refused rather than ignored. A
+ * logical restore picks a recovery point into a target; a physical one replays WAL to a point
+ * into a new cluster.
+ */
+const onlyFor: Record<string, { method: ProtectionKind; instead: string }> = {
+  snapshot: {
+    method: 'logical',
+    instead: 'a physical dataset recovers to a point in time: --at TIME, --lsn LSN or --restore-point NAME',
+  },
+  database: {
+    method: 'logical',
+    instead: 'a physical dataset restores the whole cluster into a new data directory (--to DIR)',
+  },
+  lsn: {
+    method: 'physical',
+    instead: 'a logical dataset restores a recovery point: --snapshot ID or --at TIME',
+  },
+  'restore-point': {
+    method: 'physical',
+    instead: 'a logical dataset restores a recovery point: --snapshot ID or --at TIME',
+  },
+  port: {
+    method: 'physical',
+    instead: 'a logical dataset restores into the server --to names (its URL carries the port)',
+  },
+};
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
-  const parsed = parseCommandArgs(
-    'restore',
-    args,
-    {
-      to: { type: 'string', short: 't' },
-      snapshot: { type: 'string', short: 's' },
-      at: { type: 'string' },
-      database: { type: 'string', multiple: true, short: 'd' },
-      force: { type: 'boolean' },
-      yes: { type: 'boolean', short: 'y' },
-      'dry-run': { type: 'boolean', short: 'n' },
-      lsn: { type: 'string' },
-      'restore-point': { type: 'string' },
-      port: { type: 'string' },
-    },
-    usage,
-  );
+  const parsed = parseCommandArgs('restore', args, options, usage);
   const json = parsed.flag('json');
   const [dataset, ...extra] = parsed.positionals;
   if (dataset === undefined || extra.length > 0) {
@@ -58,15 +133,23 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   }
   const to = parsed.string('to');
   const databases = (parsed.values.database as string[] | undefined) ?? [];
+  const dryRun = parsed.flag('dry-run');
   return withPlan(parsed.string('plan'), async (context) => {
-    await reapLeftovers(json);
-    if (protectionMethod(context.handle(dataset)).restoreToPoint)
+    const handle = context.handle(dataset);
+    refuseInapplicable(parsed, dataset, handle.method);
+    checkPointOptions(parsed, handle.method);
+    // Stopping what a killed command left running is a change: a dry run leaves it to the next real one.
+    const reap = () => (dryRun ? Promise.resolve() : reapLeftovers(json));
+    if (protectionMethod(handle).restoreToPoint) {
+      await reap();
       return (await import('./restore-physical.js')).restorePhysicalDataset(context, dataset, parsed);
+    }
     if (to === undefined) {
       throw new UsageError('restore: --to is required: where the data goes', {
         hint: 'a new database (--to postgres://HOST:PORT/NEWDB), a new directory (--to ./restored), or --to source --force',
       });
     }
+    await reap();
     const plan = await planRestore(context, {
       dataset,
       to,
@@ -74,7 +157,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       ...(parsed.string('snapshot') !== undefined ? { snapshot: parsed.string('snapshot')! } : {}),
       ...(parsed.string('at') !== undefined ? { at: parsed.string('at')! } : {}),
     });
-    if (parsed.flag('dry-run')) {
+    if (dryRun) {
       if (json)
         process.stdout.write(
           JSON.stringify({ dryRun: true, plan: describeRestorePlan(plan) }, null, 2) + '\n',
@@ -127,6 +210,37 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     }
     return ExitCode.ok;
   });
+}
+
+function refuseInapplicable(parsed: ParsedArgs, dataset: string, method: ProtectionKind): void {
+  for (const [name, rule] of Object.entries(onlyFor)) {
+    if (rule.method === method || !parsed.given(name)) continue;
+    throw new UsageError(
+      `restore: --${name} does not apply to '${dataset}', a ${method === 'physical' ? 'physical (pgBackRest)' : 'logical'} dataset`,
+      { hint: `${rule.instead}; lifeboat restore --help lists each option` },
+    );
+  }
+}
+
+/**
+ * The recovery point options, read as the dataset's method reads them, before the state store,
+ * the repository or a server is asked: a time written wrong is a usage error naming its option.
+ */
+function checkPointOptions(parsed: ParsedArgs, method: ProtectionKind): void {
+  const readers: Record<string, (text: string) => unknown> =
+    method === 'physical'
+      ? { at: parseRecoveryTime, lsn: parseLsn, 'restore-point': checkRestorePointName }
+      : { at: parseTime };
+  for (const [name, read] of Object.entries(readers)) {
+    const value = parsed.string(name);
+    if (value === undefined) continue;
+    try {
+      read(value);
+    } catch (error) {
+      if (!(error instanceof UsageError) || error.message.includes(`--${name}`)) throw error;
+      throw new UsageError(`restore: --${name}: ${error.message}`, { hint: error.hint, cause: error });
+    }
+  }
 }
 
 function pointLine(plan: RestorePlan): string {

@@ -1,5 +1,5 @@
 /** lifeboat run [--once]: the foreground scheduler (back up, verify and prune at the plan's cadence). */
-import { ExitCode, UsageError } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 import { serveRunMetrics } from '../../metrics/run-metrics.js';
 import { schedulerCounters } from '../../metrics/scheduler-metrics.js';
 import { parseListenAddress, type MetricsServer } from '../../metrics/server.js';
@@ -22,26 +22,35 @@ SIGINT or SIGTERM stops it: no new work starts, a running backup is aborted and 
 interrupted, a verification or prune in progress finishes; exit 0.
 One scheduler per plan and state store: a second one exits 4, naming the host and pid of the
 first. The first holds a lease in the state store, renewed while it runs; if it dies, the
-lease is free at once on the same host, and after a minute from another.
-
-  --once              run what is due now, each piece at most once, then exit (1 if any failed)
-  --tick SECONDS      how often to look at what is due. Default: 5
-  --metrics HOST:PORT serve Prometheus metrics at http://HOST:PORT/metrics (the status of
-                      every dataset, computed on a scrape and kept 10s, and the scheduler's
-                      counters) and /healthz, until the scheduler stops; e.g. 127.0.0.1:9187,
-                      port 0 picks a free one. Default: none`;
+lease is free at once on the same host, and after a minute from another.`;
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const parsed = parseCommandArgs(
     'run',
     args,
-    { once: { type: 'boolean' }, tick: { type: 'string' }, metrics: { type: 'string' } },
+    {
+      once: {
+        type: 'boolean',
+        help: 'run what is due now, each piece at most once, then exit (1 if any failed)',
+      },
+      tick: {
+        type: 'duration',
+        value: 'SECONDS',
+        help: 'how often to look at what is due (seconds, or 30s, 1m). Default: 5',
+      },
+      metrics: {
+        type: 'string',
+        value: 'HOST:PORT',
+        help:
+          'serve Prometheus metrics at http://HOST:PORT/metrics (the status of every dataset,\n' +
+          "computed on a scrape and kept 10s, and the scheduler's counters) and /healthz, until\n" +
+          'the scheduler stops; e.g. 127.0.0.1:9187, port 0 picks a free one. Default: none',
+      },
+    },
     USAGE,
+    { positionals: 0 },
   );
-  const tick = Number(parsed.string('tick') ?? 5);
-  if (!Number.isFinite(tick) || tick <= 0) {
-    throw new UsageError(`run: --tick must be a positive number of seconds, not ${parsed.string('tick')}`);
-  }
+  const tick = parsed.number('tick') ?? 5;
   const metricsOption = parsed.string('metrics');
   const listen = metricsOption === undefined ? undefined : parseListenAddress(metricsOption);
   const json = parsed.flag('json');

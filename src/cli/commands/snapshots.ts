@@ -11,14 +11,27 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const parsed = parseCommandArgs(
     'snapshots',
     args,
-    { all: { type: 'boolean', short: 'a' }, limit: { type: 'string' } },
+    {
+      all: {
+        type: 'boolean',
+        short: 'a',
+        help: 'also failed and interrupted runs. Default: complete recovery points only',
+      },
+      limit: {
+        type: 'integer',
+        value: 'N',
+        min: 1,
+        max: 100_000,
+        help: 'at most N runs per dataset, newest first. Default: 20',
+      },
+    },
     '[DATASET] [--all] [--limit N] [--plan FILE] [--json]',
   );
   return withPlan(parsed.string('plan'), async (context) => {
     const ids = parsed.positionals.length > 0 ? parsed.positionals : Object.keys(context.plan.datasets ?? {});
     for (const id of ids) context.dataset(id);
     const state = await context.state();
-    const limit = Number(parsed.string('limit') ?? 20);
+    const limit = parsed.number('limit') ?? 20;
     const rows = [];
     for (const id of ids) {
       // A run a crash left pending or half-pruned is shown as what the repository says it is.

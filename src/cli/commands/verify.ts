@@ -16,7 +16,16 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const parsed = parseCommandArgs(
     'verify',
     args,
-    { 'read-data-subset': { type: 'string' } },
+    {
+      'read-data-subset': {
+        type: 'pattern',
+        value: 'SUBSET',
+        // What restic check --read-data-subset reads: n/t, a percentage, or a size.
+        pattern: /^(\d+\/\d+|(100|\d{1,2}(\.\d+)?)%|\d+[KMGT])$/,
+        takes: 'what restic check reads of the data: a percentage (5%), a part (1/5) or a size (500M)',
+        help: "how much of the repository's data `restic check` reads back: 5%, 1/5 or 500M. Default: 5%",
+      },
+    },
     '[DATASET...] [--read-data-subset 5%] [--plan FILE] [--json]',
   );
   const json = parsed.flag('json');

@@ -6,14 +6,19 @@
  */
 import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { coerceError, EnvironmentError } from '../../../errors.js';
+import { coerceError, EnvironmentError, RefusedError } from '../../../errors.js';
 import { actor } from '../../audit.js';
 import { describeError } from '../../../errors.js';
 import type { ProtectContext } from '../../context.js';
 import { freePort } from '../../../system/free-port.js';
-import type { OsUser } from '../../../system/instance.js';
+import { makeTempDir, removeDir, type OsUser } from '../../../system/instance.js';
 import { findPostgresBinDir } from '../../../stores/postgres/sandbox.js';
-import { preparePhysicalDataset, type PhysicalDataset } from './dataset.js';
+import {
+  openPhysicalDataset,
+  preparePhysicalDataset,
+  readableTarget,
+  type PhysicalDataset,
+} from './dataset.js';
 import { checkReachable, ensureOwnedDir, writeOwnedFile } from '../../../engines/pgbackrest/files.js';
 import {
   postmasterAlive,
@@ -27,7 +32,8 @@ import {
   type TargetDirState,
 } from '../../../engines/pgbackrest/restore-plan.js';
 import { findRestorePointLsn } from './restore-point.js';
-import { pgbackrestInfo, runPgbackrest } from '../../../engines/pgbackrest/runner.js';
+import { pgbackrestInfo, runPgbackrest, type PgbackrestTarget } from '../../../engines/pgbackrest/runner.js';
+import type { StanzaInfo } from '../../../engines/pgbackrest/info.js';
 import { parseRecoveryTarget } from '../../../engines/pgbackrest/target.js';
 
 export interface RestorePhysicalOptions {
@@ -42,6 +48,11 @@ export interface RestorePhysicalOptions {
   toPort?: number;
   /** Restore over a non-empty directory with `--delta`. Default: false (refused). */
   force?: boolean;
+  /**
+   * Asked before a `--delta` restore writes over a non-empty directory; throws a
+   * RefusedError to refuse (audited as refused). Default: none (`force` is the consent).
+   */
+  confirm?: (plan: PhysicalRestorePlan) => Promise<void>;
   /** How long recovery may take before Lifeboat stops waiting. Default: 3600 s. */
   timeoutSeconds?: number;
   actor?: string;
@@ -66,14 +77,80 @@ export interface RestorePhysicalResult {
   logFile: string;
 }
 
-/** Reads the repository and the target directory, and decides; changes nothing. */
+/**
+ * Reads the repository and the target directory, and decides. It writes pgBackRest's
+ * configuration for the restore that follows (`preparePhysicalDataset`); `previewRestorePhysical`
+ * is the same decision with nothing written.
+ */
 export async function planRestorePhysical(
   context: ProtectContext,
   options: RestorePhysicalOptions,
 ): Promise<{ plan: PhysicalRestorePlan; dataset: PhysicalDataset; pgVersion: string | undefined }> {
-  const target = parseRecoveryTarget(options);
+  parseRecoveryTarget(options);
   const dataset = await preparePhysicalDataset(context, options.dataset, { requireServer: false });
-  const info = await pgbackrestInfo(dataset.target);
+  return decide(context, options, dataset, await pgbackrestInfo(dataset.target));
+}
+
+/** What `--dry-run` shows: the plan, and the pgbackrest command line a restore would run. */
+export interface PhysicalRestorePreview {
+  plan: PhysicalRestorePlan;
+  /** The backup's PostgreSQL major version, whose binaries would start the copy. */
+  pgVersion: string | undefined;
+  /** `pgbackrest --config=... --stanza=... restore ...`, as the restore would run it. */
+  command: string[];
+  /** No --port given: the port is the one free now, chosen again at restore time. */
+  portChosen: boolean;
+}
+
+/**
+ * The restore's plan, deciding exactly as `restorePhysical` would, without writing anything:
+ * pgBackRest reads its configuration from the file an earlier command wrote, or, on a host
+ * that never ran one (the primary lost with it), from a temporary copy removed afterwards.
+ */
+export async function previewRestorePhysical(
+  context: ProtectContext,
+  options: RestorePhysicalOptions,
+): Promise<PhysicalRestorePreview> {
+  parseRecoveryTarget(options);
+  const dataset = await openPhysicalDataset(context, options.dataset, { requireServer: false });
+  const info = await withReadableConfig(dataset, (target) => pgbackrestInfo(target));
+  const { plan, pgVersion } = await decide(context, options, dataset, info);
+  return {
+    plan,
+    pgVersion,
+    command: [
+      dataset.target.bin,
+      `--config=${dataset.target.configPath}`,
+      `--stanza=${dataset.target.stanza}`,
+      ...plan.options,
+      'restore',
+    ],
+    portChosen: options.toPort === undefined,
+  };
+}
+
+async function withReadableConfig<T>(
+  dataset: PhysicalDataset,
+  read: (target: PgbackrestTarget) => Promise<T>,
+): Promise<T> {
+  if (existsSync(dataset.config.path)) return read(readableTarget(dataset));
+  const dir = makeTempDir('pgbackrest-preview', dataset.target.user);
+  try {
+    const configPath = join(dir, 'pgbackrest.conf');
+    writeOwnedFile(configPath, dataset.configText, dataset.target.user);
+    return await read({ ...dataset.target, configPath, cwd: dir });
+  } finally {
+    removeDir(dir);
+  }
+}
+
+async function decide(
+  context: ProtectContext,
+  options: RestorePhysicalOptions,
+  dataset: PhysicalDataset,
+  info: StanzaInfo,
+): Promise<{ plan: PhysicalRestorePlan; dataset: PhysicalDataset; pgVersion: string | undefined }> {
+  const target = parseRecoveryTarget(options);
   const toDataDir = resolve(options.toDataDir ?? defaultRestoreDir(context.homeDir, options.dataset));
   const plan = planPhysicalRestore({
     dataset: options.dataset,
@@ -104,7 +181,12 @@ export async function applyRestorePhysical(
   context: ProtectContext,
   dataset: PhysicalDataset,
   plan: PhysicalRestorePlan,
-  options: { timeoutSeconds?: number; actor?: string; pgVersion?: string | undefined },
+  options: {
+    timeoutSeconds?: number;
+    actor?: string;
+    pgVersion?: string | undefined;
+    confirm?: (plan: PhysicalRestorePlan) => Promise<void>;
+  },
 ): Promise<RestorePhysicalResult> {
   const started = Date.now();
   const user = dataset.target.user;
@@ -124,6 +206,14 @@ export async function applyRestorePhysical(
         ...details,
       },
     });
+  if (plan.delta && options.confirm) {
+    try {
+      await options.confirm(plan);
+    } catch (cause) {
+      if (cause instanceof RefusedError) await audit('refused', { reason: cause.message });
+      throw cause;
+    }
+  }
   try {
     ensureOwnedDir(dirname(plan.toDataDir), user, { takeExisting: false });
     // PostgreSQL refuses a data directory that others can read.
