@@ -39,7 +39,11 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       sandbox: { type: 'boolean' },
       sync: { type: 'boolean' },
       async: { type: 'boolean' },
-      fault: { type: 'string' },
+      fault: {
+        type: 'enum',
+        values: faults,
+        help: `the fault: ${sandboxFaults.join(', ')} with --sandbox; ${['crash', ...handoverFaults].join(', ')} on a dataset. Default: crash`,
+      },
       runs: { type: 'string' },
       'restart-in-place': { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
