@@ -33,10 +33,33 @@ export async function runHandoverCommand(mode: FailoverMode, args: string[]): Pr
     mode,
     args,
     {
-      standby: { type: 'string' },
-      yes: { type: 'boolean', short: 'y' },
-      'dry-run': { type: 'boolean', short: 'n' },
-      ...(mode === 'failover' ? { force: { type: 'boolean' }, 'accept-loss': { type: 'boolean' } } : {}),
+      standby: {
+        type: 'string',
+        value: 'NAME',
+        help: 'the standby to promote. Default: the synchronous one, else the least behind',
+      },
+      yes: {
+        type: 'boolean',
+        short: 'y',
+        help: 'confirm without the typed prompt (needed without a terminal)',
+      },
+      'dry-run': {
+        type: 'boolean',
+        short: 'n',
+        help: 'show the plan, the lag against the RPO and any reason it would refuse; change nothing',
+      },
+      ...(mode === 'failover'
+        ? {
+            force: {
+              type: 'boolean',
+              help: 'fail over although the primary still answers (it is fenced first); implies --accept-loss',
+            },
+            'accept-loss': {
+              type: 'boolean',
+              help: 'promote although the standby may miss more writes than the RPO allows, or its lag cannot be measured',
+            },
+          }
+        : {}),
     } as const,
     usages[mode],
   );

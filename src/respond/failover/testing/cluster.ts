@@ -68,7 +68,8 @@ export async function startTestCluster(
 
 export interface TestWriter {
   /** Acknowledged ids with the port of the server that acknowledged each. */
-  acks: { id: number; port: number }[];
+  /** Each acknowledged write: its id, the port of the server that took it, when (epoch ms). */
+  acks: { id: number; port: number; at: number }[];
   stop(): Promise<void>;
 }
 
@@ -91,7 +92,7 @@ export function startTestWriter(url: string): TestWriter {
           'INSERT INTO writes VALUES ($1) RETURNING inet_server_port() AS p',
           [next],
         );
-        acks.push({ id: next, port: Number(result.rows[0].p) });
+        acks.push({ id: next, port: Number(result.rows[0].p), at: Date.now() });
       } catch {
         if (client) dropClient(client);
         client = undefined;
