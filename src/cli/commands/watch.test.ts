@@ -19,7 +19,13 @@ import { FENCED_NOTE } from '../../respond/failover/read-only-hold.js';
 import { applyRejoin, observeRejoin, planRejoin } from '../../respond/failover/rejoin.js';
 import { isRunning } from '../../respond/failover/server.js';
 import { livePostmasterPid } from '../../system/process.js';
-import { startTestCluster, writeOnce, type TestCluster } from '../../respond/failover/testing/cluster.js';
+import {
+  missingIds,
+  startTestCluster,
+  startTestWriter,
+  writeOnce,
+  type TestCluster,
+} from '../../respond/failover/testing/cluster.js';
 import { BIN } from '../testing/run-cli.js';
 import { writeTestPlan, type TestPlan } from '../testing/failover.js';
 
@@ -261,8 +267,29 @@ describe('lifeboat watch', () => {
     try {
       await watcher.next('watching');
       for (let id = 1; id <= 5; id++) await writeThroughBouncer(cluster, id);
+      // A ledger of every write acknowledged through pgbouncer while the switchover runs.
+      const writer = startTestWriter(cluster.bouncer!.url, 1000);
+      await pollUntil(async () => writer.acks.length > 50, 30_000, 'the writer got going');
       const { run } = await plan.json(['switchover', 'users', '--yes']);
       assert.equal(run.code, 0, run.stderr);
+      const newPort = cluster.standby.instance.port;
+      await pollUntil(
+        async () => writer.acks.some((a) => a.port === newPort),
+        30_000,
+        'a write on the new primary',
+      );
+      await writer.stop();
+      assert.deepEqual(
+        await missingIds(cluster.standby.server.url, writer.acks),
+        [],
+        'no acknowledged write lost',
+      );
+      const firstNew = writer.acks.findIndex((a) => a.port === newPort);
+      assert.deepEqual(
+        writer.acks.slice(firstNew).filter((a) => a.port !== newPort),
+        [],
+        'no write taken by the old primary once the new one took one',
+      );
       const paused = await watcher.next('paused');
       assert.equal(paused.by, 'lifeboat switchover');
       assert.equal(paused.mode, 'switchover');

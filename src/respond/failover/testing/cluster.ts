@@ -74,12 +74,13 @@ export interface TestWriter {
 }
 
 /** Inserts increasing ids into `writes` through `url`, reconnecting after errors. */
-export function startTestWriter(url: string): TestWriter {
+/** Writes ids from `firstId` up, one at a time, recording each acknowledgement. */
+export function startTestWriter(url: string, firstId = 1): TestWriter {
   const acks: TestWriter['acks'] = [];
   let stopped = false;
   let client: pg.Client | undefined;
   const loop = (async () => {
-    let id = 0;
+    let id = firstId - 1;
     while (!stopped) {
       try {
         if (!client) {
