@@ -103,6 +103,22 @@ describe('lifeboat plan render', () => {
     assert.match(stderr, /lifeboat plan check/);
   });
 
+  test('a plan with rule errors: refused (exit 1), or with --force rendered with the errors at its head', () => {
+    const broken = planFile('broken.yaml', PLAN.replace('depends_on: [db]', 'depends_on: [dbb]'));
+    const refused = lifeboat('plan', 'render', '--plan', broken);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr, /broken\.yaml:\d+:\d+: .*'dbb' is not declared/);
+    assert.match(refused.stderr, /--force/);
+    const forced = lifeboat('plan', 'render', '--plan', broken, '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    const head = forced.stdout.slice(0, forced.stdout.indexOf('## '));
+    assert.match(head, /This plan has 1 error/);
+    assert.match(head, /line \d+: .*'dbb' is not declared/);
+    const html = lifeboat('plan', 'render', '--plan', broken, '--force', '--format', 'html');
+    assert.match(html.stdout, /This plan has 1 error/);
+  });
+
   test('usage mistakes exit 2', () => {
     assert.equal(lifeboat('plan', 'render', '--plan', file, '--format', 'pdf').code, 2);
     assert.equal(lifeboat('plan', 'render', '--plan', join(dir, 'missing.yaml')).code, 2);

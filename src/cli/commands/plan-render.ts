@@ -1,6 +1,7 @@
 /** lifeboat plan render: the human-readable DR document, regenerated from the plan (Markdown or HTML). */
 import { resolve } from 'node:path';
 import { ExitCode, PlanInvalidError, UsageError } from '../../errors.js';
+import { checkLoadedPlan } from '../../plan/check.js';
 import { loadPlanFile, planPath, type LoadedPlan } from '../../plan/load.js';
 import { renderHtml } from '../../plan/render/html.js';
 import { renderMarkdown } from '../../plan/render/markdown.js';
@@ -10,7 +11,7 @@ import type { CommandContext } from '../command.js';
 import { displayPath } from '../findings-output.js';
 import { writeFileAtomically } from '../write-file.js';
 
-const USAGE = '[--plan FILE] [--format md|html] [-o FILE] [--json]';
+const USAGE = '[--plan FILE] [--format md|html] [-o FILE] [--force] [--json]';
 
 type Format = 'md' | 'html';
 
@@ -31,6 +32,10 @@ export async function run(args: string[], _context: CommandContext): Promise<num
         short: 'o',
         help: 'write the document to FILE (atomically). Default: stdout',
       },
+      force: {
+        type: 'boolean',
+        help: 'render a plan that has errors, listed at the head of the document. Default: refuse (exit 1)',
+      },
     },
     USAGE,
     { positionals: 1 },
@@ -38,8 +43,26 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const output = parsed.string('output');
   const format = chooseFormat(parsed.string('format'), output);
   const loaded = loadValidPlan(planPath(parsed.string('plan') ?? parsed.positionals[0]));
-
-  const input = { plan: loaded.plan, contentHash: loaded.contentHash, file: loaded.file };
+  // A document is what people follow at 3 a.m.: one of a plan with errors is refused, or says so.
+  const { errors } = checkLoadedPlan(loaded);
+  if (errors.length > 0 && !parsed.flag('force')) {
+    for (const finding of errors)
+      process.stderr.write(
+        `${displayPath(loaded.file)}:${finding.line ?? 1}:${finding.column ?? 1}: ${finding.message}\n`,
+      );
+    throw new PlanInvalidError(
+      `${displayPath(loaded.file)} has ${errors.length} error${errors.length === 1 ? '' : 's'}: no document rendered`,
+      {
+        hint: `fix them (lifeboat plan check --plan ${displayPath(loaded.file)}), or render anyway with --force: the errors then head the document`,
+      },
+    );
+  }
+  const input = {
+    plan: loaded.plan,
+    contentHash: loaded.contentHash,
+    file: loaded.file,
+    ...(errors.length > 0 ? { errors: errors.map((e) => ({ message: e.message, line: e.line })) } : {}),
+  };
   const document = format === 'html' ? renderHtml(input) : renderMarkdown(input);
   const bytes = Buffer.byteLength(document);
 

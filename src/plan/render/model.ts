@@ -15,6 +15,11 @@ export interface RenderInput {
   /** sha256 of the plan file, hex. */
   contentHash: string;
   file: string;
+  /**
+   * The errors `plan check` finds, when the document is rendered in spite of them (`plan
+   * render --force`): they head the document, so that nobody takes it for a sound plan.
+   */
+  errors?: { message: string; line?: number | undefined }[];
 }
 
 export type Inline =
