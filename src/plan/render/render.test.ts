@@ -320,3 +320,28 @@ status_page: { url: "javascript:alert(1)" }
     assert.ok(mermaid.includes('svc_web -.-&gt; svc_ai'));
   });
 });
+
+describe('conditional steps', () => {
+  test("a step's `when` is rendered with it, never as an unconditional command", () => {
+    const input = load(`
+version: 1
+organization: Acme
+runbooks:
+  tidy:
+    name: Tidy up
+    steps:
+      - name: Delete the broken volume
+        when: if the restore into the new volume was verified
+        run: kubectl delete pvc data-old -n prod
+`);
+    const md = renderMarkdown(input);
+    assert.match(
+      md,
+      /\*\*Condition:\*\* if the restore into the new volume was verified — \*\*Delete the broken volume\*\*/,
+    );
+    assert.match(
+      renderHtml(input),
+      /<strong>Condition:<\/strong> if the restore into the new volume was verified — <strong>Delete the broken volume<\/strong>/,
+    );
+  });
+});

@@ -61,12 +61,15 @@ export function stepList(plan: Plan, steps: Step[]): Block {
 
 function stepItem(plan: Plan, step: Step): ListItem {
   const action = describeAction(plan, step);
-  const content: Inline[] =
-    step.name !== undefined
+  const content: Inline[] = [
+    // A conditional step read as unconditional is how a tidy-up deletes what it should not.
+    ...(step.when === undefined ? [] : [strong('Condition:'), text(` ${step.when} — `)]),
+    ...(step.name !== undefined
       ? [strong(step.name), ...(action.inline.length > 0 ? [text(': '), ...action.inline] : [])]
       : action.inline.length > 0
         ? action.inline
-        : [text(step.description ?? 'Step')];
+        : [text(step.description ?? 'Step')]),
+  ];
   const meta = [
     step.owner === undefined ? undefined : `owner: ${partyName(plan, step.owner)}`,
     step.timeout === undefined ? undefined : `time limit ${humanDuration(step.timeout)}`,
