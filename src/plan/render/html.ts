@@ -16,7 +16,7 @@ export function renderHtml(loaded: RenderInput): string {
 const STYLE = `
   :root { color-scheme: light dark; --muted: #6b7280; --line: #d1d5db; --note: #f3f4f6; }
   @media (prefers-color-scheme: dark) { :root { --line: #374151; --note: #1f2937; } }
-  body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", sans-serif, "Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
+  body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
   h1 { font-size: 2rem; border-bottom: 2px solid var(--line); padding-bottom: .3rem; }
   h2 { margin-top: 2.5rem; border-bottom: 1px solid var(--line); padding-bottom: .2rem; }
   table { border-collapse: collapse; margin: 1rem 0; width: 100%; font-size: .95rem; }

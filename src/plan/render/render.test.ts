@@ -158,9 +158,9 @@ describe('renderMarkdown', () => {
     assert.ok(md.includes('### Scenario 2: API Timeout'));
     assert.ok(md.includes('| Scenario | Automatic | Approval | Full DR |'));
     assert.ok(
-      md.includes('| [Database Corruption/Loss](#scenario-1-database-corruptionloss) | - | ✅ | ✅ |'),
+      md.includes('| [Database Corruption/Loss](#scenario-1-database-corruptionloss) | - | ✓ | ✓ |'),
     );
-    assert.ok(md.includes('| [API Timeout](#scenario-2-api-timeout) | ✅ | - | - |'));
+    assert.ok(md.includes('| [API Timeout](#scenario-2-api-timeout) | ✓ | - | - |'));
   });
 
   test('runbooks: phases with time boxes, numbered steps, commands in bash blocks, checklists', () => {
@@ -180,8 +180,8 @@ describe('renderMarkdown', () => {
 
   test('the stakeholder matrix has one column per checkpoint, in time order', () => {
     assert.ok(md.includes('| Stakeholder | Immediate | 15 minutes | 1 hour | Resolution |'));
-    assert.ok(md.includes('| CEO/CTO | ✅ | - | ✅ | ✅ |'));
-    assert.ok(md.includes('| Development Team | - | ✅ | - | ✅ |'));
+    assert.ok(md.includes('| CEO/CTO | ✓ | - | ✓ | ✓ |'));
+    assert.ok(md.includes('| Development Team | - | ✓ | - | ✓ |'));
     assert.ok(md.includes('#### Primary Channels\n\n- **Slack**: #incident-response'));
     assert.ok(md.includes('#### Backup Channels\n\n- **WhatsApp**: Emergency group'));
   });
@@ -227,10 +227,10 @@ describe('renderMarkdown', () => {
     );
     assert.ok(
       md.includes(
-        '| API Gateway | API Gateway → Redis \\| cache | `5h` | `2h` | **⚠️ exceeds** by 3 hours |',
+        '| API Gateway | API Gateway → Redis \\| cache | `5h` | `2h` | **EXCEEDS** by 3 hours |',
       ),
     );
-    assert.ok(md.includes('| PostgreSQL | PostgreSQL | `1h` | `1h` | ✅ within |'));
+    assert.ok(md.includes('| PostgreSQL | PostgreSQL | `1h` | `1h` | within |'));
   });
 
   test('feature flags', () => {
@@ -264,7 +264,7 @@ scenarios:
     );
     assert.ok(!md2.includes('<img'));
     assert.ok(md2.includes('&lt;img src=x onerror=alert(1)>'));
-    assert.ok(md2.includes('| [a \\| b](#scenario-1-a--b) | ✅ | - | - |'));
+    assert.ok(md2.includes('| [a \\| b](#scenario-1-a--b) | ✓ | - | - |'));
     assert.ok(md2.includes('- **Impact**: line one\n  line two'));
   });
 });

@@ -105,7 +105,7 @@ function matrixBlocks(plan: Plan): Block[] {
         ['Stakeholder', ...ordered.map(([, at]) => checkpointLabel(at))],
         stakeholders.map(([id, s]) => {
           const due = new Set((s.notify_at ?? []).map(checkpointOrder));
-          return [cell(s.name ?? id), ...ordered.map(([key]) => cell(due.has(key) ? '✅' : '-'))];
+          return [cell(s.name ?? id), ...ordered.map(([key]) => cell(due.has(key) ? '✓' : '-'))];
         }),
       ),
     );

@@ -117,12 +117,12 @@ function chainBlocks(plan: Plan): Block[] {
   const rows = chains.map((c): Inline[][] => {
     const exceeds = c.rtoSeconds !== undefined && c.totalRtoSeconds > c.rtoSeconds;
     const verdict: Inline[] = blocked.has(c.service)
-      ? [strong('⚠️ on a dependency cycle')]
+      ? [strong('on a dependency cycle')]
       : c.rtoSeconds === undefined
         ? [text('no RTO')]
         : exceeds
-          ? [strong('⚠️ exceeds'), text(` by ${humanSeconds(c.totalRtoSeconds - c.rtoSeconds)}`)]
-          : [text('✅ within')];
+          ? [strong('EXCEEDS'), text(` by ${humanSeconds(c.totalRtoSeconds - c.rtoSeconds)}`)]
+          : [text('within')];
     const chainText = formatChain(c, (id) => serviceName(plan, id));
     return [
       cell(serviceName(plan, c.service)),

@@ -78,7 +78,7 @@ export function runbookLinks(plan: Plan, ids: string[]): Inline[] {
   );
 }
 
-/** Scenario × decision, ✅ where the plan allows that response. */
+/** Scenario × decision, ✓ where the plan allows that response. */
 function decisionMatrix(plan: Plan): Block[] {
   const scenarios = Object.entries(plan.scenarios ?? {}).filter(([, s]) => s.decision !== undefined);
   if (scenarios.length === 0) return [];
@@ -86,7 +86,7 @@ function decisionMatrix(plan: Plan): Block[] {
     const allowed = list(scenario.decision);
     return [
       [ref(`scenario:${id}`, scenario.name ?? id)],
-      ...DECISIONS.map(([d]) => cell(allowed.includes(d) ? '✅' : '-')),
+      ...DECISIONS.map(([d]) => cell(allowed.includes(d) ? '✓' : '-')),
     ];
   });
   return [
