@@ -64,8 +64,31 @@ describe('chooseRecoveryPoint', () => {
 
   test('an unknown or malformed id is a UsageError', () => {
     assert.throws(() => chooseRecoveryPoint('db', records, { snapshot: '1234' }), UsageError);
-    assert.throws(() => chooseRecoveryPoint('db', records, { snapshot: 'xyz' }), /not a snapshot id/);
+    assert.throws(() => chooseRecoveryPoint('db', records, { snapshot: 'x/y z' }), /not a recovery point id/);
     assert.throws(() => chooseRecoveryPoint('db', records, { snapshot: 'ffff' }), UsageError); // a failed run's id
+  });
+
+  test('a pgBackRest label is one id: whole, by a unique prefix in any case, ambiguous by its day', () => {
+    const physical = [
+      record('20261204-101500F', '2026-12-04T10:15:00.000Z', []),
+      record('20261204-101500F_20261204-121500I', '2026-12-04T12:15:00.000Z', []),
+    ];
+    assert.equal(
+      chooseRecoveryPoint('db', physical, { snapshot: '20261204-101500F' }).snapshotId,
+      '20261204-101500F',
+    );
+    assert.equal(
+      chooseRecoveryPoint('db', physical, { snapshot: '20261204-101500f_2' }).snapshotId,
+      '20261204-101500F_20261204-121500I',
+    );
+    assert.throws(
+      () => chooseRecoveryPoint('db', physical, { snapshot: '20261204' }),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        /ambiguous: it matches 2 recovery points/.test(e.message) &&
+        /20261204-101500F_20261204-121500I \(/.test(e.message),
+    );
+    assert.throws(() => chooseRecoveryPoint('db', physical, { snapshot: '2026 12' }), UsageError);
   });
 
   test('--at: the newest run that started at or before the time', () => {

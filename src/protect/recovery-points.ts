@@ -18,6 +18,24 @@ import { reconcileDataset } from './reconcile.js';
 import type { ManifestUnit } from './manifest.js';
 import type { Fingerprint } from '../stores/fingerprint.js';
 
+/**
+ * One id per recovery point, the one every command prints and accepts: the restic id of a
+ * logical run's manifest snapshot, the pgBackRest label of a physical backup. Both are unique
+ * in the dataset's repository and survive a rebuild of the state store from it (the record's
+ * own id does not).
+ */
+export function recoveryPointId(record: Pick<SnapshotRecord, 'resticSnapshotId'>): string | null {
+  return record.resticSnapshotId;
+}
+
+/**
+ * The id as printed: restic's first 8 hexadecimal digits (restic's own short id), a
+ * pgBackRest label whole, since every backup of a day shares its first 8 characters.
+ */
+export function shortRecoveryPointId(id: string): string {
+  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 8) : id;
+}
+
 export interface RecoveryPoint {
   /** The state store's id of the run's snapshot record. */
   recordId: string;
@@ -146,12 +164,16 @@ export function chooseRecoveryPoint(
 
   if (selector.snapshot !== undefined) {
     const prefix = selector.snapshot.trim().toLowerCase();
-    if (!/^[0-9a-f]{1,64}$/.test(prefix)) {
-      throw new UsageError(`--snapshot ${JSON.stringify(selector.snapshot)} is not a snapshot id`, {
-        hint: `a snapshot id is hexadecimal, e.g. the 8 characters \`lifeboat snapshots ${dataset}\` shows`,
+    // restic ids are hexadecimal; pgBackRest labels read 20261204-101500F_20261204-121500I.
+    if (!/^[0-9a-z_-]{1,100}$/.test(prefix)) {
+      throw new UsageError(`--snapshot ${JSON.stringify(selector.snapshot)} is not a recovery point id`, {
+        hint: `give the id \`lifeboat snapshots ${dataset}\` shows, or enough of its first characters to name one`,
       });
     }
-    const matches = complete.filter((r) => matchesSnapshot(r, prefix));
+    // A whole id wins over the longer ids it begins: a pgBackRest full backup's label is the
+    // start of the labels of the incremental backups based on it.
+    const exact = complete.filter((r) => r.resticSnapshotId?.toLowerCase() === prefix);
+    const matches = exact.length === 1 ? exact : complete.filter((r) => matchesSnapshot(r, prefix));
     if (matches.length === 0) {
       throw new UsageError(
         `dataset '${dataset}' has no recovery point with a snapshot id starting with ${prefix}`,
@@ -164,7 +186,7 @@ export function chooseRecoveryPoint(
     if (matches.length > 1) {
       throw new UsageError(
         `snapshot id prefix ${prefix} is ambiguous: it matches ${matches.length} recovery points of '${dataset}': ${matches
-          .map((r) => `${r.resticSnapshotId!.slice(0, 8)} (${r.startedAt})`)
+          .map((r) => `${shortRecoveryPointId(r.resticSnapshotId!)} (${r.startedAt})`)
           .join(', ')}`,
         { hint: 'give more characters of the id' },
       );
@@ -180,7 +202,7 @@ export function chooseRecoveryPoint(
       throw new UsageError(
         `dataset '${dataset}' has no recovery point at or before ${at.toISOString()}: the first one is from ${first.startedAt}`,
         {
-          hint: `use a time at or after ${first.startedAt}, or restore that one with --snapshot ${first.resticSnapshotId!.slice(0, 8)}`,
+          hint: `use a time at or after ${first.startedAt}, or restore that one with --snapshot ${shortRecoveryPointId(first.resticSnapshotId!)}`,
         },
       );
     }
@@ -201,7 +223,7 @@ function firstGood(
   for (const record of newestFirst) {
     const verification = failed.get(record.id);
     if (!verification) {
-      const why = skipped.map((s) => `skipped ${s.snapshotId.slice(0, 8)}: ${s.reason}`).join('; ');
+      const why = skipped.map((s) => `skipped ${shortRecoveryPointId(s.snapshotId)}: ${s.reason}`).join('; ');
       return toRecoveryPoint(
         record,
         skipped.length === 0 ? chosenBy : `${chosenBy} that has not failed verification (${why})`,
@@ -216,16 +238,17 @@ function firstGood(
   }
   const newest = skipped[0]!;
   throw new OperationError(
-    `every recovery point of '${dataset}' ${chosenBy === 'latest' ? '' : `${chosenBy} `}failed its verification; the newest, ${newest.snapshotId.slice(0, 8)}: ${newest.reason}`,
+    `every recovery point of '${dataset}' ${chosenBy === 'latest' ? '' : `${chosenBy} `}failed its verification; the newest, ${shortRecoveryPointId(newest.snapshotId)}: ${newest.reason}`,
     {
-      hint: `back up again (lifeboat backup ${dataset}) and verify it; to restore a failed one anyway, name it with --snapshot ${newest.snapshotId.slice(0, 8)}`,
+      hint: `back up again (lifeboat backup ${dataset}) and verify it; to restore a failed one anyway, name it with --snapshot ${shortRecoveryPointId(newest.snapshotId)}`,
       details: { dataset, skipped },
     },
   );
 }
 
+/** `prefix` is lower case: a pgBackRest label's `F`, `D` and `I` are matched whatever their case. */
 function matchesSnapshot(record: SnapshotRecord, prefix: string): boolean {
-  if (record.resticSnapshotId?.startsWith(prefix)) return true;
+  if (record.resticSnapshotId?.toLowerCase().startsWith(prefix)) return true;
   return (record.units ?? []).some(
     (u) => typeof u.snapshotId === 'string' && u.snapshotId.startsWith(prefix),
   );

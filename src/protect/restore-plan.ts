@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import { storedName } from './methods/logical/backup-units.js';
 import type { ProtectContext } from './context.js';
 import { MANIFEST_FILENAME, parseManifest, type ManifestUnit } from './manifest.js';
-import { findRecoveryPoint, type RecoveryPoint } from './recovery-points.js';
+import { findRecoveryPoint, shortRecoveryPointId, type RecoveryPoint } from './recovery-points.js';
 import { resolveTarget } from './restore-target.js';
 import { readAll } from './restore-stream.js';
 import type { ResticRepository } from '../engines/restic/repository.js';
@@ -72,7 +72,7 @@ export async function planRestore(context: ProtectContext, request: RestoreReque
   });
   if (point.sourceType !== source.type) {
     throw new UsageError(
-      `recovery point ${point.snapshotId.slice(0, 8)} of '${request.dataset}' was taken from a ${point.sourceType} source; the plan now says ${source.type}`,
+      `recovery point ${shortRecoveryPointId(point.snapshotId)} of '${request.dataset}' was taken from a ${point.sourceType} source; the plan now says ${source.type}`,
       {
         hint: 'restore it with a plan whose source matches, or with restic directly (docs: restoring without Lifeboat)',
       },
@@ -150,7 +150,7 @@ export function describeRestorePlan(plan: RestorePlan): Record<string, unknown> 
     dataset: plan.dataset,
     sourceType: plan.sourceType,
     repository: plan.repository,
-    recoveryPoint: { ...point, shortId: point.snapshotId.slice(0, 8) },
+    recoveryPoint: { ...point, shortId: shortRecoveryPointId(point.snapshotId) },
     target: plan.targetDescription,
     units: plan.units.map(({ filename, into, bytes, snapshotId }) => ({ filename, into, bytes, snapshotId })),
     occupied: plan.occupied,

@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -112,7 +121,7 @@ datasets:
   docs:
     source: { type: files, paths: [./files] }
     backup: { every: 1h }
-    verify: { checks: [ { command: 'test -f "$LIFEBOAT_TARGET_DIR${dir}/files/a.txt"' } ] }
+    verify: { checks: [ { command: 'test -f "$LIFEBOAT_TARGET_DIR/files/a.txt"' } ] }
   search:
     source: { type: command, command: "cat export.json", restore: "cat > imported.json", filename: search/export.json }
     backup: { every: 1h }
@@ -322,7 +331,9 @@ datasets:
     const result = await applyRestore(context, await planRestore(context, { dataset: 'docs', to: target }));
     assert.equal(result.ok, true, result.error);
     const source = join(dir, 'files');
-    const restored = join(target, source);
+    // Below the target as the dataset's one path is named, not under its absolute path.
+    const restored = join(target, 'files');
+    assert.equal(existsSync(join(target, source)), false);
     assert.deepEqual(hashTree(restored), hashTree(source));
     assert.equal(Object.keys(hashTree(source)).length, 3);
 

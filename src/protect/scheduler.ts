@@ -39,6 +39,7 @@ import {
   type StatusRecords,
 } from './status.js';
 import { runVerify } from './verify.js';
+import { shortRecoveryPointId } from './recovery-points.js';
 
 // ---------------------------------------------------------------------------------------------
 // What is due (pure)
@@ -254,7 +255,7 @@ export const defaultExecutors: Executors = {
     return result.ok
       ? {
           ok: true,
-          message: `snapshot ${result.snapshotId?.slice(0, 8)} in ${(result.durationMs / 1000).toFixed(1)}s`,
+          message: `snapshot ${result.snapshotId === undefined ? '-' : shortRecoveryPointId(result.snapshotId)} in ${(result.durationMs / 1000).toFixed(1)}s`,
         }
       : { ok: false, message: result.error ?? 'failed' };
   },
@@ -264,7 +265,7 @@ export const defaultExecutors: Executors = {
     return result.ok
       ? {
           ok: true,
-          message: `snapshot ${result.snapshotId.slice(0, 8)} restored and checked (restore took ${result.restoreSeconds.toFixed(1)}s)`,
+          message: `snapshot ${shortRecoveryPointId(result.snapshotId)} restored and checked (restore took ${result.restoreSeconds.toFixed(1)}s)`,
         }
       : { ok: false, message: result.error ?? 'failed' };
   },

@@ -25,6 +25,11 @@ export type RestoreTarget =
       kind: 'directory';
       /** A directory: files restored by restic land at `path/<absolute source path>`; Redis writes `dump.rdb` here. */
       path: string;
+      /**
+       * Files: the directory `path` stands for, when the restored paths are at
+       * `path/<source path relative to it>`. Default: `/`, the whole absolute path.
+       */
+      root?: string;
     };
 
 /** A PostgreSQL or MySQL server that databases are restored into. */

@@ -118,6 +118,35 @@ describe('lifeboat backup', () => {
     assert.ok(records.every((r) => r.status === 'complete'));
   });
 
+  test('one id per recovery point: backup prints it, snapshots --json and the table show it, restore takes it', async () => {
+    const backup = await runCli(['backup', 'docs', '--plan', plan(), '--json'], { timeoutMs: 120_000 });
+    assert.equal(backup.code, 0, backup.stderr);
+    const made = (JSON.parse(backup.stdout) as { results: { snapshotId: string }[] }).results[0]!.snapshotId;
+    const listed = await runCli(['snapshots', 'docs', '--plan', plan(), '--json']);
+    const rows = (JSON.parse(listed.stdout) as { snapshots: { id: string; recordId: string }[] }).snapshots;
+    assert.equal(rows[0]!.id, made, 'snapshots --json id is the id backup printed');
+    assert.notEqual(rows[0]!.recordId, made);
+    const table = await runCli(['snapshots', 'docs', '--plan', plan()]);
+    assert.match(table.stdout, new RegExp(`^${made.slice(0, 8)} +docs `, 'm'));
+    for (const given of [rows[0]!.id, made.slice(0, 8), made.slice(0, 8).toUpperCase()]) {
+      const dry = await runCli([
+        'restore',
+        'docs',
+        '--snapshot',
+        given,
+        '--to',
+        join(dir, 'never'),
+        '--dry-run',
+        '--json',
+        '--plan',
+        plan(),
+      ]);
+      assert.equal(dry.code, 0, `--snapshot ${given}: ${dry.stderr}`);
+      const point = (JSON.parse(dry.stdout) as { plan: { recoveryPoint: { snapshotId: string } } }).plan;
+      assert.equal(point.recoveryPoint.snapshotId, made);
+    }
+  });
+
   test('an unreachable source fails with its host and port, is recorded, and leaves no good snapshot', async () => {
     const result = await runCli(['backup', 'unreachable', '--plan', plan()], { timeoutMs: 60_000 });
     assert.equal(result.code, 1);

@@ -8,6 +8,7 @@ import { reapLeftovers } from '../reap-leftovers.js';
 import { formatBytes, formatSeconds, table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 import { progressReporter } from '../progress.js';
+import { shortRecoveryPointId } from '../../protect/recovery-points.js';
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const parsed = parseCommandArgs(
@@ -64,7 +65,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
         );
       if (event.type === 'dataset-done')
         progress.line(
-          `${event.result.dataset}: ok, snapshot ${event.result.snapshotId?.slice(0, 8)} in ${formatSeconds(event.result.durationMs / 1000)}`,
+          `${event.result.dataset}: ok, snapshot ${event.result.snapshotId === undefined ? '-' : shortRecoveryPointId(event.result.snapshotId)} in ${formatSeconds(event.result.durationMs / 1000)}`,
         );
       if (event.type === 'dataset-failed') progress.line(`${event.dataset}: FAILED: ${event.error}`);
     };

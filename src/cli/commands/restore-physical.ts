@@ -27,6 +27,7 @@ export async function restorePhysicalDataset(
   const options: RestorePhysicalOptions = {
     dataset,
     ...(parsed.string('at') !== undefined ? { at: parsed.string('at')! } : {}),
+    ...(parsed.string('snapshot') !== undefined ? { snapshot: parsed.string('snapshot')! } : {}),
     ...(parsed.string('lsn') !== undefined ? { lsn: parsed.string('lsn')! } : {}),
     ...(parsed.string('restore-point') !== undefined
       ? { restorePoint: parsed.string('restore-point')! }

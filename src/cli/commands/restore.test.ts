@@ -64,7 +64,8 @@ datasets:
     const first = await lifeboat('restore', 'docs', '--to', 'restored');
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /Restored and proven/);
-    const copy = join(dir, 'restored', files);
+    const copy = join(dir, 'restored', 'files');
+    assert.equal(existsSync(join(dir, 'restored', files)), false, 'not under the absolute source path');
     assert.equal(sha(join(copy, 'nested', 'b.bin')), sha(join(files, 'nested', 'b.bin')));
     assert.equal(sha(join(copy, 'a.txt')), sha(join(files, 'a.txt')));
 

@@ -14,7 +14,7 @@ import {
   type RestorePlan,
   type RestoreResult,
 } from '../../protect/restore.js';
-import { parseTime } from '../../protect/recovery-points.js';
+import { parseTime, shortRecoveryPointId } from '../../protect/recovery-points.js';
 import { parseLsn } from '../../engines/pgbackrest/lsn.js';
 import { checkRestorePointName, parseRecoveryTime } from '../../engines/pgbackrest/target.js';
 import { parseCommandArgs, type OptionSpecs, type ParsedArgs } from '../args.js';
@@ -27,7 +27,7 @@ import { progressReporter } from '../progress.js';
 
 const usage =
   'DATASET --to TARGET [--snapshot ID | --at TIME] [--database SRC[=DEST]]... [--force] [--yes] [--dry-run] [--json] [--plan FILE]\n' +
-  '       physical (pgBackRest) datasets: DATASET [--to NEW_DATA_DIR] [--port N] [--at TIME | --lsn LSN | --restore-point NAME] [--force] [--yes] [--dry-run]';
+  '       physical (pgBackRest) datasets: DATASET [--to NEW_DATA_DIR] [--port N] [--snapshot ID | --at TIME | --lsn LSN | --restore-point NAME] [--force] [--yes] [--dry-run]';
 
 const options = {
   to: {
@@ -43,7 +43,10 @@ const options = {
     type: 'string',
     value: 'ID',
     short: 's',
-    help: 'the recovery point to restore (a prefix of its snapshot id; logical datasets). Default: the newest whose last verification did not fail',
+    help:
+      'the recovery point to restore: its id as `lifeboat snapshots` shows it, or a prefix naming\n' +
+      'one (physical: that backup, recovered to its own end). Default: the newest whose last\n' +
+      'verification did not fail (physical: the end of the archived WAL)',
   },
   at: {
     type: 'string',
@@ -95,10 +98,6 @@ const options = {
  * into a new cluster.
  */
 const onlyFor: Record<string, { method: ProtectionKind; instead: string }> = {
-  snapshot: {
-    method: 'logical',
-    instead: 'a physical dataset recovers to a point in time: --at TIME, --lsn LSN or --restore-point NAME',
-  },
   database: {
     method: 'logical',
     instead: 'a physical dataset restores the whole cluster into a new data directory (--to DIR)',
@@ -245,7 +244,7 @@ function checkPointOptions(parsed: ParsedArgs, method: ProtectionKind): void {
 
 function pointLine(plan: RestorePlan): string {
   const p = plan.recoveryPoint;
-  return `snapshot ${p.snapshotId.slice(0, 8)} (backup of ${p.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, chosen: ${p.chosenBy})`;
+  return `snapshot ${shortRecoveryPointId(p.snapshotId)} (backup of ${p.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, chosen: ${p.chosenBy})`;
 }
 
 function header(plan: RestorePlan): string {

@@ -5,6 +5,7 @@ import type { CommandContext } from '../command.js';
 import { formatBytes, formatSeconds, table } from '../format.js';
 import { withPlan } from '../open-plan.js';
 import { reconcileDataset } from '../../protect/reconcile.js';
+import { recoveryPointId, shortRecoveryPointId } from '../../protect/recovery-points.js';
 import type { SnapshotRecord, StateStore, VerificationRecord } from '../../state/store.js';
 
 export async function run(args: string[], _context: CommandContext): Promise<number> {
@@ -55,7 +56,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       table(
         ['snapshot', 'dataset', 'time', 'status', 'size', 'new', 'took', 'repository', 'verified'],
         rows.map((r) => [
-          r.resticSnapshotId?.slice(0, 8) ?? '-',
+          r.id === null ? '-' : shortRecoveryPointId(r.id),
           r.dataset,
           r.startedAt.replace('T', ' ').slice(0, 19),
           r.status === 'failed' ? `failed: ${(r.error ?? '').slice(0, 60)}` : r.status,
@@ -77,14 +78,25 @@ async function withVerification(
   dataset: string,
   records: SnapshotRecord[],
 ): Promise<
-  (SnapshotRecord & { verification: Pick<VerificationRecord, 'ok' | 'finishedAt' | 'error'> | null })[]
+  (Omit<SnapshotRecord, 'id'> & {
+    id: string | null;
+    recordId: string;
+    verification: Pick<VerificationRecord, 'ok' | 'finishedAt' | 'error'> | null;
+  })[]
 > {
   const latest = new Map<string, VerificationRecord>();
   for (const v of await state.listVerifications(dataset, { limit: 100_000 }))
     if (v.snapshotId !== null && !latest.has(v.snapshotId)) latest.set(v.snapshotId, v);
   return records.map((r) => {
     const v = latest.get(r.id);
-    return { ...r, verification: v ? { ok: v.ok, finishedAt: v.finishedAt, error: v.error } : null };
+    // `id` is the recovery point's (what backup prints and restore --snapshot takes); the
+    // state store's own key, which no other command accepts, is `recordId`.
+    return {
+      ...r,
+      id: recoveryPointId(r),
+      recordId: r.id,
+      verification: v ? { ok: v.ok, finishedAt: v.finishedAt, error: v.error } : null,
+    };
   });
 }
 

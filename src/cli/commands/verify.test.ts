@@ -16,7 +16,7 @@ datasets:
     rpo: 1d
     source: { type: files, paths: [./files] }
     backup: { every: 1h }
-    verify: { checks: [ { name: readme, command: 'grep -q "${expected}" "$LIFEBOAT_TARGET_DIR${join(dir, 'files')}/README"' } ] }
+    verify: { checks: [ { name: readme, command: 'grep -q "${expected}" "$LIFEBOAT_TARGET_DIR/files/README"' } ] }
   inventory:
     rpo: 1d
     source: { type: command, command: "printf 'web-1\\\\nweb-2\\\\n'", filename: hosts.txt }

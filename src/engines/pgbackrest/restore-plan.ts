@@ -78,6 +78,17 @@ export function planPhysicalRestore(input: PhysicalRestoreInput): PhysicalRestor
     if (!before) throw beforeFirstBackup(input.dataset, describeTarget(target), earliest);
     set = before.label;
   }
+  if (target.type === 'immediate') {
+    if (!info.backups.some((b) => b.label === target.set)) {
+      throw new UsageError(
+        `backup ${target.set} of '${input.dataset}' is no longer in its pgBackRest repository`,
+        {
+          hint: `lifeboat snapshots ${input.dataset} lists the ones it holds`,
+        },
+      );
+    }
+    set = target.set;
+  }
   if (input.productionDataDir && resolve(input.productionDataDir) === resolve(input.toDataDir)) {
     throw new RefusedError(`${input.toDataDir} is the data directory of the production cluster`, {
       hint: 'restore into a new directory (--to DIR); a point-in-time copy is checked before anything replaces production',
@@ -96,6 +107,7 @@ export function planPhysicalRestore(input: PhysicalRestoreInput): PhysicalRestor
   const delta = input.targetDirState === 'not-empty';
   const options = [`--pg1-path=${input.toDataDir}`, `--set=${set}`];
   if (target.type === 'default') options.push('--type=default');
+  else if (target.type === 'immediate') options.push('--type=immediate', '--target-action=promote');
   else {
     const value = target.type === 'time' ? target.text : target.type === 'lsn' ? target.lsn : target.name;
     options.push(`--type=${target.type}`, `--target=${value}`, '--target-action=promote');

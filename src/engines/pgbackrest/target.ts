@@ -14,6 +14,8 @@ export type RecoveryTarget =
     }
   | { type: 'lsn'; lsn: string }
   | { type: 'name'; name: string }
+  /** One backup set, recovered only to the point where it is consistent (`--snapshot ID`). */
+  | { type: 'immediate'; set: string }
   | { type: 'default' };
 
 export interface TargetInput {
@@ -103,6 +105,8 @@ export function describeTarget(target: RecoveryTarget): string {
       return `LSN ${target.lsn}`;
     case 'name':
       return `restore point '${target.name}'`;
+    case 'immediate':
+      return `the end of backup ${target.set}`;
     case 'default':
       return 'the end of the archived WAL (latest)';
   }

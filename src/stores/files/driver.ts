@@ -18,7 +18,8 @@ export const filesStore: Store<KindConfig<'files'>, FilesTarget> = {
   targetHint: DIRECTORY_HINT,
   resolveTarget: resolveFilesTarget,
   describeTarget: describeDirectory,
-  unitDestination: (spec) => (spec.source ? 'the original paths' : `${spec.path}/<original path>`),
+  unitDestination: (spec) =>
+    spec.source ? 'the original paths' : `${spec.path}/<path below the common root of the dataset's paths>`,
   async observeTarget(spec) {
     return observeDirectory(spec, {
       overSource:

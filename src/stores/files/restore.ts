@@ -12,6 +12,7 @@ import { ensureDirectory } from '../directory.js';
 import { shellQuote } from '../paths.js';
 import type { PlannedUnit, RestoreIO } from '../store.js';
 import { applyCommit, planCommit } from './commit.js';
+import { commonRoot, liftToRoot, scratchOf } from './layout.js';
 import { freeBytes, isNoSpace, noSpaceError } from './no-space.js';
 import {
   checkSameFileSystem,
@@ -31,8 +32,11 @@ export async function restoreFiles(spec: FilesTarget, io: RestoreIO): Promise<un
   if (roots) checkSameFileSystem(place, spec.roots ?? []);
   const staging = stagingPath(place, io.id);
   const replaced = replacedPath(place, io.id);
+  // Into a directory, the paths land relative to their common root (`layout.ts`); over the
+  // source, at their absolute paths, which the copy's top stands for.
+  const root = spec.source ? undefined : commonRoot(backedUpPaths(io.units));
   io.stage({
-    target: { kind: 'directory', path: staging },
+    target: { kind: 'directory', path: staging, ...(root !== undefined ? { root } : {}) },
     async commit() {
       const steps = planCommit({
         staging,
@@ -73,7 +77,11 @@ export async function restoreFiles(spec: FilesTarget, io: RestoreIO): Promise<un
   for (const unit of io.units) {
     await io.unit(unit, async () => {
       try {
-        await io.restorePaths(unit, staging);
+        if (root === undefined) await io.restorePaths(unit, staging);
+        else {
+          await io.restorePaths(unit, scratchOf(staging));
+          liftToRoot(scratchOf(staging), root, staging);
+        }
       } catch (error) {
         throw fail(error, unit);
       }
@@ -110,8 +118,12 @@ function placeOf(spec: FilesTarget): StagingPlace {
  * joined by commas): the directories above them are only the way to them.
  */
 function datasetRoots(spec: FilesTarget, units: readonly PlannedUnit[]): string[] {
-  const backedUp = units.flatMap((unit) => unit.filename.split(',')).filter((p) => p.startsWith('/'));
-  return [...new Set([...(spec.roots ?? []), ...backedUp])];
+  return [...new Set([...(spec.roots ?? []), ...backedUpPaths(units)])];
+}
+
+/** The paths the recovery point holds: a unit's name is its paths joined by commas. */
+function backedUpPaths(units: readonly PlannedUnit[]): string[] {
+  return units.flatMap((unit) => unit.filename.split(',')).filter((p) => p.startsWith('/'));
 }
 
 /** The directories this restore made for its target, removed again while nothing is in them. */

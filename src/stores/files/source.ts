@@ -1,13 +1,13 @@
 /**
  * Files and directories: restic reads them itself (`restic backup PATHS --exclude ...`), so
  * it dedups file by file and a restore can pick single files. `units()` hands the paths
- * over; restic restores them under `<target>/<absolute path>`, which is where
- * `fingerprintOf` looks.
+ * over; restic restores them under `<target>/<absolute path>`, or relative to their common
+ * root (`layout.ts`), which is where `fingerprintOf` looks.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { EnvironmentError, UsageError } from '../../errors.js';
 import { excluded } from './exclude.js';
@@ -55,7 +55,8 @@ export function filesSource(config: FilesSourceConfig, context: SourceContext): 
     async fingerprintOf(target: RestoreTarget) {
       if (target.kind !== 'directory')
         throw new UsageError('restored files are measured in a directory target');
-      return measure(paths, (path) => join(target.path, path), exclude);
+      const root = target.root ?? '/';
+      return measure(paths, (path) => join(target.path, relative(root, path)), exclude);
     },
   };
 }

@@ -1,9 +1,11 @@
 /**
- * Files restore into a directory, each file at `DIR/<absolute source path>`, or over the live
+ * Files restore into a directory, each path at `DIR/<path relative to the paths' common root>`
+ * (`layout.ts`), or over the live
  * files (`--to source`). A directory target must not land on the live files: `--to /` would be
  * the source itself, and restoring over the live files is `--to source`, which always asks.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { commonRoot, placeIn } from './layout.js';
 import { RefusedError } from '../../errors.js';
 import { canonical, isInside } from '../paths.js';
 import type { DirectoryTarget, TargetInput } from '../target.js';
@@ -22,8 +24,9 @@ export function resolveFilesTarget(input: TargetInput<{ paths: string[] }>): Fil
   const target = input.directory();
   const dir = target.path;
   const live = input.config.paths.map((p) => canonical(resolve(input.planDir, p)));
+  const root = commonRoot(live);
   for (const path of live) {
-    const landing = join(dir, path);
+    const landing = placeIn(dir, root, path);
     const hit = live.find((l) => isInside(dir, l) || isInside(landing, l) || isInside(l, landing));
     if (hit) {
       throw new RefusedError(

@@ -110,6 +110,7 @@ export interface PhysicalBackupResult {
   label: string;
   type: BackupType;
   reason: string;
+  /** The recovery point's id: the pgBackRest label, as every command shows and takes it. */
   snapshotId: string;
   stanzaCreated: boolean;
   archiving: ApplyArchivingResult | undefined;
@@ -193,7 +194,8 @@ export async function backupPhysical(
       label: made.label,
       type: made.type,
       reason: plan.reason,
-      snapshotId: record.id,
+      // The recovery point's id, as snapshots shows it and restore --snapshot takes it.
+      snapshotId: made.label,
       stanzaCreated,
       archiving,
       sizeBytes: made.sizeBytes,

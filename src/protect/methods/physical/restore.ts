@@ -6,7 +6,7 @@
  */
 import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { coerceError, EnvironmentError, RefusedError } from '../../../errors.js';
+import { coerceError, EnvironmentError, RefusedError, UsageError } from '../../../errors.js';
 import { actor } from '../../audit.js';
 import { describeError } from '../../../errors.js';
 import type { ProtectContext } from '../../context.js';
@@ -34,7 +34,8 @@ import {
 import { findRestorePointLsn } from './restore-point.js';
 import { pgbackrestInfo, runPgbackrest, type PgbackrestTarget } from '../../../engines/pgbackrest/runner.js';
 import type { StanzaInfo } from '../../../engines/pgbackrest/info.js';
-import { parseRecoveryTarget } from '../../../engines/pgbackrest/target.js';
+import { parseRecoveryTarget, type RecoveryTarget } from '../../../engines/pgbackrest/target.js';
+import { findRecoveryPoint } from '../../recovery-points.js';
 
 export interface RestorePhysicalOptions {
   dataset: string;
@@ -42,6 +43,11 @@ export interface RestorePhysicalOptions {
   at?: string;
   lsn?: string;
   restorePoint?: string;
+  /**
+   * A backup by its id (`lifeboat snapshots`) or a unique prefix of it: that backup alone,
+   * recovered to its own end. Default: none (the newest backup, WAL replayed to the target).
+   */
+  snapshot?: string;
   /** Default: `<homeDir>/restores/<dataset>-<UTC stamp>/data`. */
   toDataDir?: string;
   /** Default: a free port. */
@@ -150,7 +156,7 @@ async function decide(
   dataset: PhysicalDataset,
   info: StanzaInfo,
 ): Promise<{ plan: PhysicalRestorePlan; dataset: PhysicalDataset; pgVersion: string | undefined }> {
-  const target = parseRecoveryTarget(options);
+  const target = await recoveryTarget(context, options);
   const toDataDir = resolve(options.toDataDir ?? defaultRestoreDir(context.homeDir, options.dataset));
   const plan = planPhysicalRestore({
     dataset: options.dataset,
@@ -166,6 +172,28 @@ async function decide(
       target.type === 'name' ? await findRestorePointLsn(context, options.dataset, target.name) : undefined,
   });
   return { plan, dataset, pgVersion: info.pgVersion };
+}
+
+/** `--snapshot` names one backup by the id every command shows; the other targets are WAL positions. */
+async function recoveryTarget(
+  context: ProtectContext,
+  options: RestorePhysicalOptions,
+): Promise<RecoveryTarget> {
+  const target = parseRecoveryTarget(options);
+  if (options.snapshot === undefined) return target;
+  if (target.type !== 'default') {
+    throw new UsageError(
+      'give either --snapshot or a recovery target (--at, --lsn, --restore-point), not both',
+      {
+        hint: '--snapshot ID restores that backup to its own end; --at TIME replays WAL from the backup before TIME',
+      },
+    );
+  }
+  const point = await findRecoveryPoint(context, options.dataset, {
+    snapshot: options.snapshot,
+    includeFailedVerifications: true,
+  });
+  return { type: 'immediate', set: point.snapshotId };
 }
 
 /** `lifeboat restore DATASET --at TIME|--lsn LSN|--restore-point NAME` for physical datasets. */
