@@ -157,9 +157,7 @@ describe('renderMarkdown', () => {
     assert.ok(md.includes('- **Runbooks**: [Restore the database](#restore-the-database)'));
     assert.ok(md.includes('### Scenario 2: API Timeout'));
     assert.ok(md.includes('| Scenario | Automatic | Approval | Full DR |'));
-    assert.ok(
-      md.includes('| [Database Corruption/Loss](#scenario-1-database-corruptionloss) | - | ✓ | ✓ |'),
-    );
+    assert.ok(md.includes('| [Database Corruption/Loss](#scenario-1-database-corruptionloss) | - | ✓ | ✓ |'));
     assert.ok(md.includes('| [API Timeout](#scenario-2-api-timeout) | ✓ | - | - |'));
   });
 
@@ -226,9 +224,7 @@ describe('renderMarkdown', () => {
       ),
     );
     assert.ok(
-      md.includes(
-        '| API Gateway | API Gateway → Redis \\| cache | `5h` | `2h` | **EXCEEDS** by 3 hours |',
-      ),
+      md.includes('| API Gateway | API Gateway → Redis \\| cache | `5h` | `2h` | **EXCEEDS** by 3 hours |'),
     );
     assert.ok(md.includes('| PostgreSQL | PostgreSQL | `1h` | `1h` | within |'));
   });
