@@ -95,7 +95,6 @@ export function startProbes(probes: readonly ScheduledProbe[], options: RunProbe
       }));
   const stopping = new AbortController();
   const inFlight = new Set<Promise<void>>();
-  const runs = probes.map((scheduled) => new ProbeRun(scheduled));
 
   function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
     try {
@@ -203,6 +202,7 @@ export function startProbes(probes: readonly ScheduledProbe[], options: RunProbe
     }
   }
 
+  const runs = probes.map((scheduled) => new ProbeRun(scheduled));
   let stopped: Promise<void> | undefined;
   function stop(): Promise<void> {
     stopped ??= (async () => {
