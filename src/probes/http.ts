@@ -10,14 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { UsageError } from '../errors.js';
 import type { Probe as ProbeConfig } from '../plan/schema.js';
 import { resolveSecret } from '../plan/secret.js';
-import {
-  abortMessage,
-  elapsed,
-  failureText,
-  type Probe,
-  type ProbeContext,
-  type ProbeResult,
-} from './probe.js';
+import { abortMessage, elapsed, failureText, type Probe, type ProbeContext } from './probe.js';
 
 type HttpConfig = Extract<ProbeConfig, { type: 'http' }>;
 

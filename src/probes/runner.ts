@@ -9,6 +9,7 @@
  * `successes` consecutive successes make a down probe `up` (a first success makes an unknown
  * probe up at once). Each change is one event.
  */
+import { setMaxListeners } from 'node:events';
 import type { ScheduledProbe } from './index.js';
 import type { ProbeKind, ProbeResult } from './probe.js';
 
@@ -94,6 +95,8 @@ export function startProbes(probes: readonly ScheduledProbe[], options: RunProbe
         throw error;
       }));
   const stopping = new AbortController();
+  // Every check in flight listens for the stop: a thousand probes are not a listener leak.
+  setMaxListeners(0, stopping.signal);
   const inFlight = new Set<Promise<void>>();
 
   function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
