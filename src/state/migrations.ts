@@ -133,6 +133,39 @@ export const migrations: readonly Migration[] = [
         expires_at TEXT NOT NULL
       );`,
   },
+  {
+    version: 8,
+    name: 'probe_results',
+    // Probe checks, compact: epoch-ms integers, a message only for failures. Raw rows live a
+    // day; probe_rollups keeps per-minute (span 60000, two days) and per-hour (span 3600000)
+    // sums with a latency histogram, so that a p95 can be estimated over any window;
+    // probe_rollup_marks says up to where each span has been rolled.
+    sql: `
+      CREATE TABLE probe_results (
+        probe TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        latency_ms INTEGER NOT NULL,
+        message TEXT
+      );
+      CREATE INDEX probe_results_by_time ON probe_results (at);
+      CREATE TABLE probe_rollups (
+        probe TEXT NOT NULL,
+        span_ms INTEGER NOT NULL,
+        start_at BIGINT NOT NULL,
+        checks INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        latency_sum_ms BIGINT NOT NULL,
+        p95_ms INTEGER NOT NULL,
+        histogram TEXT NOT NULL,
+        PRIMARY KEY (probe, span_ms, start_at)
+      );
+      CREATE INDEX probe_rollups_by_time ON probe_rollups (span_ms, start_at);
+      CREATE TABLE probe_rollup_marks (
+        span_ms INTEGER PRIMARY KEY,
+        rolled_until BIGINT NOT NULL
+      );`,
+  },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS = `

@@ -18,6 +18,7 @@ import type {
   VerificationInput,
 } from './inputs.js';
 import { migrate } from './migrations.js';
+import { createProbesStore, type ProbesStore } from './probes-store.js';
 import {
   readAuditEntry,
   readLease,
@@ -49,6 +50,8 @@ export interface StateStore {
   readonly backend: Backend;
   /** The file path, or the URL with its password hidden: safe to print. */
   readonly location: string;
+  /** Probe results and their rollups (probes-store.ts). */
+  readonly probes: ProbesStore;
   appliedMigrations(): Promise<AppliedMigration[]>;
 
   /** Inserts the plan version, or only moves `lastSeenAt` if this content hash is known. */
@@ -223,6 +226,7 @@ function createStore(driver: Driver): StateStore {
   return {
     backend: driver.backend,
     location: driver.location,
+    probes: createProbesStore(driver),
 
     async appliedMigrations() {
       const rows = await driver.query(

@@ -40,6 +40,12 @@ export const Probe = z
       url: Text.optional().describe('Or an explicit URL.'),
       ...probeCommon,
     }),
+    z.strictObject({
+      type: z.literal('dns'),
+      host: Text.describe('The name to resolve, as the system resolver sees it.'),
+      address: Text.optional().describe('An address it must resolve to. Default: any address.'),
+      ...probeCommon,
+    }),
     z.strictObject({ type: z.literal('command'), command: Text, ...probeCommon }),
     z
       .strictObject({

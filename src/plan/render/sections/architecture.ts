@@ -104,6 +104,7 @@ function trafficBlocks(plan: Plan): Block[] {
 const PROBE_LABELS: Record<Probe['type'], string> = {
   http: 'HTTP',
   tcp: 'TCP',
+  dns: 'DNS',
   postgres: 'PostgreSQL',
   mysql: 'MySQL/MariaDB',
   redis: 'Redis',
@@ -134,6 +135,8 @@ function probeTarget(plan: Plan, probe: Probe): Inline[] {
       return [code(`${probe.method ?? 'GET'} ${probe.url}`)];
     case 'tcp':
       return [code(`${probe.host}:${probe.port}`)];
+    case 'dns':
+      return [code(probe.address ? `${probe.host} → ${probe.address}` : probe.host)];
     case 'command':
       return [code(probe.command)];
     case 'manual':
