@@ -18,6 +18,7 @@ import type {
   VerificationInput,
 } from './inputs.js';
 import { migrate } from './migrations.js';
+import { createOutboxStore, type OutboxStore } from './outbox-store.js';
 import {
   readAuditEntry,
   readLease,
@@ -108,6 +109,9 @@ export interface StateStore {
   renewLease(name: string, token: string, ttlMs: number): Promise<LeaseRecord | undefined>;
   /** Frees the lease if this token still holds it. */
   releaseLease(name: string, token: string): Promise<boolean>;
+
+  /** Notifications waiting to be sent, and the log of every attempt to send them. */
+  readonly outbox: OutboxStore;
 
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
   /** Newest first. Default limit: 50. `since`: ISO time, entries at or after it. */
@@ -223,6 +227,7 @@ function createStore(driver: Driver): StateStore {
   return {
     backend: driver.backend,
     location: driver.location,
+    outbox: createOutboxStore(driver),
 
     async appliedMigrations() {
       const rows = await driver.query(
