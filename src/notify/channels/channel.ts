@@ -46,11 +46,6 @@ export interface SendResult {
 export interface Channel {
   readonly id: string;
   readonly type: ChannelType;
-  /**
-   * What a destination address is for this channel: `email` and `phone` channels are sent to
-   * each person's address; `none` channels have one target of their own (a webhook).
-   */
-  readonly addresses: 'email' | 'phone' | 'none';
   /** Throws DeliveryError; resolves once the provider has accepted the message. */
   send(message: OutgoingMessage, destination: string | null, options: SendOptions): Promise<SendResult>;
 }
@@ -63,3 +58,13 @@ export interface ChannelContext {
 }
 
 export type ChannelFactory = (id: string, config: ChannelConfig, context: ChannelContext) => Channel;
+
+/** A provider: how to build its channel, and what it sends to. */
+export interface ChannelKind {
+  /**
+   * What a destination address is: `email` and `phone` channels are sent to each person's
+   * address; `none` channels have one target of their own (a webhook, a PagerDuty service).
+   */
+  addresses: 'email' | 'phone' | 'none';
+  create: ChannelFactory;
+}

@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import nodemailer from 'nodemailer';
 import { DeliveryError } from '../delivery-error.js';
-import type { ChannelFactory } from './channel.js';
+import type { ChannelKind } from './channel.js';
 import { channelSetting } from './credential.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -18,45 +18,47 @@ export function messageIdFor(idempotencyKey: string): string {
   return `<${idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '_')}@lifeboat>`;
 }
 
-export const emailChannel: ChannelFactory = (id, config, context) => ({
-  id,
-  type: 'email',
+export const emailChannel: ChannelKind = {
   addresses: 'email',
-  async send(message, destination, { idempotencyKey, signal }) {
-    const to = destination ?? config.to;
-    if (to === undefined || to.length === 0)
-      throw new DeliveryError(`channels.${id}: no address to send to`, {
-        retryable: false,
-        hint: `give channels.${id} a \`to\`, or the people this stakeholder names an \`email\``,
+  create: (id, config, context) => ({
+    id,
+    type: 'email',
+    async send(message, destination, { idempotencyKey, signal }) {
+      const to = destination ?? config.to;
+      if (to === undefined || to.length === 0)
+        throw new DeliveryError(`channels.${id}: no address to send to`, {
+          retryable: false,
+          hint: `give channels.${id} a \`to\`, or the people this stakeholder names an \`email\``,
+        });
+      const timeout = context.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const transport = nodemailer.createTransport(channelSetting(id, config, 'smtp', context), {
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
       });
-    const timeout = context.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const transport = nodemailer.createTransport(channelSetting(id, config, 'smtp', context), {
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
-    });
-    // nodemailer takes no AbortSignal: closing the transport ends the connection.
-    const abort = () => transport.close();
-    signal.addEventListener('abort', abort, { once: true });
-    try {
-      const info = await transport.sendMail({
-        from: config.from ?? `Lifeboat <lifeboat@${hostname()}>`,
-        to,
-        subject: message.subject,
-        text: message.body,
-        messageId: messageIdFor(idempotencyKey),
-        headers: { 'Idempotency-Key': idempotencyKey },
-      });
-      return { providerId: info.messageId };
-    } catch (cause) {
-      if (signal.aborted) throw cause;
-      throw smtpError(id, cause);
-    } finally {
-      signal.removeEventListener('abort', abort);
-      transport.close();
-    }
-  },
-});
+      // nodemailer takes no AbortSignal: closing the transport ends the connection.
+      const abort = () => transport.close();
+      signal.addEventListener('abort', abort, { once: true });
+      try {
+        const info = await transport.sendMail({
+          from: config.from ?? `Lifeboat <lifeboat@${hostname()}>`,
+          to,
+          subject: message.subject,
+          text: message.body,
+          messageId: messageIdFor(idempotencyKey),
+          headers: { 'Idempotency-Key': idempotencyKey },
+        });
+        return { providerId: info.messageId };
+      } catch (cause) {
+        if (signal.aborted) throw cause;
+        throw smtpError(id, cause);
+      } finally {
+        signal.removeEventListener('abort', abort);
+        transport.close();
+      }
+    },
+  }),
+};
 
 function smtpError(id: string, cause: unknown): DeliveryError {
   const error = cause as { responseCode?: unknown; code?: unknown; message?: unknown };

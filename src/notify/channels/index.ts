@@ -3,7 +3,7 @@
  * Types left out (whatsapp, statuspage, other) have no sender: the stakeholder matrix skips
  * them and says so, and the status page is updated by its own module.
  */
-import type { ChannelFactory, ChannelType } from './channel.js';
+import type { ChannelKind, ChannelType } from './channel.js';
 import { discordChannel } from './discord.js';
 import { emailChannel } from './email.js';
 import { pagerdutyChannel } from './pagerduty.js';
@@ -13,7 +13,7 @@ import { twilioSmsChannel } from './twilio-sms.js';
 import { twilioVoiceChannel } from './twilio-voice.js';
 import { webhookChannel } from './webhook.js';
 
-export const channelFactories: Partial<Record<ChannelType, ChannelFactory>> = {
+export const channelKinds: Partial<Record<ChannelType, ChannelKind>> = {
   slack: slackChannel,
   teams: teamsChannel,
   discord: discordChannel,

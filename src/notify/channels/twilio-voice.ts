@@ -3,7 +3,7 @@
  * with inline TwiML that reads the message: `<Response><Say>…</Say></Response>`, twice, so
  * that someone who picks up late still hears it.
  */
-import type { ChannelFactory } from './channel.js';
+import type { ChannelKind } from './channel.js';
 import { postToTwilio, requirePhone } from './twilio.js';
 
 /** Twilio refuses inline TwiML longer than 4000 characters. */
@@ -22,18 +22,20 @@ function escapeXml(text: string): string {
   );
 }
 
-export const twilioVoiceChannel: ChannelFactory = (id, config, context) => ({
-  id,
-  type: 'phone',
+export const twilioVoiceChannel: ChannelKind = {
   addresses: 'phone',
-  async send(message, destination, { signal }) {
-    return postToTwilio(
-      id,
-      config,
-      context,
-      'Calls',
-      { To: requirePhone(id, destination), Twiml: twimlSay(`${message.subject}. ${message.body}`) },
-      signal,
-    );
-  },
-});
+  create: (id, config, context) => ({
+    id,
+    type: 'phone',
+    async send(message, destination, { signal }) {
+      return postToTwilio(
+        id,
+        config,
+        context,
+        'Calls',
+        { To: requirePhone(id, destination), Twiml: twimlSay(`${message.subject}. ${message.body}`) },
+        signal,
+      );
+    },
+  }),
+};

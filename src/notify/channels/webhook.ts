@@ -12,7 +12,7 @@
  * Without `api_key` the request is sent unsigned (no signature header).
  */
 import { createHmac } from 'node:crypto';
-import type { ChannelFactory } from './channel.js';
+import type { ChannelKind } from './channel.js';
 import { channelSetting, firstSetting } from './credential.js';
 import { jsonOf, postToProvider } from './http.js';
 
@@ -25,43 +25,45 @@ export function signWebhook(secret: string, timestamp: number, body: string): st
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-export const webhookChannel: ChannelFactory = (id, config, context) => ({
-  id,
-  type: 'webhook',
+export const webhookChannel: ChannelKind = {
   addresses: 'none',
-  async send(message, _destination, { idempotencyKey, signal }) {
-    const url = firstSetting(id, config, ['webhook', 'url'], context);
-    const body = JSON.stringify({
-      id: idempotencyKey,
-      channel: id,
-      subject: message.subject,
-      body: message.body,
-      severity: message.severity ?? null,
-      action: message.action ?? 'trigger',
-      incident: message.incidentKey ?? null,
-    });
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      [IDEMPOTENCY_HEADER]: idempotencyKey,
-    };
-    if (config.api_key !== undefined) {
-      const timestamp = Math.floor(Date.now() / 1000);
-      headers[TIMESTAMP_HEADER] = String(timestamp);
-      headers[SIGNATURE_HEADER] = signWebhook(
-        channelSetting(id, config, 'api_key', context),
-        timestamp,
+  create: (id, config, context) => ({
+    id,
+    type: 'webhook',
+    async send(message, _destination, { idempotencyKey, signal }) {
+      const url = firstSetting(id, config, ['webhook', 'url'], context);
+      const body = JSON.stringify({
+        id: idempotencyKey,
+        channel: id,
+        subject: message.subject,
+        body: message.body,
+        severity: message.severity ?? null,
+        action: message.action ?? 'trigger',
+        incident: message.incidentKey ?? null,
+      });
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        [IDEMPOTENCY_HEADER]: idempotencyKey,
+      };
+      if (config.api_key !== undefined) {
+        const timestamp = Math.floor(Date.now() / 1000);
+        headers[TIMESTAMP_HEADER] = String(timestamp);
+        headers[SIGNATURE_HEADER] = signWebhook(
+          channelSetting(id, config, 'api_key', context),
+          timestamp,
+          body,
+        );
+      }
+      const answer = await postToProvider({
+        channel: id,
+        url,
+        headers,
         body,
-      );
-    }
-    const answer = await postToProvider({
-      channel: id,
-      url,
-      headers,
-      body,
-      timeoutMs: context.timeoutMs,
-      signal,
-    });
-    const providerId = jsonOf(answer.text)?.id;
-    return typeof providerId === 'string' ? { providerId } : {};
-  },
-});
+        timeoutMs: context.timeoutMs,
+        signal,
+      });
+      const providerId = jsonOf(answer.text)?.id;
+      return typeof providerId === 'string' ? { providerId } : {};
+    },
+  }),
+};
