@@ -14,8 +14,8 @@
  * - routes from `via` (default: the plan's channels of tier `primary`): a chat, webhook or
  *   PagerDuty channel is one route; an email or phone channel is one route per contact with
  *   an email or phone (an email channel with `to` and no such contact: one route to `to`).
- * - a fallback per route: the first `backup`-tier channel of `via`, else of the plan, that
- *   can reach the same person.
+ * - a fallback per route: a `backup`-tier channel of `via`, else of the plan, that reaches
+ *   people the same way (a call falls back to a text), else the first backup channel.
  */
 import { parseDuration } from '../plan/duration.js';
 import type { Plan } from '../plan/schema.js';
@@ -145,7 +145,10 @@ export function routesFor(
       unreachable.push(`channels.${id}: Lifeboat cannot send through a ${channels[id].type} channel`);
   }
   const backups = [...(row.via ?? []), ...Object.keys(channels)].filter((id) => tier(id) === 'backup');
-  const fallback = backups.map(usable).find((c) => c !== undefined);
+  const fallbacks = backups.map(usable).filter((c) => c !== undefined);
+  // The same way of reaching a person first (a call falls back to a text), else any backup.
+  const fallbackFor = (channel: Sendable) =>
+    fallbacks.find((c) => c.kind.addresses === channel.kind.addresses) ?? fallbacks[0];
   const people = resolveContacts(plan, row.contacts ?? []);
   if ((row.contacts ?? []).length > 0 && people.length === 0)
     unreachable.push(`contacts ${(row.contacts ?? []).join(', ')} name no person with contact details`);
@@ -154,12 +157,14 @@ export function routesFor(
   const add = (channel: Sendable, address: string | null, person: Recipient | null) => {
     const key = `${channel.id}\u0000${address ?? ''}`;
     if (routes.has(key)) return;
+    const fallback = fallbackFor(channel);
     const backup = fallback && fallback.id !== channel.id ? addressOn(fallback, person) : undefined;
     routes.set(key, {
       channel: channel.id,
       address,
       recipient: person?.id ?? null,
-      fallback: backup === undefined ? null : { channel: fallback!.id, address: backup },
+      fallback:
+        fallback === undefined || backup === undefined ? null : { channel: fallback.id, address: backup },
     });
   };
   for (const channel of viaUsable) {
