@@ -166,6 +166,50 @@ export const migrations: readonly Migration[] = [
         rolled_until BIGINT NOT NULL
       );`,
   },
+  {
+    version: 9,
+    name: 'outbox',
+    // Notifications are written here before anyone tries to send them, so that a crash loses
+    // none. idempotency_key is unique: enqueueing the same notification twice keeps one row,
+    // and the provider sees the same key when a send is retried after a crash. A worker owns
+    // a row while lease_expires_at is ahead; the attempts table is the delivery log.
+    sql: `
+      CREATE TABLE outbox_messages (
+        id TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        channel TEXT NOT NULL,
+        address TEXT,
+        fallback_channel TEXT,
+        fallback_address TEXT,
+        fallback_key TEXT,
+        on_fallback INTEGER NOT NULL DEFAULT 0 CHECK (on_fallback IN (0, 1)),
+        message TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        lease_token TEXT,
+        lease_expires_at TEXT,
+        created_at TEXT NOT NULL,
+        delivered_at TEXT,
+        provider_id TEXT,
+        last_error TEXT
+      );
+      CREATE INDEX outbox_messages_due ON outbox_messages (status, next_attempt_at);
+      CREATE TABLE outbox_attempts (
+        id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL REFERENCES outbox_messages (id) ON DELETE CASCADE,
+        channel TEXT NOT NULL,
+        address TEXT,
+        idempotency_key TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        status_code INTEGER,
+        error TEXT,
+        retry_after_ms BIGINT
+      );
+      CREATE INDEX outbox_attempts_by_message ON outbox_attempts (message_id, started_at);`,
+  },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS = `

@@ -19,6 +19,7 @@ import type {
 } from './inputs.js';
 import { migrate } from './migrations.js';
 import { createProbesStore, type ProbesStore } from './probes-store.js';
+import { createOutboxStore, type OutboxStore } from './outbox-store.js';
 import {
   readAuditEntry,
   readLease,
@@ -111,6 +112,9 @@ export interface StateStore {
   renewLease(name: string, token: string, ttlMs: number): Promise<LeaseRecord | undefined>;
   /** Frees the lease if this token still holds it. */
   releaseLease(name: string, token: string): Promise<boolean>;
+
+  /** Notifications waiting to be sent, and the log of every attempt to send them. */
+  readonly outbox: OutboxStore;
 
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
   /** Newest first. Default limit: 50. `since`: ISO time, entries at or after it. */
@@ -227,6 +231,7 @@ function createStore(driver: Driver): StateStore {
     backend: driver.backend,
     location: driver.location,
     probes: createProbesStore(driver),
+    outbox: createOutboxStore(driver),
 
     async appliedMigrations() {
       const rows = await driver.query(
