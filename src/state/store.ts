@@ -17,6 +17,7 @@ import type {
   SnapshotFailure,
   VerificationInput,
 } from './inputs.js';
+import { createIncidentsStore, type IncidentsStore } from './incidents-store.js';
 import { migrate } from './migrations.js';
 import {
   readAuditEntry,
@@ -50,6 +51,8 @@ export interface StateStore {
   /** The file path, or the URL with its password hidden: safe to print. */
   readonly location: string;
   appliedMigrations(): Promise<AppliedMigration[]>;
+  /** Incidents, their timeline and the HTTP API's tokens (incidents-store.ts). */
+  readonly incidents: IncidentsStore;
 
   /** Inserts the plan version, or only moves `lastSeenAt` if this content hash is known. */
   recordPlanVersion(input: PlanVersionInput): Promise<PlanVersionRecord>;
@@ -223,6 +226,7 @@ function createStore(driver: Driver): StateStore {
   return {
     backend: driver.backend,
     location: driver.location,
+    incidents: createIncidentsStore(driver),
 
     async appliedMigrations() {
       const rows = await driver.query(
