@@ -81,12 +81,10 @@ export function installErrorHandling(app: FastifyInstance, onError: (error: unkn
     const known = describe(error);
     if (known) return reply.status(known.status).send(known.body);
     onError(error);
-    return reply
-      .status(500)
-      .send({
-        error: 'internal',
-        message: 'internal error; the server log has the details',
-      } satisfies ErrorBody);
+    return reply.status(500).send({
+      error: 'internal',
+      message: 'internal error; the server log has the details',
+    } satisfies ErrorBody);
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({

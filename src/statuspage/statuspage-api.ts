@@ -52,16 +52,19 @@ function componentJson(model: StatusPageModel, c: StatusComponent, position: num
   };
 }
 
-/** Components, with one group component per group (`group: true`, its members' ids), as Statuspage lists them. */
+/**
+ * Components, with one group component (`group: true`, its members' ids) before the members of
+ * each group, groups in the order their first member comes in the plan, as Statuspage lists them.
+ */
 export function componentsJson(model: StatusPageModel): Json[] {
   const out: Json[] = [];
-  const groups = new Map<string, Json>();
-  model.components.forEach((c) => {
-    if (c.group !== null && !groups.has(c.group)) {
-      const members = model.components.filter((m) => m.group === c.group);
-      const group: Json = {
-        id: groupId(model, c.group),
-        name: c.group,
+  const groups = [...new Set(model.components.map((c) => c.group))];
+  for (const group of groups) {
+    const members = model.components.filter((m) => m.group === group);
+    if (group !== null)
+      out.push({
+        id: groupId(model, group),
+        name: group,
         status: WORST_FIRST.find((s) => members.some((m) => m.status === s)) ?? 'operational',
         created_at: members.map((m) => m.createdAt).reduce((a, b) => (b < a ? b : a)),
         updated_at: members.map((m) => m.updatedAt).reduce((a, b) => (b > a ? b : a)),
@@ -74,12 +77,9 @@ export function componentsJson(model: StatusPageModel): Json[] {
         group: true,
         only_show_if_degraded: false,
         components: members.map((m) => m.id),
-      };
-      groups.set(c.group, group);
-      out.push(group);
-    }
-    out.push(componentJson(model, c, out.length + 1));
-  });
+      });
+    for (const member of members) out.push(componentJson(model, member, out.length + 1));
+  }
   return out;
 }
 
