@@ -75,6 +75,46 @@ export const commands: CommandEntry[] = [
     load: () => import('./commands/audit.js'),
   },
   {
+    name: 'up',
+    summary: 'serve the status page, the incidents API (OpenAPI) and /metrics until stopped',
+    load: () => import('./commands/up.js'),
+  },
+  {
+    name: 'token create',
+    summary: "create a bearer token for the server's API (viewer, responder or admin); printed once",
+    load: async () => (await import('./commands/token.js')).create,
+  },
+  {
+    name: 'token list',
+    summary: 'list the API tokens: name, role, created, expiry, last use',
+    load: async () => (await import('./commands/token.js')).list,
+  },
+  {
+    name: 'token revoke',
+    summary: 'revoke an API token by its id',
+    load: async () => (await import('./commands/token.js')).revoke,
+  },
+  {
+    name: 'incident open',
+    summary: 'open an incident: title, first message, affected services',
+    load: async () => (await import('./commands/incident.js')).open,
+  },
+  {
+    name: 'incident update',
+    summary: 'add an update to an incident: investigating, identified, monitoring or resolved',
+    load: async () => (await import('./commands/incident.js')).update,
+  },
+  {
+    name: 'incident resolve',
+    summary: 'resolve an incident with a closing message',
+    load: async () => (await import('./commands/incident.js')).resolve,
+  },
+  {
+    name: 'incident list',
+    summary: 'list incidents, newest first (--open: only unresolved)',
+    load: async () => (await import('./commands/incident.js')).list,
+  },
+  {
     name: 'completion',
     summary: 'print the completion script for bash, zsh or fish',
     load: () => import('./commands/completion.js'),

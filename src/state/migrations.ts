@@ -210,6 +210,48 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX outbox_attempts_by_message ON outbox_attempts (message_id, started_at);`,
   },
+  {
+    version: 10,
+    name: 'incidents_and_api_tokens',
+    // Incidents and their timeline (one row per status change or message, never edited), and
+    // the bearer tokens of the HTTP API, kept as SHA-256 hashes only (see incidents-store.ts).
+    sql: `
+      CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('investigating', 'identified', 'monitoring', 'resolved')),
+        impact TEXT NOT NULL CHECK (impact IN ('none', 'minor', 'major', 'critical')),
+        severity TEXT,
+        services TEXT NOT NULL DEFAULT '[]',
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        resolved_at TEXT,
+        CHECK ((status = 'resolved') = (resolved_at IS NOT NULL))
+      );
+      CREATE INDEX incidents_by_time ON incidents (created_at);
+      CREATE INDEX incidents_open ON incidents (resolved_at);
+      CREATE TABLE incident_updates (
+        id TEXT PRIMARY KEY,
+        incident_id TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+        status TEXT NOT NULL,
+        message TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX incident_updates_by_incident ON incident_updates (incident_id, created_at);
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'responder', 'admin')),
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        last_used_at TEXT,
+        revoked_at TEXT
+      );`,
+  },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS = `

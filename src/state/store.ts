@@ -17,6 +17,7 @@ import type {
   SnapshotFailure,
   VerificationInput,
 } from './inputs.js';
+import { createIncidentsStore, type IncidentsStore } from './incidents-store.js';
 import { migrate } from './migrations.js';
 import { createProbesStore, type ProbesStore } from './probes-store.js';
 import { createOutboxStore, type OutboxStore } from './outbox-store.js';
@@ -54,6 +55,8 @@ export interface StateStore {
   /** Probe results and their rollups (probes-store.ts). */
   readonly probes: ProbesStore;
   appliedMigrations(): Promise<AppliedMigration[]>;
+  /** Incidents, their timeline and the HTTP API's tokens (incidents-store.ts). */
+  readonly incidents: IncidentsStore;
 
   /** Inserts the plan version, or only moves `lastSeenAt` if this content hash is known. */
   recordPlanVersion(input: PlanVersionInput): Promise<PlanVersionRecord>;
@@ -232,6 +235,7 @@ function createStore(driver: Driver): StateStore {
     location: driver.location,
     probes: createProbesStore(driver),
     outbox: createOutboxStore(driver),
+    incidents: createIncidentsStore(driver),
 
     async appliedMigrations() {
       const rows = await driver.query(

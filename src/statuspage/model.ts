@@ -22,6 +22,11 @@ export interface StatusComponent {
   /** A group's name (the plan's grouping, e.g. a tier), or null. */
   group: string | null;
   status: ComponentStatus;
+  /**
+   * ISO 8601 UTC: when Lifeboat first saw the plan content that lists it (its plan version),
+   * the earliest time it is known to have been on the page.
+   */
+  createdAt: string;
   /** ISO 8601 UTC. */
   updatedAt: string;
   /** One entry per day, oldest first (90 days on the page); availability 0..1, null: no data. */
