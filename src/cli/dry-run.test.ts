@@ -165,11 +165,8 @@ datasets:
 
   test('backup --dry-run', () => unchangedBy(['backup']));
 
-  // Opening the repository makes its key and the state store (protect/context.ts) before the
-  // dry run decides anything; a read-only context would not.
-  for (const command of [['prune'], ['catalog', 'rebuild']]) {
-    test(`${command.join(' ')} --dry-run`, { todo: 'makes .lifeboat/state.db and a repository key' }, () =>
-      unchangedBy(command),
-    );
-  }
+  // A dry run's context opens a state store that does not exist yet in memory and makes no
+  // repository key: nothing appears beside the plan.
+  for (const command of [['prune'], ['catalog', 'rebuild']])
+    test(`${command.join(' ')} --dry-run`, () => unchangedBy(command));
 });

@@ -1,11 +1,11 @@
 /** Loading the plan for commands that act on it: schema errors stop them, rule findings do not. */
 import { PlanInvalidError } from '../errors.js';
 import { loadPlanFile, planPath } from '../plan/load.js';
-import { createProtectContext, type ProtectContext } from '../protect/context.js';
+import { createProtectContext, type ContextOptions, type ProtectContext } from '../protect/context.js';
 import { formatFinding } from './findings-output.js';
 import { useInstanceRecordsHome } from '../system/instance-records.js';
 
-export function openPlan(option: string | undefined): ProtectContext {
+export function openPlan(option: string | undefined, options: ContextOptions = {}): ProtectContext {
   const file = planPath(option);
   const loaded = loadPlanFile(file);
   const errors = loaded.findings.filter((f) => f.severity === 'error');
@@ -15,7 +15,7 @@ export function openPlan(option: string | undefined): ProtectContext {
       hint: 'run `lifeboat plan check` and fix the errors',
     });
   }
-  const context = createProtectContext(loaded);
+  const context = createProtectContext(loaded, process.env, options);
   // Throwaway servers this command starts are recorded beside the plan's state.
   useInstanceRecordsHome(context.homeDir);
   return context;
@@ -25,8 +25,9 @@ export function openPlan(option: string | undefined): ProtectContext {
 export async function withPlan<T>(
   option: string | undefined,
   work: (context: ProtectContext) => Promise<T>,
+  options: ContextOptions = {},
 ): Promise<T> {
-  const context = openPlan(option);
+  const context = openPlan(option, options);
   try {
     return await work(context);
   } finally {

@@ -13,7 +13,7 @@
 import { LifeboatError, OperationError, coerceError } from '../errors.js';
 import type { SnapshotRecord } from '../state/store.js';
 import { actor } from './audit.js';
-import type { ProtectContext } from './context.js';
+import { RepositoryNotCreatedError, type ProtectContext } from './context.js';
 import type { Manifest } from './manifest.js';
 import { manifestCompletion, readManifest } from './manifest-read.js';
 import { lockForMaintenance, planPrune } from './prune.js';
@@ -139,9 +139,13 @@ async function rebuildRepository(
         `rebuild the catalog of repository ${repositoryId}`,
       );
   try {
-    const repository = await context.repository(repositoryId);
-    const snapshots = await listOrNothing(() => repository.snapshots({ tags: planTags(context.plan) }));
-    if (snapshots === undefined) {
+    const repository = await context.repository(repositoryId).catch((error: unknown) => {
+      if (error instanceof RepositoryNotCreatedError) return undefined;
+      throw error;
+    });
+    const snapshots =
+      repository && (await listOrNothing(() => repository.snapshots({ tags: planTags(context.plan) })));
+    if (repository === undefined || snapshots === undefined) {
       report.note = 'the repository does not exist yet';
       return report;
     }

@@ -57,9 +57,19 @@ export interface ProtectContext {
   close(): Promise<void>;
 }
 
+export interface ContextOptions {
+  /**
+   * A dry run: nothing may be created. A state store that does not exist yet is opened
+   * empty in memory, and a repository key is never generated (a repository with no key yet
+   * is reported as not created). Default: false.
+   */
+  dryRun?: boolean;
+}
+
 export function createProtectContext(
   loaded: LoadedPlan,
   env: NodeJS.ProcessEnv = process.env,
+  options: ContextOptions = {},
 ): ProtectContext {
   const plan = loaded.plan;
   if (!plan)
@@ -78,8 +88,13 @@ export function createProtectContext(
     state() {
       statePromise ??= (async () => {
         const { openStateStore } = await import('../state/store.js');
+        const path = join(homeDir, 'state.db');
+        if (options.dryRun && !env.LIFEBOAT_DATABASE_URL && !existsSync(path)) {
+          const { IN_MEMORY } = await import('../state/sqlite.js');
+          return openStateStore({ path: IN_MEMORY, env });
+        }
         mkdirSync(homeDir, { recursive: true });
-        const store = await openStateStore({ path: join(homeDir, 'state.db'), env });
+        const store = await openStateStore({ path, env });
         return store;
       })();
       return statePromise;
@@ -87,7 +102,13 @@ export function createProtectContext(
     repository(id) {
       let repo = repositories.get(id);
       if (!repo) {
-        repo = openRepository(plan, id, { planDir, homeDir, env, state: () => context.state() });
+        repo = openRepository(plan, id, {
+          planDir,
+          homeDir,
+          env,
+          state: () => context.state(),
+          dryRun: options.dryRun === true,
+        });
         repositories.set(id, repo);
         // A missing key put back is found at the next attempt (the scheduler's next tick).
         repo.catch(() => repositories.delete(id));
@@ -139,14 +160,28 @@ export function createProtectContext(
   return context;
 }
 
+/** A dry run met a repository whose key the first backup would make: there is nothing in it. */
+export class RepositoryNotCreatedError extends EnvironmentError {}
+
 async function openRepository(
   plan: Plan,
   id: string,
-  where: { planDir: string; homeDir: string; env: NodeJS.ProcessEnv; state: () => Promise<StateStore> },
+  where: {
+    planDir: string;
+    homeDir: string;
+    env: NodeJS.ProcessEnv;
+    state: () => Promise<StateStore>;
+    dryRun: boolean;
+  },
 ): Promise<ResticRepository> {
   const { ResticRepository } = await import('../engines/restic/repository.js');
   const { planDir, homeDir, env } = where;
   const info = repositoryAccess(plan, id, { planDir, homeDir, env });
+  if (info.keyFile?.generated && where.dryRun && !existsSync(info.keyFile.path))
+    throw new RepositoryNotCreatedError(
+      `repository ${info.id} has no key yet: nothing was ever backed up into it (a dry run creates none)`,
+      { hint: 'run lifeboat backup first', details: { repository: info.id } },
+    );
   if (info.keyFile?.generated) await ensureKeyFile(info, where);
   return new ResticRepository({ ...info.access, lockDir: join(homeDir, 'locks'), parentEnv: env });
 }

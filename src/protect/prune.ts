@@ -19,7 +19,7 @@ import { backupRunning, datasetLockKey, lockDir } from './dataset-lock.js';
 import { EnvironmentError, InterruptedError, LifeboatError, coerceError } from '../errors.js';
 import type { Plan } from '../plan/schema.js';
 import { actor } from './audit.js';
-import type { ProtectContext } from './context.js';
+import { RepositoryNotCreatedError, type ProtectContext } from './context.js';
 import { datasetMethod, protectionMethod } from './methods/index.js';
 import { datasetRepository as repositoryOfDataset, defaultRepositoryOf } from './methods/kind.js';
 import { acquireLock, type HeldLock } from '../engines/restic/lock.js';
@@ -224,9 +224,12 @@ async function pruneRepository(
         )),
       );
     }
-    const repository = await context.repository(item.repository);
-    const snapshots = await listOrNothing(() => repository.snapshots({ tags }));
-    if (snapshots === undefined) {
+    const repository = await context.repository(item.repository).catch((error: unknown) => {
+      if (error instanceof RepositoryNotCreatedError) return undefined;
+      throw error;
+    });
+    const snapshots = repository && (await listOrNothing(() => repository.snapshots({ tags })));
+    if (repository === undefined || snapshots === undefined) {
       report.note = 'the repository does not exist yet: nothing to prune';
       return report;
     }

@@ -33,9 +33,17 @@ async function exclusive<T>(file: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The path that opens an empty store in memory, with no file anywhere (a dry run on a plan never run). */
+export const IN_MEMORY = ':memory:';
+
 export async function openSqliteDriver(path: string): Promise<Driver> {
-  const file = resolve(path);
   const Database = await loadBetterSqlite3();
+  if (path === IN_MEMORY) {
+    const db = new Database(IN_MEMORY);
+    db.pragma('foreign_keys = ON');
+    return sqliteDriver(db, 'memory (nothing is kept)');
+  }
+  const file = resolve(path);
   try {
     // New directories are private; `.lifeboat/` is Lifeboat's own, so an existing one is
     // tightened too. Any other existing directory belongs to whoever chose it.

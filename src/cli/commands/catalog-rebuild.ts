@@ -31,20 +31,24 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     USAGE,
     { positionals: 0 },
   );
-  return withPlan(parsed.string('plan'), async (context) => {
-    const into = parsed.string('into');
-    const rebuilt = into
-      ? await rebuildCatalogInto(context, into, { dryRun: parsed.flag('dry-run') })
-      : undefined;
-    const report = rebuilt ?? (await rebuildCatalog(context, { dryRun: parsed.flag('dry-run') }));
-    if (parsed.flag('json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else process.stdout.write(formatReport(report) + (rebuilt ? `${rebuilt.into.next}\n` : ''));
-    const errors = report.repositories.flatMap((r) => (r.error ? [r.error] : []));
-    if (errors.length === 0)
-      return report.repositories.some((r) => r.unreadable.length > 0) ? ExitCode.failed : ExitCode.ok;
-    if (!parsed.flag('json')) for (const e of errors) process.stderr.write(`lifeboat: ${e.message}\n`);
-    return errors.every((e) => e.kind === 'environment') ? ExitCode.environment : ExitCode.failed;
-  });
+  return withPlan(
+    parsed.string('plan'),
+    async (context) => {
+      const into = parsed.string('into');
+      const rebuilt = into
+        ? await rebuildCatalogInto(context, into, { dryRun: parsed.flag('dry-run') })
+        : undefined;
+      const report = rebuilt ?? (await rebuildCatalog(context, { dryRun: parsed.flag('dry-run') }));
+      if (parsed.flag('json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else process.stdout.write(formatReport(report) + (rebuilt ? `${rebuilt.into.next}\n` : ''));
+      const errors = report.repositories.flatMap((r) => (r.error ? [r.error] : []));
+      if (errors.length === 0)
+        return report.repositories.some((r) => r.unreadable.length > 0) ? ExitCode.failed : ExitCode.ok;
+      if (!parsed.flag('json')) for (const e of errors) process.stderr.write(`lifeboat: ${e.message}\n`);
+      return errors.every((e) => e.kind === 'environment') ? ExitCode.environment : ExitCode.failed;
+    },
+    { dryRun: parsed.flag('dry-run') },
+  );
 }
 
 function formatReport(report: CatalogReport): string {

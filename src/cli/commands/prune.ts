@@ -33,28 +33,32 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     { positionals: 0 },
   );
   const json = parsed.flag('json');
-  return withPlan(parsed.string('plan'), async (context) => {
-    const abort = abortOnSignals();
-    let report: PruneReport;
-    try {
-      report = await applyPrune(context, planPrune(context.plan), {
-        dryRun: parsed.flag('dry-run'),
-        signal: abort.signal,
-      });
-    } finally {
-      abort.dispose();
-    }
-    if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else process.stdout.write(formatReport(report));
-    if (abort.signal.aborted) {
-      if (!json) process.stderr.write('lifeboat: prune interrupted; what it did before is listed above\n');
-      return ExitCode.interrupted;
-    }
-    const errors = [...report.repositories, ...report.physical].flatMap((r) => (r.error ? [r.error] : []));
-    if (errors.length === 0) return ExitCode.ok;
-    if (!json) for (const e of errors) process.stderr.write(`lifeboat: ${e.message}\n`);
-    return errors.every((e) => e.kind === 'environment') ? ExitCode.environment : ExitCode.failed;
-  });
+  return withPlan(
+    parsed.string('plan'),
+    async (context) => {
+      const abort = abortOnSignals();
+      let report: PruneReport;
+      try {
+        report = await applyPrune(context, planPrune(context.plan), {
+          dryRun: parsed.flag('dry-run'),
+          signal: abort.signal,
+        });
+      } finally {
+        abort.dispose();
+      }
+      if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else process.stdout.write(formatReport(report));
+      if (abort.signal.aborted) {
+        if (!json) process.stderr.write('lifeboat: prune interrupted; what it did before is listed above\n');
+        return ExitCode.interrupted;
+      }
+      const errors = [...report.repositories, ...report.physical].flatMap((r) => (r.error ? [r.error] : []));
+      if (errors.length === 0) return ExitCode.ok;
+      if (!json) for (const e of errors) process.stderr.write(`lifeboat: ${e.message}\n`);
+      return errors.every((e) => e.kind === 'environment') ? ExitCode.environment : ExitCode.failed;
+    },
+    { dryRun: parsed.flag('dry-run') },
+  );
 }
 
 function formatReport(report: PruneReport): string {

@@ -133,82 +133,86 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const to = parsed.string('to');
   const databases = (parsed.values.database as string[] | undefined) ?? [];
   const dryRun = parsed.flag('dry-run');
-  return withPlan(parsed.string('plan'), async (context) => {
-    const handle = context.handle(dataset);
-    refuseInapplicable(parsed, dataset, handle.method);
-    checkPointOptions(parsed, handle.method);
-    // Stopping what a killed command left running is a change: a dry run leaves it to the next real one.
-    const reap = () => (dryRun ? Promise.resolve() : reapLeftovers(json));
-    if (protectionMethod(handle).restoreToPoint) {
-      await reap();
-      return (await import('./restore-physical.js')).restorePhysicalDataset(context, dataset, parsed);
-    }
-    if (to === undefined) {
-      throw new UsageError('restore: --to is required: where the data goes', {
-        hint: 'a new database (--to postgres://HOST:PORT/NEWDB), a new directory (--to ./restored), or --to source --force',
-      });
-    }
-    await reap();
-    const plan = await planRestore(context, {
-      dataset,
-      to,
-      databases,
-      ...(parsed.string('snapshot') !== undefined ? { snapshot: parsed.string('snapshot')! } : {}),
-      ...(parsed.string('at') !== undefined ? { at: parsed.string('at')! } : {}),
-    });
-    if (dryRun) {
-      if (json)
-        process.stdout.write(
-          JSON.stringify({ dryRun: true, plan: describeRestorePlan(plan) }, null, 2) + '\n',
-        );
-      else process.stdout.write(formatPlan(plan, parsed.flag('force')));
-      return ExitCode.ok;
-    }
-
-    const force = parsed.flag('force');
-    const showHeader = () => {
-      if (!json) process.stderr.write(header(plan));
-    };
-    // Asked by applyRestore, which audits a refusal; unconfirmed, it refuses before writing anything.
-    const confirm = async () => {
-      await confirmTyped({ expected: dataset, message: confirmationText(plan), yes: parsed.flag('yes') });
-      showHeader();
-    };
-    if (!plan.needsConfirmation) showHeader();
-    const progress = progressReporter({ json });
-    const onEvent = (event: RestoreEvent) => {
-      if (event.type === 'progress') {
-        progress.update({
-          label: event.unit,
-          bytesDone: event.bytesDone,
-          totalBytes: event.totalBytes,
-          secondsElapsed: event.secondsElapsed,
+  return withPlan(
+    parsed.string('plan'),
+    async (context) => {
+      const handle = context.handle(dataset);
+      refuseInapplicable(parsed, dataset, handle.method);
+      checkPointOptions(parsed, handle.method);
+      // Stopping what a killed command left running is a change: a dry run leaves it to the next real one.
+      const reap = () => (dryRun ? Promise.resolve() : reapLeftovers(json));
+      if (protectionMethod(handle).restoreToPoint) {
+        await reap();
+        return (await import('./restore-physical.js')).restorePhysicalDataset(context, dataset, parsed);
+      }
+      if (to === undefined) {
+        throw new UsageError('restore: --to is required: where the data goes', {
+          hint: 'a new database (--to postgres://HOST:PORT/NEWDB), a new directory (--to ./restored), or --to source --force',
         });
-        return;
       }
-      progress.event({ event: event.type, ...event });
-      if (event.type === 'unit-done') {
-        progress.line(
-          `  ${event.unit}: ${formatBytes(event.bytes)} in ${formatSeconds(event.seconds)}${event.note ? ` (${event.note})` : ''}`,
-        );
+      await reap();
+      const plan = await planRestore(context, {
+        dataset,
+        to,
+        databases,
+        ...(parsed.string('snapshot') !== undefined ? { snapshot: parsed.string('snapshot')! } : {}),
+        ...(parsed.string('at') !== undefined ? { at: parsed.string('at')! } : {}),
+      });
+      if (dryRun) {
+        if (json)
+          process.stdout.write(
+            JSON.stringify({ dryRun: true, plan: describeRestorePlan(plan) }, null, 2) + '\n',
+          );
+        else process.stdout.write(formatPlan(plan, parsed.flag('force')));
+        return ExitCode.ok;
       }
-      if (event.type === 'proving') progress.line('  proving the restored copy: fingerprint and checks');
-    };
-    // With force, the user has confirmed above; applyRestore refuses anything unconfirmed.
-    const result = await applyRestore(context, plan, { force, confirm, onEvent });
-    progress.done();
-    if (json)
-      process.stdout.write(JSON.stringify({ plan: describeRestorePlan(plan), result }, null, 2) + '\n');
-    else process.stdout.write(formatResult(result));
-    if (!result.ok) {
-      if (!json)
-        process.stderr.write(
-          `lifeboat: the restore of '${dataset}' is not proven (see the warnings for whether the copy was kept): ${result.error}\n`,
-        );
-      return ExitCode.failed;
-    }
-    return ExitCode.ok;
-  });
+
+      const force = parsed.flag('force');
+      const showHeader = () => {
+        if (!json) process.stderr.write(header(plan));
+      };
+      // Asked by applyRestore, which audits a refusal; unconfirmed, it refuses before writing anything.
+      const confirm = async () => {
+        await confirmTyped({ expected: dataset, message: confirmationText(plan), yes: parsed.flag('yes') });
+        showHeader();
+      };
+      if (!plan.needsConfirmation) showHeader();
+      const progress = progressReporter({ json });
+      const onEvent = (event: RestoreEvent) => {
+        if (event.type === 'progress') {
+          progress.update({
+            label: event.unit,
+            bytesDone: event.bytesDone,
+            totalBytes: event.totalBytes,
+            secondsElapsed: event.secondsElapsed,
+          });
+          return;
+        }
+        progress.event({ event: event.type, ...event });
+        if (event.type === 'unit-done') {
+          progress.line(
+            `  ${event.unit}: ${formatBytes(event.bytes)} in ${formatSeconds(event.seconds)}${event.note ? ` (${event.note})` : ''}`,
+          );
+        }
+        if (event.type === 'proving') progress.line('  proving the restored copy: fingerprint and checks');
+      };
+      // With force, the user has confirmed above; applyRestore refuses anything unconfirmed.
+      const result = await applyRestore(context, plan, { force, confirm, onEvent });
+      progress.done();
+      if (json)
+        process.stdout.write(JSON.stringify({ plan: describeRestorePlan(plan), result }, null, 2) + '\n');
+      else process.stdout.write(formatResult(result));
+      if (!result.ok) {
+        if (!json)
+          process.stderr.write(
+            `lifeboat: the restore of '${dataset}' is not proven (see the warnings for whether the copy was kept): ${result.error}\n`,
+          );
+        return ExitCode.failed;
+      }
+      return ExitCode.ok;
+    },
+    { dryRun: parsed.flag('dry-run') },
+  );
 }
 
 function refuseInapplicable(parsed: ParsedArgs, dataset: string, method: ProtectionKind): void {
