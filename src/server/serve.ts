@@ -11,6 +11,7 @@ import { datasetMetrics } from '../metrics/dataset-metrics.js';
 import type { ProtectContext } from '../protect/context.js';
 import { acquireLease, type HeldLease } from '../protect/scheduler-lease.js';
 import { slug } from '../protect/tags.js';
+import { startResponder } from '../incidents/responder.js';
 import { buildApp } from './app.js';
 
 export interface ServeOptions {
@@ -22,6 +23,10 @@ export interface ServeOptions {
   log: (message: string) => void;
   /** Called once if the lease is lost (another server took over after it expired): stop. */
   onLeaseLost: (reason: string) => void;
+  /** Run the plan's probes, open incidents from them and deliver notifications. Default: true. */
+  respond?: boolean;
+  /** How long a probe's incident stays in monitoring before it is resolved. Default: 5 minutes. */
+  resolveAfterMs?: number;
 }
 
 export interface RunningServer {
@@ -74,6 +79,17 @@ export async function startServer(context: ProtectContext, options: ServeOptions
       await app.close();
       throw listenError(coerceError(error) as NodeJS.ErrnoException, options);
     }
+    const responder =
+      options.respond === false
+        ? undefined
+        : startResponder({
+            plan: context.plan,
+            planDir: context.planDir,
+            state,
+            env: context.env,
+            log: options.log,
+            ...(options.resolveAfterMs === undefined ? {} : { resolveAfterMs: options.resolveAfterMs }),
+          });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -82,6 +98,7 @@ export async function startServer(context: ProtectContext, options: ServeOptions
       url: `http://${host}:${port}`,
       close: () =>
         (closing ??= (async () => {
+          await responder?.stop();
           await app.close();
           await status.settle();
           await lease.release();

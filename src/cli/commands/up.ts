@@ -7,7 +7,7 @@ import { withPlan } from '../open-plan.js';
 import { ownShutdownUntilDone } from '../shutdown.js';
 import { version } from '../version.js';
 
-const USAGE = `[--port N] [--host H] [--public-url URL] [--plan FILE] [--json]
+const USAGE = `[--port N] [--host H] [--public-url URL] [--no-probes] [--resolve-after DURATION] [--plan FILE] [--json]
 
 Serves, until SIGTERM or SIGINT:
   /                     the status page (HTML, no JavaScript): the plan's services and incidents
@@ -20,8 +20,13 @@ Serves, until SIGTERM or SIGINT:
                         incidents, HTTP requests
   /healthz              200 while the server and its state store answer
 
-Not run by up yet: the backup scheduler (run \`lifeboat run\` beside it), probes and
-notifications (the status page shows no uptime figures until probes record some).
+Also runs the plan's probes (results kept in the state store): a probe that goes down
+opens an incident on the services that list it, which moves to monitoring when the probe
+passes again and is resolved after --resolve-after (5m) up; incidents (from probes or the API) are
+notified as the plan's stakeholders say, through an outbox that survives restarts.
+--no-probes serves the page and the API only.
+Not run by up yet: the backup scheduler (run \`lifeboat run\` beside it); the status page
+shows no uptime bars yet.
 One server per state store: a second one exits 4, naming the first. SIGTERM or SIGINT stops
 accepting connections, lets requests in flight finish, closes the state store; exit 0.`;
 
@@ -41,6 +46,15 @@ export async function run(args: string[], _context: CommandContext): Promise<num
         type: 'string',
         value: 'H',
         help: 'address to listen on (0.0.0.0: every interface). Default: 127.0.0.1',
+      },
+      'resolve-after': {
+        type: 'duration',
+        value: 'DURATION',
+        help: "how long a probe's incident stays in monitoring, the probe passing, before it is resolved. Default: 5m",
+      },
+      'no-probes': {
+        type: 'boolean',
+        help: 'do not run probes, open incidents from them or deliver notifications',
       },
       'public-url': {
         type: 'string',
@@ -66,6 +80,10 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       port: parsed.number('port') ?? 8080,
       publicUrl,
       version: version(),
+      respond: !parsed.flag('no-probes'),
+      ...(parsed.number('resolve-after') === undefined
+        ? {}
+        : { resolveAfterMs: parsed.number('resolve-after')! * 1000 }),
       log: (message) => say('error', message),
       onLeaseLost: (reason) => {
         say('error', `${reason}; stopping`);
