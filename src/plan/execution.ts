@@ -36,9 +36,9 @@ export const SECTION_EXECUTION: Readonly<Record<string, SectionExecution>> = {
   },
   repositories: { executed: 'yes', detail: 'Where `backup` writes and `restore` and `verify` read.' },
   probes: {
-    executed: 'in part',
+    executed: 'yes',
     detail:
-      '`lifeboat watch` runs the probes of `type: postgres` that name a dataset with a standby; other probes are not run yet (validated and rendered).',
+      '`lifeboat up` runs every probe on its own timer, records the results, and opens an incident on the services that list a probe that goes down; `lifeboat watch` also runs the postgres probes of datasets with a standby to decide a failover.',
   },
   scenarios: {
     executed: 'in part',
@@ -53,15 +53,24 @@ export const SECTION_EXECUTION: Readonly<Record<string, SectionExecution>> = {
   roles: { executed: 'reference', detail: '' },
   teams: { executed: 'reference', detail: '' },
   vendors: { executed: 'reference', detail: '' },
-  channels: { executed: 'not yet', detail: 'No notification is sent yet.' },
-  stakeholders: {
-    executed: 'not yet',
-    detail: 'The matrix is not followed yet (no message is sent).',
+  channels: {
+    executed: 'in part',
+    detail:
+      '`lifeboat up` delivers through channels of type `webhook`, `slack`, `teams`, `discord`, `email`, `pagerduty`, `sms` and `phone` (Twilio); `statuspage`, `whatsapp` and `other` channels are not sent to yet.',
   },
-  templates: { executed: 'not yet', detail: 'No message is filled in or sent yet.' },
+  stakeholders: {
+    executed: 'yes',
+    detail:
+      '`lifeboat up` follows the matrix for every incident: who is told, when (`notify_at`), through which channel, with which template.',
+  },
+  templates: {
+    executed: 'yes',
+    detail: "`lifeboat up` fills them with an incident's facts for each notice.",
+  },
   status_page: {
-    executed: 'not yet',
-    detail: 'No status page is served or updated yet.',
+    executed: 'in part',
+    detail:
+      "`lifeboat up` serves the page and Statuspage's JSON API from the plan's services and the incidents; subscribers, approvals before publishing and manual overrides are not built yet.",
   },
   drills: {
     executed: 'not yet',
@@ -125,14 +134,18 @@ export function notExecuted(plan: Plan): NotExecuted[] {
                   !(s.runbooks ?? []).some((id) => failsOver(plan, id)),
               )
               .map(([id]) => id)
-          : section === 'traffic'
-            ? Object.entries(plan.traffic ?? {})
-                .filter(
-                  ([id, t]) =>
-                    !failoverSwitches.has(id) || !['pgbouncer', 'haproxy', 'command'].includes(t.type),
-                )
+          : section === 'channels'
+            ? Object.entries(plan.channels ?? {})
+                .filter(([, c]) => ['statuspage', 'whatsapp', 'other'].includes(c.type))
                 .map(([id]) => id)
-            : [];
+            : section === 'traffic'
+              ? Object.entries(plan.traffic ?? {})
+                  .filter(
+                    ([id, t]) =>
+                      !failoverSwitches.has(id) || !['pgbouncer', 'haproxy', 'command'].includes(t.type),
+                  )
+                  .map(([id]) => id)
+              : [];
     if (ids.length > 0) out.push({ section, ids });
   }
   return out;

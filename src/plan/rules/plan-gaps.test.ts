@@ -178,7 +178,7 @@ describe('repository-url', () => {
 });
 
 describe('not-executed', () => {
-  test('names the sections a plan uses that Lifeboat does not run, and the probes it does not', () => {
+  test('names the sections a plan uses that Lifeboat does not run, and the channels it does not send to', () => {
     const found = findings(
       `datasets:
   db:
@@ -194,12 +194,13 @@ runbooks:
   fail: { steps: [ { failover: { dataset: db } } ] }
 channels:
   mail: { type: email }
+  chat: { type: whatsapp }
 `,
       'not-executed',
     );
     assert.equal(found.length, 1);
     assert.equal(found[0]!.severity, 'info');
-    assert.match(found[0]!.message, /not executed by Lifeboat yet: probes \(web\), runbooks, channels$/);
+    assert.match(found[0]!.message, /not executed by Lifeboat yet: runbooks, channels \(chat\)$/);
   });
   test('a plan of datasets and repositories only has none', () => {
     assert.deepEqual(
