@@ -1,6 +1,6 @@
 /**
  * The probe registry: from a plan's `probes.<id>` to a Probe of its kind, with the schedule the
- * runner keeps. The only place that switches on a probe's kind.
+ * runner keeps. The only place that knows every probe kind (`factories`).
  */
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../plan/duration.js';
@@ -77,6 +77,30 @@ export function scheduleProbe(
   };
 }
 
+/** What builds a probe of one kind; one entry per kind of the plan's schema, so a new kind does not compile until it is added here. */
+type ProbeFactory<K extends ProbeConfig['type']> = (build: {
+  plan: Plan;
+  id: string;
+  config: Extract<ProbeConfig, { type: K }>;
+  context: ProbeContext;
+  timeoutMs: number;
+  options: ProbeBuildOptions;
+}) => Probe;
+
+const factories: { [K in ProbeConfig['type']]: ProbeFactory<K> } = {
+  http: ({ id, config, context, options }) => httpProbe(id, config, context, options.http),
+  tcp: ({ id, config }) => tcpProbe(id, config),
+  dns: ({ id, config }) => dnsProbe(id, config),
+  command: ({ id, config, context, timeoutMs }) => commandProbe(id, config, context, timeoutMs),
+  manual: ({ id }) => manualProbe(id),
+  postgres: ({ plan, id, config, context, timeoutMs }) =>
+    postgresProbe(id, { url: storeUrl(plan, id, config, context), lag: lagAsked(plan, config) }, timeoutMs),
+  mysql: ({ plan, id, config, context, timeoutMs }) =>
+    mysqlProbe(id, storeUrl(plan, id, config, context), timeoutMs),
+  redis: ({ plan, id, config, context, timeoutMs }) =>
+    redisProbe(id, storeUrl(plan, id, config, context), timeoutMs),
+};
+
 export function createProbe(
   plan: Plan,
   id: string,
@@ -85,28 +109,8 @@ export function createProbe(
   timeoutMs: number,
   options: ProbeBuildOptions = {},
 ): Probe {
-  switch (config.type) {
-    case 'http':
-      return httpProbe(id, config, context, options.http);
-    case 'tcp':
-      return tcpProbe(id, config);
-    case 'dns':
-      return dnsProbe(id, config);
-    case 'command':
-      return commandProbe(id, config, context, timeoutMs);
-    case 'manual':
-      return manualProbe(id);
-    case 'postgres':
-      return postgresProbe(
-        id,
-        { url: storeUrl(plan, id, config, context), lag: lagAsked(plan, config) },
-        timeoutMs,
-      );
-    case 'mysql':
-      return mysqlProbe(id, storeUrl(plan, id, config, context), timeoutMs);
-    case 'redis':
-      return redisProbe(id, storeUrl(plan, id, config, context), timeoutMs);
-  }
+  const factory = factories[config.type] as ProbeFactory<typeof config.type>;
+  return factory({ plan, id, config, context, timeoutMs, options });
 }
 
 type StoreProbeConfig = Extract<ProbeConfig, { type: 'postgres' | 'mysql' | 'redis' }>;

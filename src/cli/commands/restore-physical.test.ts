@@ -75,6 +75,9 @@ describe('lifeboat restore --dry-run of a physical dataset', { timeout: 240_000 
   });
 
   test('to a time, into a named directory and port, as JSON', async () => {
+    // pgBackRest records a backup's end in whole seconds, rounded up: a time in the same second
+    // as a backup that just ended is before it. Let that second pass.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const at = new Date().toISOString();
     const to = join(primary.workDir, 'pitr', 'data');
     const run = await unchangedBy(
@@ -140,9 +143,8 @@ describe('lifeboat restore --dry-run of a physical dataset', { timeout: 240_000 
 
   test('options the physical path does not take: exit 2, what it takes instead, nothing run', async () => {
     for (const args of [
-      ['--snapshot', 'abc123'],
       ['--database', 'app'],
-      ['--snapshot', 'abc123', '--dry-run'],
+      ['--database', 'app', '--dry-run'],
     ]) {
       const before = await world();
       const run = await lifeboat('restore', 'db', ...args);
@@ -152,6 +154,18 @@ describe('lifeboat restore --dry-run of a physical dataset', { timeout: 240_000 
         new RegExp(`${args[0]} does not apply to 'db', a physical \\(pgBackRest\\) dataset`),
       );
       assert.match(run.stderr, /--at TIME, --lsn LSN or --restore-point NAME|new data directory/);
+      noStack(run);
+      assert.deepEqual(await world(), before);
+    }
+    // --snapshot names one backup (its label): one that does not exist is a usage error too.
+    for (const args of [
+      ['--snapshot', 'abc123'],
+      ['--snapshot', 'abc123', '--dry-run'],
+    ]) {
+      const before = await world();
+      const run = await lifeboat('restore', 'db', ...args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, /no recovery point with a snapshot id starting with abc123/);
       noStack(run);
       assert.deepEqual(await world(), before);
     }
