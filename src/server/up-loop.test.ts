@@ -14,19 +14,9 @@ import { startPostgres } from '../stores/postgres/sandbox.js';
 import { freePort } from '../system/free-port.js';
 import { stopAll } from '../system/instance.js';
 import { startReceiver } from '../notify/testing/receiver.js';
-import { spawnCli } from './testing/cli.js';
+import { spawnCli, until } from './testing/cli.js';
 
 after(() => stopAll());
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 interface Summary {
   components: { id: string; status: string }[];

@@ -8,21 +8,11 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { newestAudit, runCli, spawnCli, type Server } from './testing/cli.js';
+import { newestAudit, runCli, spawnCli, until, type Server } from './testing/cli.js';
 import { freePort } from '../system/free-port.js';
 
 const EXAMPLE = new URL('../../examples/local/lifeboat.yaml', import.meta.url);
 const hasPromtool = spawnSync('promtool', ['--version']).error === undefined;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function tokenOf(plan: string, role: string): Promise<string> {
   const created = await runCli(['token', 'create', '--role', role, '--json', '--plan', plan]);

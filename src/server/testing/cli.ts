@@ -54,3 +54,14 @@ export async function newestAudit(planFile: string, action: string) {
     await store.close();
   }
 }
+
+/** Polls `probe` until it gives a value (a throw counts as none yet), or fails naming `what`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
