@@ -90,6 +90,16 @@ test('a killed PostgreSQL: probe, one incident, notices, page; back: monitoring,
       receiver.requests.length >= 2 && receiver.requests.at(-1)!.body.includes('db-up') ? true : undefined,
     );
     assert.equal((await summary()).incidents.length, 0, 'no unresolved incident left');
+    // The failed checks were recorded: today's bar on the page is below 100 %.
+    const bar = await until(
+      "today's uptime bar",
+      async () =>
+        /class="day day-(down|degraded)" title="(\d{4}-\d{2}-\d{2}: [\d.]+ %)"/.exec(
+          await (await fetch(`${base}/`)).text(),
+        )?.[2],
+      30_000,
+    );
+    t.diagnostic(`uptime bar: ${bar}`);
   } finally {
     process.kill(server.pid, 'SIGTERM');
     await server.exited;

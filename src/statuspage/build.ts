@@ -1,7 +1,8 @@
 /**
  * The status page's model from what is known: the plan's services (the components), the
- * incidents in the state store (their status and history). Pure. Uptime and maintenance
- * stay empty until probes and maintenance windows are recorded: nothing is made up.
+ * incidents in the state store (their status and history), the uptime its caller measured
+ * from probe results. Pure. Maintenance stays empty until windows are recorded: nothing is
+ * made up.
  */
 import type { Plan } from '../plan/schema.js';
 import type { Incident } from '../incidents/schemas.js';
@@ -15,6 +16,8 @@ export interface StatusPageInput {
   publicUrl: string | null;
   /** When the plan content was first seen (its plan version): the components' creation time. */
   since: string;
+  /** Per component, availability per day from the recorded probe results (uptime.ts). Default: none. */
+  uptime?: Map<string, { date: string; availability: number | null }[]>;
 }
 
 const PRIORITY_GROUPS: Record<string, string> = {
@@ -82,8 +85,8 @@ export function buildStatusPage(input: StatusPageInput): StatusPageModel {
       status: STATUS_ORDER.find((s) => statuses.includes(s)) ?? 'operational',
       createdAt: input.since,
       updatedAt: latest([input.since, ...affecting.map((i) => i.updatedAt)]),
-      // No probe results are recorded yet: no day has a measured availability.
-      uptime: [],
+      // Only days the probes measured: a component without probes has no bars at all.
+      uptime: input.uptime?.get(id) ?? [],
     };
   });
 

@@ -8,7 +8,8 @@ import { listIncidents } from '../../incidents/lifecycle.js';
 import type { Plan } from '../../plan/schema.js';
 import type { StateStore } from '../../state/store.js';
 import { renderAtomFeed } from '../../statuspage/atom.js';
-import { buildStatusPage } from '../../statuspage/build.js';
+import { buildStatusPage, componentIds } from '../../statuspage/build.js';
+import { componentUptime, type Uptime } from '../../statuspage/uptime.js';
 import { renderStatusPageHtml } from '../../statuspage/html.js';
 import type { StatusPageModel } from '../../statuspage/model.js';
 import {
@@ -30,12 +31,23 @@ export interface StatusPageDeps {
 const HISTORY = 100;
 
 export function statusPageRoutes(app: FastifyInstance, deps: StatusPageDeps): void {
+  // Ninety days of probe summaries per component: computed at most every 15 s.
+  let uptime: { at: number; value: Promise<Uptime> } | undefined;
+  const recentUptime = () => {
+    if (!uptime || Date.now() - uptime.at > 15_000)
+      uptime = {
+        at: Date.now(),
+        value: componentUptime(deps.plan, deps.state.probes, componentIds(deps.plan)).catch(() => new Map()),
+      };
+    return uptime.value;
+  };
   const model = async (): Promise<StatusPageModel> =>
     buildStatusPage({
       plan: deps.plan,
       incidents: await listIncidents(deps, { limit: HISTORY }),
       publicUrl: deps.publicUrl,
       since: deps.since,
+      uptime: await recentUptime(),
     });
   const baseUrl = (request: FastifyRequest) => deps.publicUrl ?? `${request.protocol}://${request.host}`;
 
