@@ -63,9 +63,11 @@ function describe(error: FastifyError | Error): { status: number; body: ErrorBod
   }
   // Fastify's own client errors (malformed JSON, a body over the limit, a wrong content type)
   // carry a status below 500 and a message written for clients.
+  // A body over the limit is a bad request like any other malformed input (400, as the API
+  // documents for every input it refuses); its error word still says which.
   if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500)
     return {
-      status: fastify.statusCode,
+      status: fastify.statusCode === 413 ? 400 : fastify.statusCode,
       body: {
         error: fastify.statusCode === 413 ? 'payload-too-large' : 'bad-request',
         message: fastify.message,
