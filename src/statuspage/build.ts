@@ -5,6 +5,7 @@
  * made up.
  */
 import type { Plan } from '../plan/schema.js';
+import { availabilityObjective } from '../probes/availability.js';
 import type { Incident } from '../incidents/schemas.js';
 import type { ComponentStatus, Impact, StatusComponent, StatusIncident, StatusPageModel } from './model.js';
 
@@ -118,6 +119,7 @@ export function buildStatusPage(input: StatusPageInput): StatusPageModel {
       url: input.publicUrl,
       timeZone: 'Etc/UTC',
       updatedAt: latest([input.since, ...input.incidents.map((i) => i.updatedAt)]),
+      availabilityObjective: availabilityObjective(plan) ?? null,
     },
     components,
     incidents,

@@ -46,7 +46,10 @@ function percent(availability: number): string {
  * One bar per day, oldest first, its date and availability in its title (and in text for
  * screen readers); a day the probes did not measure says so. The summary counts measured days only.
  */
-export function uptimeBars(uptime: StatusPageModel['components'][number]['uptime']): string {
+export function uptimeBars(
+  uptime: StatusPageModel['components'][number]['uptime'],
+  objective: number | null = null,
+): string {
   if (uptime.length === 0) return '';
   const measured = uptime.filter((d) => d.availability !== null);
   const mean =
@@ -62,7 +65,10 @@ export function uptimeBars(uptime: StatusPageModel['components'][number]['uptime
   const summary =
     mean === null
       ? `no measurement in the last ${uptime.length} days`
-      : `${percent(mean)} uptime over ${measured.length} measured day${measured.length === 1 ? '' : 's'} of the last ${uptime.length}`;
+      : `${percent(mean)} uptime over ${measured.length} measured day${measured.length === 1 ? '' : 's'} of the last ${uptime.length}` +
+        (objective === null
+          ? ''
+          : `; objective ${percent(objective)}: ${mean >= objective ? 'met' : 'not met'}`);
   return `<div class="uptime"><div class="bars">${bars}</div><p class="uptime-summary">${e(summary)}</p></div>`;
 }
 
@@ -78,7 +84,7 @@ export function renderStatusPageHtml(model: StatusPageModel): string {
         .filter((c) => c.group === group)
         .map(
           (c) =>
-            `<li class="component status-${e(c.status)}"><span class="name">${e(c.name)}</span>${c.description ? ` <span class="description">${e(c.description)}</span>` : ''} <span class="status">${e(STATUS_WORDS[c.status])}</span>${uptimeBars(c.uptime)}</li>`,
+            `<li class="component status-${e(c.status)}"><span class="name">${e(c.name)}</span>${c.description ? ` <span class="description">${e(c.description)}</span>` : ''} <span class="status">${e(STATUS_WORDS[c.status])}</span>${uptimeBars(c.uptime, model.page.availabilityObjective)}</li>`,
         )
         .join('\n');
       return `${group === null ? '' : `<h3>${e(group)}</h3>\n`}<ul class="components">\n${rows}\n</ul>`;

@@ -75,6 +75,8 @@ export interface StatusPageModel {
     url: string | null;
     timeZone: string;
     updatedAt: string;
+    /** The plan's availability objective (0..1) the uptime is read against, or null when it states none. */
+    availabilityObjective: number | null;
   };
   components: StatusComponent[];
   /** Unresolved first, then the history, newest first. */

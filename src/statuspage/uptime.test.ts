@@ -39,6 +39,7 @@ test('availability per day from the probes a service lists; a day without checks
     assert.match(html, /2026-12-02: no data/);
     assert.match(html, /class="day day-degraded" title="2026-12-04: 99.00 %"/);
     assert.match(html, /99\.50 % uptime over 2 measured days of the last 3/);
+    assert.match(uptimeBars(uptime.get('api')!, 0.999), /99\.50 % uptime .*; objective 99\.90 %: not met/);
     assert.equal(uptimeBars([]), '');
   } finally {
     await store.close();
