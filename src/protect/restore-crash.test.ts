@@ -11,11 +11,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BIN, runCli } from '../cli/testing/run-cli.js';
+import { processesWithEnv } from '../cli/testing/cli-process.js';
 import { loadPlanFile } from '../plan/load.js';
 import { startPostgres, type PostgresInstance } from '../stores/postgres/sandbox.js';
 import { runToolOk } from '../system/tool.js';
@@ -31,22 +32,8 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
   }
 }
 
-/** Live processes whose environment carries `marker`: what one restore started. */
-function marked(marker: string): { pid: number; name: string }[] {
-  const found: { pid: number; name: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(marker)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      found.push({ pid: Number(entry), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
-    } catch {
-      // exited meanwhile, or not ours to read
-    }
-  }
-  return found;
-}
+/** Live processes whose environment carries `marker` (`NAME=value`): what one restore started. */
+const marked = (marker: string) => processesWithEnv(...(marker.split('=') as [string, string]));
 
 describe('a replacing PostgreSQL restore, killed', { timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-restore-crash-'));
